@@ -1,0 +1,229 @@
+#include <eio/parser.hpp>
+
+#include <cstring>
+
+#include "packet_text.hpp"
+#include "utf8.hpp"
+
+namespace eio {
+
+using detail::make_decode_error;
+
+payload_decoder::payload_decoder(protocol_version version, payload_format format, decode_options options)
+    : version_(version), format_(version == protocol_version::v4 ? payload_format::text : format), options_(options) {}
+
+void payload_decoder::reset() noexcept {
+  consumed_total_ = 0;
+  packets_total_ = 0;
+  failure_ = {};
+  binary_storage_.clear();
+}
+
+decode_error payload_decoder::decode(std::string_view payload, std::vector<packet>& out) {
+  reset();
+  return feed(payload, true, out).error;
+}
+
+payload_decoder::feed_result payload_decoder::feed(std::string_view input, bool last, std::vector<packet>& out) {
+  if (failure_) return {0, failure_, false};
+  binary_storage_.clear();
+  // Bytes past the limit are never looked at, so where the payload is split
+  // cannot change which error comes first.
+  const std::size_t allowed = options_.max_payload_bytes - consumed_total_;
+  const bool over_limit = input.size() > allowed;
+  if (over_limit) {
+    input = input.substr(0, allowed);
+    last = false;
+  }
+  feed_result result;
+  switch (format_) {
+    case payload_format::text:
+      result = version_ == protocol_version::v4 ? feed_v4(input, last, out) : feed_v3_text(input, last, out);
+      break;
+    case payload_format::binary:
+      result = feed_v3_binary(input, last, out);
+      break;
+  }
+  if (over_limit && !result.error) {
+    result.error = make_decode_error(errc::payload_too_large, options_.max_payload_bytes);
+  }
+  consumed_total_ += result.consumed;
+  failure_ = result.error;
+  return result;
+}
+
+bool payload_decoder::emit(const packet& p, std::size_t at, std::vector<packet>& out, decode_error& error) {
+  if (packets_total_ == options_.max_packets) {
+    error = make_decode_error(errc::too_many_packets, at);
+    return false;
+  }
+  ++packets_total_;
+  out.push_back(p);
+  return true;
+}
+
+decode_error payload_decoder::decode_packet_text(std::string_view text, std::size_t at, bool validate_utf8,
+                                                 std::size_t input_left, packet& out) {
+  if (text[0] == 'b') {
+    // Decoded base64 is shorter than its text, so room for the rest of this
+    // feed()'s input is never outgrown: the first b-packet of a feed() makes
+    // the room, later ones find it (input_left only shrinks), and views into
+    // the storage stay valid.
+    binary_storage_.reserve(input_left + 4);
+  }
+  return detail::decode_text_packet(text, version_, at, validate_utf8, out, binary_storage_);
+}
+
+// v4: packets joined by the record separator (engine.io-protocol, "HTTP long-polling").
+payload_decoder::feed_result payload_decoder::feed_v4(std::string_view input, bool last, std::vector<packet>& out) {
+  constexpr char separator = '\x1e';
+  feed_result result;
+  std::size_t pos = 0;
+  for (;;) {
+    // Here `pos` is the start of the payload or just past a separator.
+    if (pos == input.size()) {
+      if (last) {
+        const bool at_start = consumed_total_ + pos == 0;
+        result.error = make_decode_error(at_start ? errc::empty_payload : errc::empty_packet, consumed_total_ + pos);
+      }
+      break;
+    }
+    const void* found = std::memchr(input.data() + pos, separator, input.size() - pos);
+    if (!found && !last) break;  // the packet may go on in bytes not yet here
+    const std::size_t end = found ? static_cast<std::size_t>(static_cast<const char*>(found) - input.data()) : input.size();
+    const std::size_t at = consumed_total_ + pos;
+    if (end == pos) {
+      result.error = make_decode_error(errc::empty_packet, at);
+      break;
+    }
+    packet p;
+    result.error = decode_packet_text(input.substr(pos, end - pos), at, options_.validate_utf8, input.size() - pos, p);
+    if (result.error || !emit(p, at, out, result.error)) break;
+    if (!found) {
+      pos = end;
+      result.done = true;
+      break;
+    }
+    pos = end + 1;
+    result.consumed = pos;
+  }
+  if (result.done) result.consumed = pos;
+  return result;
+}
+
+// v3 text: "<length>:<packet>" where length counts UTF-16 code units, as
+// JavaScript's String.length does (engine.io-protocol v3, "Payload").
+payload_decoder::feed_result payload_decoder::feed_v3_text(std::string_view input, bool last,
+                                                           std::vector<packet>& out) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(input.data());
+  const std::size_t size = input.size();
+  feed_result result;
+  auto fail = [&](errc e, std::size_t local_offset) {
+    result.error = make_decode_error(e, consumed_total_ + local_offset);
+    return result;
+  };
+  std::size_t pos = 0;
+  for (;;) {
+    if (pos == size) {
+      if (last) {
+        if (consumed_total_ + pos == 0) return fail(errc::empty_payload, 0);
+        result.done = true;
+      }
+      return result;
+    }
+    // The length prefix.
+    const std::size_t length_at = pos;
+    std::size_t length = 0;
+    while (pos < size && bytes[pos] >= '0' && bytes[pos] <= '9') {
+      if (pos - length_at == options_.max_length_digits) return fail(errc::length_too_long, pos);
+      length = length * 10 + (bytes[pos] - '0');
+      ++pos;
+    }
+    if (pos == size) return last ? fail(errc::truncated, pos) : result;
+    if (bytes[pos] != ':' || pos == length_at) return fail(errc::invalid_length, pos);
+    const std::size_t data_at = ++pos;
+    // Walk `length` UTF-16 units of UTF-8 text.
+    std::size_t units = 0;
+    while (units < length) {
+      if (pos == size) return last ? fail(errc::truncated, pos) : result;
+      if (length - units >= 8 && size - pos >= 8 && (detail::load8(bytes + pos) & detail::high_bits) == 0) {
+        pos += 8;
+        units += 8;
+        continue;
+      }
+      if (bytes[pos] < 0x80) {
+        ++pos;
+        ++units;
+        continue;
+      }
+      const int sequence = detail::utf8_sequence_length(bytes + pos, size - pos);
+      if (sequence == detail::sequence_incomplete) return last ? fail(errc::invalid_utf8, pos) : result;
+      if (sequence == 0) return fail(errc::invalid_utf8, pos);
+      const std::size_t width = sequence == 4 ? 2 : 1;  // a surrogate pair in UTF-16
+      if (length - units < width) return fail(errc::length_splits_character, pos);
+      pos += static_cast<std::size_t>(sequence);
+      units += width;
+    }
+    // "0:" is an empty payload's encoding in the reference; it carries no packet.
+    if (length > 0) {
+      packet p;
+      const std::size_t at = consumed_total_ + data_at;
+      result.error = decode_packet_text(input.substr(data_at, pos - data_at), at, false, size - data_at, p);
+      if (result.error || !emit(p, at, out, result.error)) return result;
+    }
+    result.consumed = pos;
+  }
+}
+
+// v3 binary (XHR2): <0|1> <length digits as bytes 0..9> 0xFF <packet>.
+payload_decoder::feed_result payload_decoder::feed_v3_binary(std::string_view input, bool last,
+                                                             std::vector<packet>& out) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(input.data());
+  const std::size_t size = input.size();
+  feed_result result;
+  auto fail = [&](errc e, std::size_t local_offset) {
+    result.error = make_decode_error(e, consumed_total_ + local_offset);
+    return result;
+  };
+  std::size_t pos = 0;
+  for (;;) {
+    if (pos == size) {
+      if (last) {
+        if (consumed_total_ + pos == 0) return fail(errc::empty_payload, 0);
+        result.done = true;
+      }
+      return result;
+    }
+    const bool is_text = bytes[pos] == 0;
+    if (bytes[pos] > 1) return fail(errc::invalid_payload_marker, pos);
+    const std::size_t length_at = ++pos;
+    std::size_t length = 0;
+    while (pos < size && bytes[pos] != 0xFF) {
+      if (bytes[pos] > 9) return fail(errc::invalid_length, pos);
+      if (pos - length_at == options_.max_length_digits) return fail(errc::length_too_long, pos);
+      length = length * 10 + bytes[pos];
+      ++pos;
+    }
+    if (pos == size) return last ? fail(errc::truncated, pos) : result;
+    if (pos == length_at) return fail(errc::invalid_length, pos);
+    const std::size_t data_at = ++pos;
+    if (size - data_at < length) return last ? fail(errc::truncated, size) : result;
+    const std::string_view body = input.substr(data_at, length);
+    const std::size_t at = consumed_total_ + data_at;
+    if (body.empty()) return fail(errc::empty_packet, data_at);
+    packet p;
+    if (is_text) {
+      result.error = decode_packet_text(body, at, options_.validate_utf8, size - data_at, p);
+      if (result.error) return result;
+    } else {
+      const auto type = static_cast<unsigned char>(body[0]);
+      if (type > 6) return fail(errc::unknown_packet_type, data_at);
+      p = packet{static_cast<packet_type>(type), true, body.substr(1)};
+    }
+    if (!emit(p, at, out, result.error)) return result;
+    pos = data_at + length;
+    result.consumed = pos;
+  }
+}
+
+}  // namespace eio

@@ -1,0 +1,84 @@
+// UTF-8 scanning shared by the decoders and encoders. Internal.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace eio::detail {
+
+constexpr std::uint64_t high_bits = 0x8080808080808080ull;
+
+inline std::uint64_t load8(const unsigned char* p) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  return word;
+}
+
+// The length of the well-formed UTF-8 sequence starting at p[0] (>= 0x80),
+// per Unicode table 3-7 (no overlongs, no surrogates, nothing past U+10FFFF).
+// Returns 0 when ill-formed, and `sequence_incomplete` when the `available`
+// bytes are a valid beginning of a longer sequence.
+constexpr int sequence_incomplete = -1;
+inline int utf8_sequence_length(const unsigned char* p, std::size_t available) noexcept {
+  const unsigned char lead = p[0];
+  int length;
+  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  for (int i = 1; i < length; ++i) {
+    if (static_cast<std::size_t>(i) >= available) return sequence_incomplete;
+    const unsigned char c = p[i];
+    if (i == 1 ? (c < low || c > high) : (c < 0x80 || c > 0xBF)) return 0;
+  }
+  return length;
+}
+
+// Offset of the first byte of the first ill-formed (or cut-off) sequence in
+// [p, p + n), or n when all of it is UTF-8.
+inline std::size_t find_invalid_utf8(const unsigned char* p, std::size_t n) noexcept {
+  std::size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n && (load8(p + i) & high_bits) == 0) {
+      i += 8;
+      continue;
+    }
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    const int length = utf8_sequence_length(p + i, n - i);
+    if (length <= 0) return i;
+    i += static_cast<std::size_t>(length);
+  }
+  return n;
+}
+
+// UTF-16 code units in the UTF-8 text [p, p + n), as JavaScript's
+// String.length counts them: one per character, two for characters beyond
+// U+FFFF (4-byte sequences). Counts lead bytes; assumes well-formed input.
+inline std::size_t utf16_length(const unsigned char* p, std::size_t n) noexcept {
+  std::size_t units = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if ((load8(p + i) & high_bits) == 0) {
+      units += 8;
+      continue;
+    }
+    for (std::size_t j = i; j < i + 8; ++j) units += ((p[j] & 0xC0) != 0x80) + (p[j] >= 0xF0);
+  }
+  for (; i < n; ++i) units += ((p[i] & 0xC0) != 0x80) + (p[i] >= 0xF0);
+  return units;
+}
+
+}  // namespace eio::detail
