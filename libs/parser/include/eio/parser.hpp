@@ -64,8 +64,10 @@ inline bool operator!=(const packet& a, const packet& b) noexcept { return !(a =
 // Why decoding failed. Every value is a remote violation (malformed input);
 // local misuse is not reported through errc.
 enum class errc {
-  empty_payload = 1,         // a payload with no bytes at all
-  empty_packet,              // v4: nothing between separators, or a trailing '\x1e'
+  empty_payload = 1,         // a payload with no bytes at all (the reference ignores an
+                             // empty v3 binary body; it is never sent, so we refuse it)
+  empty_packet,              // a packet without even a type: v4 "\x1e\x1e", a trailing
+                             // '\x1e', an empty frame, a v3 binary packet of length 0
   unknown_packet_type,       // type digit/byte outside 0..6 (or not a digit)
   invalid_base64,            // b-packet data is not base64
   invalid_utf8,              // text that is not well-formed UTF-8
@@ -115,9 +117,10 @@ enum class frame_kind : std::uint8_t { text, binary };
 
 // Decodes one complete WebSocket message (fragments already joined) into
 // `out`. `out.data` views `frame`, or `scratch` for a base64 `b` packet
-// (scratch is overwritten). Errors: unknown_packet_type, invalid_base64,
-// invalid_utf8 (text frames, if options.validate_utf8), truncated (an empty
-// frame where a type is needed), payload_too_large.
+// (scratch is overwritten). Errors: empty_packet (an empty frame where a
+// type is needed: text frames, v3 binary frames), unknown_packet_type,
+// invalid_base64, invalid_utf8 (text frames, if options.validate_utf8),
+// payload_too_large.
 decode_error decode_frame(std::string_view frame, frame_kind kind, protocol_version version,
                           packet& out, std::string& scratch, const decode_options& options = {});
 
