@@ -81,7 +81,7 @@ void append_json_string(std::string_view text, std::string& out) {
 }
 
 std::string describe(const eio::decode_error& error) {
-  return std::string(eio::errc_name(static_cast<eio::errc>(error.code.value()))) + " at " +
+  return std::string(eio::errc_name(error.code)) + " at " +
          std::to_string(error.offset);
 }
 

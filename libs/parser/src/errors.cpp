@@ -75,6 +75,10 @@ std::string_view errc_name(errc e) noexcept {
   return info ? info->name : std::string_view("unknown");
 }
 
+std::string_view errc_name(const std::error_code& code) noexcept {
+  return code.category() == parser_category() ? errc_name(static_cast<errc>(code.value())) : std::string_view("unknown");
+}
+
 std::optional<errc> errc_from_name(std::string_view name) noexcept {
   for (const auto& info : errc_table) {
     if (info.name == name) return info.code;

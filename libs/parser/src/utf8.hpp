@@ -18,9 +18,13 @@ inline std::uint64_t load8(const unsigned char* p) noexcept {
 // The length of the well-formed UTF-8 sequence starting at p[0] (>= 0x80),
 // per Unicode table 3-7 (no overlongs, no surrogates, nothing past U+10FFFF).
 // Returns 0 when ill-formed, and `sequence_incomplete` when the `available`
-// bytes are a valid beginning of a longer sequence.
+// bytes are a valid beginning of a longer sequence. `valid_bytes`, if given,
+// receives how many bytes from p[0] fit the sequence's pattern (at least 1):
+// the "maximal subpart" that one U+FFFD replaces in lenient decoders.
 constexpr int sequence_incomplete = -1;
-inline int utf8_sequence_length(const unsigned char* p, std::size_t available) noexcept {
+inline int utf8_sequence_length(const unsigned char* p, std::size_t available,
+                                std::size_t* valid_bytes = nullptr) noexcept {
+  if (valid_bytes) *valid_bytes = 1;
   const unsigned char lead = p[0];
   int length;
   unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
@@ -41,6 +45,7 @@ inline int utf8_sequence_length(const unsigned char* p, std::size_t available) n
     if (static_cast<std::size_t>(i) >= available) return sequence_incomplete;
     const unsigned char c = p[i];
     if (i == 1 ? (c < low || c > high) : (c < 0x80 || c > 0xBF)) return 0;
+    if (valid_bytes) *valid_bytes = static_cast<std::size_t>(i) + 1;
   }
   return length;
 }

@@ -84,6 +84,8 @@ const std::error_category& parser_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
 // The identifier of `e` ("invalid_base64"), stable for scripts and test vectors.
 std::string_view errc_name(errc e) noexcept;
+// errc_name of a code of parser_category(); "unknown" for any other category.
+std::string_view errc_name(const std::error_code& code) noexcept;
 // The inverse of errc_name; nullopt for any other name.
 std::optional<errc> errc_from_name(std::string_view name) noexcept;
 
@@ -144,6 +146,7 @@ enum class payload_format : std::uint8_t { text, binary };
 // code and offset) do not depend on how the payload was split.
 class payload_decoder {
 public:
+  // v4 has text payloads only: with v4, `format` is ignored (format() says text).
   payload_decoder(protocol_version version, payload_format format, decode_options options = {});
 
   struct feed_result {
