@@ -133,7 +133,7 @@ TEST(payload, packet_limit_counts_across_feeds) {
   const std::string payload = "2\x1e" "2\x1e" "2\x1e" "2";
   for (std::size_t cut = 0; cut <= payload.size(); ++cut) {
     const auto fed = test::feed_in_pieces(payload, {cut}, protocol_version::v4, payload_format::text, options);
-    EXPECT_EQ(fed.types.size(), 3u);
+    EXPECT_EQ(fed.packets.size(), 3u);
     EXPECT_EQ(fed.error.code, errc::too_many_packets);
     EXPECT_EQ(fed.error.offset, 6u);
   }

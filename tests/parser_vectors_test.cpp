@@ -12,22 +12,14 @@ payload_format format_of(const vector_case& c) { return c.binary ? payload_forma
 
 fed_payload expected_of(const vector_case& c) {
   fed_payload expected;
-  for (const auto& p : c.packets) {
-    expected.data.push_back(p.data);
-    expected.types.push_back(p.type);
-    expected.binary.push_back(p.binary);
-  }
+  expected.packets = c.packets;
   if (c.error) expected.error = {make_error_code(*c.error), c.error_offset};
   return expected;
 }
 
 std::string show(const fed_payload& r) {
-  std::string text = std::to_string(r.data.size()) + " packets [";
-  for (std::size_t i = 0; i < r.data.size(); ++i) {
-    text += std::string(to_string(r.types[i])) + (r.binary[i] ? "(bin)" : "") + ":\"" + r.data[i].substr(0, 30) + "\" ";
-  }
-  text += "]";
-  if (r.error) text += " error " + std::string(errc_name(static_cast<errc>(r.error.code.value()))) + " at " + std::to_string(r.error.offset);
+  std::string text = describe(r.packets);
+  if (r.error) text += " error " + std::string(errc_name(r.error.code)) + " at " + std::to_string(r.error.offset);
   return text;
 }
 
@@ -54,11 +46,7 @@ TEST_P(vectors_test, decodes_as_expected) {
                                             scratch, c.options);
     fed_payload got;
     got.error = error;
-    if (!error) {
-      got.data.emplace_back(p.data);
-      got.types.push_back(p.type);
-      got.binary.push_back(p.binary);
-    }
+    if (!error) got.packets.push_back(own(p));
     EXPECT_TRUE(got.same_as(expected)) << "got " << show(got) << "\nwant " << show(expected);
     return;
   }

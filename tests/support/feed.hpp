@@ -5,6 +5,8 @@
 
 #include <eio/parser.hpp>
 
+#include "owned_packet.hpp"
+
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -21,14 +23,11 @@ inline void PrintTo(const packet& p, std::ostream* os) {
 namespace eio::test {
 
 struct fed_payload {
-  std::vector<std::string> data;  // owned copies: views die with the next feed()
-  std::vector<packet_type> types;
-  std::vector<bool> binary;
+  std::vector<owned_packet> packets;  // owned copies: views die with the next feed()
   decode_error error;
 
   bool same_as(const fed_payload& other) const {
-    return data == other.data && types == other.types && binary == other.binary && error.code == other.error.code &&
-           error.offset == other.error.offset;
+    return packets == other.packets && error.code == other.error.code && error.offset == other.error.offset;
   }
 };
 
@@ -52,11 +51,7 @@ inline fed_payload feed_in_pieces(std::string_view payload, const std::vector<st
     begin = end;
     packets.clear();
     const auto fed = decoder.feed(buffer, last, packets);
-    for (const auto& p : packets) {
-      result.data.emplace_back(p.data);
-      result.types.push_back(p.type);
-      result.binary.push_back(p.binary);
-    }
+    append_owned(packets, result.packets);
     if (fed.consumed > buffer.size()) ok = false;
     if (fed.error) {
       result.error = fed.error;

@@ -95,13 +95,6 @@ std::vector<vector_case> load_all_vectors() {
   return cases;
 }
 
-std::vector<owned_packet> to_owned(const std::vector<packet>& packets) {
-  std::vector<owned_packet> owned;
-  owned.reserve(packets.size());
-  for (const auto& p : packets) owned.push_back({p.type, p.binary, std::string(p.data)});
-  return owned;
-}
-
 std::string describe(const std::vector<owned_packet>& packets) {
   std::string text = "[";
   for (const auto& p : packets) {

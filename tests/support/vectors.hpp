@@ -4,24 +4,14 @@
 
 #include <eio/parser.hpp>
 
+#include "owned_packet.hpp"
+
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 namespace eio::test {
-
-// A packet that owns its data, for expectations.
-struct owned_packet {
-  packet_type type = packet_type::message;
-  bool binary = false;
-  std::string data;
-
-  packet view() const { return packet{type, binary, data}; }
-  friend bool operator==(const owned_packet& a, const owned_packet& b) {
-    return a.type == b.type && a.binary == b.binary && a.data == b.data;
-  }
-};
 
 struct vector_case {
   std::string file;  // the vector file's name, for messages
@@ -46,7 +36,6 @@ std::string vectors_dir();
 // Throws std::runtime_error naming the file and case on malformed data.
 std::vector<vector_case> load_all_vectors();
 
-std::vector<owned_packet> to_owned(const std::vector<packet>& packets);
 // "message(text) \"hi\"" style, for failure messages.
 std::string describe(const std::vector<owned_packet>& packets);
 

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seed corpus from the shared test vectors.
+
+Every case in tests/vectors/*.json becomes one input for the target that
+decodes its form, prefixed with the selector byte that target reads (see the
+comment at the top of fuzz/packet_decode.cpp and fuzz/payload_decode.cpp):
+
+  websocket cases -> fuzz/corpus/packet_decode/
+  polling cases   -> fuzz/corpus/payload_decode/
+  base64 texts    -> fuzz/corpus/base64/   (binary packet data, b-frames)
+
+plus the hand-made seeds below. Files are named by the SHA-1 of their content,
+as libFuzzer names its own finds, so rerunning is idempotent and a merge never
+duplicates a seed. Existing files are left alone (the corpus also holds
+libFuzzer finds merged in by hand); to prune, see fuzz/README.md.
+
+Usage: fuzz/make_corpus.py [--vectors DIR] [--out DIR] [--dry-run]
+Standard library only.
+"""
+
+import argparse
+import base64
+import glob
+import hashlib
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# The decode_options defaults (libs/parser/include/eio/parser.hpp).
+DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000
+DEFAULT_MAX_PACKETS = 500_000
+DEFAULT_MAX_LENGTH_DIGITS = 10
+
+# Limit tables, index = selector bits; keep in step with the targets' config_from().
+FRAME_MAX_BYTES = [DEFAULT_MAX_PAYLOAD_BYTES, 5, 16, 256]      # packet_decode bits 3-4
+PAYLOAD_MAX_PACKETS = [DEFAULT_MAX_PACKETS, 1, 2, 16]          # payload_decode bits 3-4
+PAYLOAD_MAX_BYTES = [DEFAULT_MAX_PAYLOAD_BYTES, 5, 8, 64]      # payload_decode bits 5-6
+PAYLOAD_MAX_DIGITS = [DEFAULT_MAX_LENGTH_DIGITS, 2]            # payload_decode bit 7
+
+
+def nearest_index(table, value):
+    """The index of `value` in `table`, or of the closest entry (seeds only need to be close)."""
+    return min(range(len(table)), key=lambda i: (abs(table[i] - value), i))
+
+
+def frame_selector(eio, binary, options):
+    s = 0x01 if eio == 3 else 0
+    s |= 0x02 if binary else 0
+    s |= 0x04 if not options.get("validate_utf8", True) else 0
+    s |= nearest_index(FRAME_MAX_BYTES, options.get("max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)) << 3
+    return s
+
+
+def payload_selector(eio, binary, options):
+    s = 0x01 if eio == 3 else 0
+    s |= 0x02 if eio == 3 and binary else 0
+    s |= 0x04 if not options.get("validate_utf8", True) else 0
+    s |= nearest_index(PAYLOAD_MAX_PACKETS, options.get("max_packets", DEFAULT_MAX_PACKETS)) << 3
+    s |= nearest_index(PAYLOAD_MAX_BYTES, options.get("max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)) << 5
+    s |= nearest_index(PAYLOAD_MAX_DIGITS, options.get("max_length_digits", DEFAULT_MAX_LENGTH_DIGITS)) << 7
+    return s
+
+
+HANDSHAKE = (b'{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],'
+             b'"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}')
+
+# (target, bytes) seeds that the vectors do not cover well; the first byte of
+# packet_decode/payload_decode seeds is the selector.
+HAND_SEEDS = [
+    # v4 text frame: the open handshake, probes, upgrade, noop.
+    ("packet_decode", bytes([frame_selector(4, False, {})]) + b"0" + HANDSHAKE),
+    ("packet_decode", bytes([frame_selector(4, False, {})]) + b"2probe"),
+    ("packet_decode", bytes([frame_selector(4, False, {})]) + b"5"),
+    # v4 binary frame: raw bytes including 0x00, 0x1e, 0xff.
+    ("packet_decode", bytes([frame_selector(4, True, {})]) + b"\x00\x1e\xff\x04b4"),
+    # v3: binary frame with a type byte, base64 text frame, lone surrogate-free 4-byte UTF-8.
+    ("packet_decode", bytes([frame_selector(3, True, {})]) + b"\x04\x00\x01\xff"),
+    ("packet_decode", bytes([frame_selector(3, False, {})]) + b"b4AQIDBA=="),
+    ("packet_decode", bytes([frame_selector(3, False, {})]) + "4\U0001F600".encode()),
+    # Without UTF-8 validation: invalid sequences must pass through and round-trip.
+    ("packet_decode", bytes([frame_selector(4, False, {"validate_utf8": False})]) + b"4\xc3(\xed\xa0\x80"),
+    # v4 payloads: every packet type, text and binary mixed; the handshake.
+    ("payload_decode", bytes([payload_selector(4, False, {})]) + b"2\x1e3probe\x1e4hi\x1ebAQID\x1e5\x1e6"),
+    ("payload_decode", bytes([payload_selector(4, False, {})]) + b"0" + HANDSHAKE),
+    ("payload_decode", bytes([payload_selector(4, False, {"max_packets": 2})]) + b"4a\x1e4b\x1e4c"),
+    # v3 text payloads: base64 packet, a surrogate pair counted as 2, empty "0:" packets.
+    ("payload_decode", bytes([payload_selector(3, False, {})]) + b"6:4hello10:b4AQIDBA==1:2"),
+    ("payload_decode", bytes([payload_selector(3, False, {})]) + "3:4\U0001F6002:4\u00e9".encode()),
+    ("payload_decode", bytes([payload_selector(3, False, {})]) + b"0:0:1:6"),
+    ("payload_decode", bytes([payload_selector(3, False, {})]) + str(len(HANDSHAKE) + 1).encode() + b":0" + HANDSHAKE),
+    # v3 binary payload: text, binary, text with multi-byte UTF-8.
+    ("payload_decode", bytes([payload_selector(3, True, {})])
+     + b"\x00\x03\xff4hi" + b"\x01\x04\xff\x04\x00\xff\x1e" + b"\x00\x03\xff4\xc3\xa9"),
+    # base64: every padding shape, the URL-unsafe alphabet, non-canonical tail bits, junk.
+    ("base64", b""), ("base64", b"AA=="), ("base64", b"AAA="), ("base64", b"AAAA"),
+    ("base64", b"QQ"), ("base64", b"QUI"), ("base64", b"QR=="), ("base64", b"+/+/"),
+    ("base64", b"A"), ("base64", b"A=A="), ("base64", b"===="), ("base64", b"-_\xff\x00"),
+]
+
+
+def case_input(case):
+    if "input" in case:
+        return case["input"].encode("utf-8")
+    return base64.b64decode(case["input_base64"], validate=True)
+
+
+def seeds_from_vectors(vectors_dir):
+    paths = sorted(glob.glob(os.path.join(vectors_dir, "*.json")))
+    if not paths:
+        sys.exit(f"make_corpus: no *.json in {vectors_dir}")
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            cases = json.load(f)
+        for case in cases:
+            data = case_input(case)
+            eio = case["eio"]
+            binary = case.get("binary", False)
+            options = case.get("options", {})
+            if case["form"] == "websocket":
+                yield "packet_decode", bytes([frame_selector(eio, binary, options)]) + data
+                # The base64 text of a b-frame, valid or not.
+                if not binary and data.startswith(b"b"):
+                    yield "base64", data[2:] if eio == 3 else data[1:]
+            else:
+                yield "payload_decode", bytes([payload_selector(eio, binary, options)]) + data
+            for packet in case.get("packets", []):
+                if packet.get("binary") and packet.get("data"):
+                    yield "base64", packet["data"].encode("ascii")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vectors", default=os.path.join(ROOT, "tests", "vectors"))
+    parser.add_argument("--out", default=os.path.join(HERE, "corpus"))
+    parser.add_argument("--dry-run", action="store_true", help="count, write nothing")
+    args = parser.parse_args()
+
+    written = {}
+    existing = {}
+    seeds = list(seeds_from_vectors(args.vectors)) + HAND_SEEDS
+    for target, data in seeds:
+        directory = os.path.join(args.out, target)
+        path = os.path.join(directory, hashlib.sha1(data).hexdigest())
+        if os.path.exists(path):
+            existing[target] = existing.get(target, 0) + 1
+            continue
+        if not args.dry_run:
+            os.makedirs(directory, exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+        written[target] = written.get(target, 0) + 1
+    for target in sorted(set(t for t, _ in seeds)):
+        print(f"{target}: {written.get(target, 0)} new, {existing.get(target, 0)} already there")
+
+
+if __name__ == "__main__":
+    main()
