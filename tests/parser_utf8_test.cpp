@@ -37,3 +37,65 @@ TEST(utf8, utf16_length_counts_like_javascript) {
 
 }  // namespace
 }  // namespace eio
+
+// The vectorised validator is internal; it must agree with the scalar one.
+#include "../libs/parser/src/utf8.hpp"
+
+namespace eio {
+namespace {
+
+// Bytes at every boundary of Unicode table 3-7, plus ASCII.
+constexpr unsigned char boundary_bytes[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                            0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE,
+                                            0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xF8, 0xFE, 0xFF};
+
+bool scalar_valid(const std::string& s) {
+  return detail::find_invalid_utf8_scalar(reinterpret_cast<const unsigned char*>(s.data()), s.size()) == s.size();
+}
+
+TEST(utf8_simd, agrees_with_scalar_on_every_four_byte_sequence_of_boundary_bytes) {
+#if EIO_HAVE_UTF8_SSSE3
+  ASSERT_TRUE(detail::ssse3_available());
+  std::size_t checked = 0, valid = 0;
+  for (const auto a : boundary_bytes) {
+    for (const auto b : boundary_bytes) {
+      for (const auto c : boundary_bytes) {
+        for (const auto d : boundary_bytes) {
+          const std::string sequence{static_cast<char>(a), static_cast<char>(b), static_cast<char>(c), static_cast<char>(d)};
+          // Inside a block, across the first block boundary, and at the very end (the padded tail).
+          for (const std::size_t at : {std::size_t{3}, std::size_t{13}, std::size_t{14}, std::size_t{15}, std::size_t{28}}) {
+            std::string text(32, 'a');
+            text.replace(at, 4, sequence);
+            text.resize(std::max<std::size_t>(at + 4, text.size()));
+            const bool expected = scalar_valid(text);
+            const bool got = detail::utf8_valid_ssse3(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+            ASSERT_EQ(got, expected) << "bytes " << std::hex << int(a) << ' ' << int(b) << ' ' << int(c) << ' ' << int(d)
+                                     << " at " << std::dec << at;
+            ++checked;
+            valid += expected;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(valid, 0u);
+  EXPECT_LT(valid, checked);
+#else
+  EXPECT_EQ(utf8_valid_prefix(std::string(100, 'a') + "\xff"), 100u);  // the scalar path serves alone
+#endif
+}
+
+TEST(utf8_simd, long_text_with_an_error_anywhere_reports_its_offset) {
+  std::string text;
+  while (text.size() < 300) text += "ascii \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 ";
+  ASSERT_EQ(utf8_valid_prefix(text), text.size());
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if ((static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) continue;  // break at a character's start
+    std::string broken = text;
+    broken[at] = '\xff';
+    ASSERT_EQ(utf8_valid_prefix(broken), at);
+  }
+}
+
+}  // namespace
+}  // namespace eio
