@@ -7,7 +7,16 @@
 
 namespace eio {
 
-using detail::make_decode_error;
+struct payload_decoder::progress {
+  std::size_t consumed = 0;  // bytes of this feed()'s input wholly decoded
+  detail::failure fail;
+  bool done = false;
+
+  // Records a failure at `local_offset` of this feed()'s input.
+  void fail_at(errc e, std::size_t consumed_before, std::size_t local_offset) {
+    fail = {e, consumed_before + local_offset};
+  }
+};
 
 payload_decoder::payload_decoder(protocol_version version, payload_format format, decode_options options)
     : version_(version), format_(version == protocol_version::v4 ? payload_format::text : format), options_(options) {}
@@ -35,26 +44,23 @@ payload_decoder::feed_result payload_decoder::feed(std::string_view input, bool 
     input = input.substr(0, allowed);
     last = false;
   }
-  feed_result result;
-  switch (format_) {
-    case payload_format::text:
-      result = version_ == protocol_version::v4 ? feed_v4(input, last, out) : feed_v3_text(input, last, out);
-      break;
-    case payload_format::binary:
-      result = feed_v3_binary(input, last, out);
-      break;
+  progress state;
+  if (format_ == payload_format::binary) {
+    feed_v3_binary(input, last, out, state);
+  } else if (version_ == protocol_version::v4) {
+    feed_v4(input, last, out, state);
+  } else {
+    feed_v3_text(input, last, out, state);
   }
-  if (over_limit && !result.error) {
-    result.error = make_decode_error(errc::payload_too_large, options_.max_payload_bytes);
-  }
-  consumed_total_ += result.consumed;
-  failure_ = result.error;
-  return result;
+  if (over_limit && !state.fail) state.fail = {errc::payload_too_large, options_.max_payload_bytes};
+  consumed_total_ += state.consumed;
+  failure_ = state.fail.to_error();
+  return {state.consumed, failure_, state.done};
 }
 
-bool payload_decoder::emit(const packet& p, std::size_t at, std::vector<packet>& out, decode_error& error) {
+bool payload_decoder::emit(const packet& p, std::size_t at, std::vector<packet>& out, progress& state) {
   if (packets_total_ == options_.max_packets) {
-    error = make_decode_error(errc::too_many_packets, at);
+    state.fail = {errc::too_many_packets, at};
     return false;
   }
   ++packets_total_;
@@ -62,8 +68,8 @@ bool payload_decoder::emit(const packet& p, std::size_t at, std::vector<packet>&
   return true;
 }
 
-decode_error payload_decoder::decode_packet_text(std::string_view text, std::size_t at, bool validate_utf8,
-                                                 std::size_t input_left, packet& out) {
+bool payload_decoder::decode_packet_text(std::string_view text, std::size_t at, bool validate_utf8,
+                                         std::size_t input_left, packet& out, progress& state) {
   if (text[0] == 'b') {
     // Decoded base64 is shorter than its text, so room for the rest of this
     // feed()'s input is never outgrown: the first b-packet of a feed() makes
@@ -71,65 +77,52 @@ decode_error payload_decoder::decode_packet_text(std::string_view text, std::siz
     // the storage stay valid.
     binary_storage_.reserve(input_left + 4);
   }
-  return detail::decode_text_packet(text, version_, at, validate_utf8, out, binary_storage_);
+  state.fail = detail::decode_text_packet(text, version_, at, validate_utf8, out, binary_storage_);
+  return !state.fail;
 }
 
 // v4: packets joined by the record separator (engine.io-protocol, "HTTP long-polling").
-payload_decoder::feed_result payload_decoder::feed_v4(std::string_view input, bool last, std::vector<packet>& out) {
+void payload_decoder::feed_v4(std::string_view input, bool last, std::vector<packet>& out, progress& state) {
   constexpr char separator = '\x1e';
-  feed_result result;
   std::size_t pos = 0;
   for (;;) {
     // Here `pos` is the start of the payload or just past a separator.
     if (pos == input.size()) {
-      if (last) {
-        const bool at_start = consumed_total_ + pos == 0;
-        result.error = make_decode_error(at_start ? errc::empty_payload : errc::empty_packet, consumed_total_ + pos);
-      }
-      break;
+      if (last) state.fail_at(consumed_total_ + pos == 0 ? errc::empty_payload : errc::empty_packet, consumed_total_, pos);
+      return;
     }
     const void* found = std::memchr(input.data() + pos, separator, input.size() - pos);
-    if (!found && !last) break;  // the packet may go on in bytes not yet here
+    if (!found && !last) return;  // the packet may go on in bytes not yet here
     const std::size_t end = found ? static_cast<std::size_t>(static_cast<const char*>(found) - input.data()) : input.size();
     const std::size_t at = consumed_total_ + pos;
-    if (end == pos) {
-      result.error = make_decode_error(errc::empty_packet, at);
-      break;
-    }
+    if (end == pos) return state.fail_at(errc::empty_packet, consumed_total_, pos);
     packet p;
-    result.error = decode_packet_text(input.substr(pos, end - pos), at, options_.validate_utf8, input.size() - pos, p);
-    if (result.error || !emit(p, at, out, result.error)) break;
+    if (!decode_packet_text(input.substr(pos, end - pos), at, options_.validate_utf8, input.size() - pos, p, state) ||
+        !emit(p, at, out, state)) {
+      return;
+    }
     if (!found) {
-      pos = end;
-      result.done = true;
-      break;
+      state.consumed = end;
+      state.done = true;
+      return;
     }
     pos = end + 1;
-    result.consumed = pos;
+    state.consumed = pos;
   }
-  if (result.done) result.consumed = pos;
-  return result;
 }
 
 // v3 text: "<length>:<packet>" where length counts UTF-16 code units, as
 // JavaScript's String.length does (engine.io-protocol v3, "Payload").
-payload_decoder::feed_result payload_decoder::feed_v3_text(std::string_view input, bool last,
-                                                           std::vector<packet>& out) {
+void payload_decoder::feed_v3_text(std::string_view input, bool last, std::vector<packet>& out, progress& state) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(input.data());
   const std::size_t size = input.size();
-  feed_result result;
-  auto fail = [&](errc e, std::size_t local_offset) {
-    result.error = make_decode_error(e, consumed_total_ + local_offset);
-    return result;
-  };
+  const auto fail = [&](errc e, std::size_t local_offset) { state.fail_at(e, consumed_total_, local_offset); };
   std::size_t pos = 0;
   for (;;) {
     if (pos == size) {
-      if (last) {
-        if (consumed_total_ + pos == 0) return fail(errc::empty_payload, 0);
-        result.done = true;
-      }
-      return result;
+      if (last && consumed_total_ + pos == 0) return fail(errc::empty_payload, 0);
+      state.done = last;
+      return;
     }
     // The length prefix.
     const std::size_t length_at = pos;
@@ -139,13 +132,13 @@ payload_decoder::feed_result payload_decoder::feed_v3_text(std::string_view inpu
       length = length * 10 + (bytes[pos] - '0');
       ++pos;
     }
-    if (pos == size) return last ? fail(errc::truncated, pos) : result;
+    if (pos == size) return last ? fail(errc::truncated, pos) : void();
     if (bytes[pos] != ':' || pos == length_at) return fail(errc::invalid_length, pos);
     const std::size_t data_at = ++pos;
     // Walk `length` UTF-16 units of UTF-8 text.
     std::size_t units = 0;
     while (units < length) {
-      if (pos == size) return last ? fail(errc::truncated, pos) : result;
+      if (pos == size) return last ? fail(errc::truncated, pos) : void();
       if (length - units >= 8 && size - pos >= 8 && (detail::load8(bytes + pos) & detail::high_bits) == 0) {
         pos += 8;
         units += 8;
@@ -157,7 +150,7 @@ payload_decoder::feed_result payload_decoder::feed_v3_text(std::string_view inpu
         continue;
       }
       const int sequence = detail::utf8_sequence_length(bytes + pos, size - pos);
-      if (sequence == detail::sequence_incomplete) return last ? fail(errc::invalid_utf8, pos) : result;
+      if (sequence == detail::sequence_incomplete) return last ? fail(errc::invalid_utf8, pos) : void();
       if (sequence == 0) return fail(errc::invalid_utf8, pos);
       const std::size_t width = sequence == 4 ? 2 : 1;  // a surrogate pair in UTF-16
       if (length - units < width) return fail(errc::length_splits_character, pos);
@@ -168,31 +161,26 @@ payload_decoder::feed_result payload_decoder::feed_v3_text(std::string_view inpu
     if (length > 0) {
       packet p;
       const std::size_t at = consumed_total_ + data_at;
-      result.error = decode_packet_text(input.substr(data_at, pos - data_at), at, false, size - data_at, p);
-      if (result.error || !emit(p, at, out, result.error)) return result;
+      if (!decode_packet_text(input.substr(data_at, pos - data_at), at, false, size - data_at, p, state) ||
+          !emit(p, at, out, state)) {
+        return;
+      }
     }
-    result.consumed = pos;
+    state.consumed = pos;
   }
 }
 
 // v3 binary (XHR2): <0|1> <length digits as bytes 0..9> 0xFF <packet>.
-payload_decoder::feed_result payload_decoder::feed_v3_binary(std::string_view input, bool last,
-                                                             std::vector<packet>& out) {
+void payload_decoder::feed_v3_binary(std::string_view input, bool last, std::vector<packet>& out, progress& state) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(input.data());
   const std::size_t size = input.size();
-  feed_result result;
-  auto fail = [&](errc e, std::size_t local_offset) {
-    result.error = make_decode_error(e, consumed_total_ + local_offset);
-    return result;
-  };
+  const auto fail = [&](errc e, std::size_t local_offset) { state.fail_at(e, consumed_total_, local_offset); };
   std::size_t pos = 0;
   for (;;) {
     if (pos == size) {
-      if (last) {
-        if (consumed_total_ + pos == 0) return fail(errc::empty_payload, 0);
-        result.done = true;
-      }
-      return result;
+      if (last && consumed_total_ + pos == 0) return fail(errc::empty_payload, 0);
+      state.done = last;
+      return;
     }
     const bool is_text = bytes[pos] == 0;
     if (bytes[pos] > 1) return fail(errc::invalid_payload_marker, pos);
@@ -204,25 +192,24 @@ payload_decoder::feed_result payload_decoder::feed_v3_binary(std::string_view in
       length = length * 10 + bytes[pos];
       ++pos;
     }
-    if (pos == size) return last ? fail(errc::truncated, pos) : result;
+    if (pos == size) return last ? fail(errc::truncated, pos) : void();
     if (pos == length_at) return fail(errc::invalid_length, pos);
     const std::size_t data_at = ++pos;
-    if (size - data_at < length) return last ? fail(errc::truncated, size) : result;
+    if (size - data_at < length) return last ? fail(errc::truncated, size) : void();
     const std::string_view body = input.substr(data_at, length);
     const std::size_t at = consumed_total_ + data_at;
     if (body.empty()) return fail(errc::empty_packet, data_at);
     packet p;
     if (is_text) {
-      result.error = decode_packet_text(body, at, options_.validate_utf8, size - data_at, p);
-      if (result.error) return result;
+      if (!decode_packet_text(body, at, options_.validate_utf8, size - data_at, p, state)) return;
     } else {
       const auto type = static_cast<unsigned char>(body[0]);
       if (type > 6) return fail(errc::unknown_packet_type, data_at);
       p = packet{static_cast<packet_type>(type), true, body.substr(1)};
     }
-    if (!emit(p, at, out, result.error)) return result;
+    if (!emit(p, at, out, state)) return;
     pos = data_at + length;
-    result.consumed = pos;
+    state.consumed = pos;
   }
 }
 

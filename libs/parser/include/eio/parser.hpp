@@ -171,12 +171,13 @@ public:
   payload_format format() const noexcept { return format_; }
 
 private:
-  feed_result feed_v4(std::string_view input, bool last, std::vector<packet>& out);
-  feed_result feed_v3_text(std::string_view input, bool last, std::vector<packet>& out);
-  feed_result feed_v3_binary(std::string_view input, bool last, std::vector<packet>& out);
-  bool emit(const packet& p, std::size_t at, std::vector<packet>& out, decode_error& error);
-  decode_error decode_packet_text(std::string_view text, std::size_t at, bool validate_utf8,
-                                  std::size_t input_left, packet& out);
+  struct progress;  // feed_result without std::error_code, cheap per packet
+  void feed_v4(std::string_view input, bool last, std::vector<packet>& out, progress& state);
+  void feed_v3_text(std::string_view input, bool last, std::vector<packet>& out, progress& state);
+  void feed_v3_binary(std::string_view input, bool last, std::vector<packet>& out, progress& state);
+  bool emit(const packet& p, std::size_t at, std::vector<packet>& out, progress& state);
+  bool decode_packet_text(std::string_view text, std::size_t at, bool validate_utf8, std::size_t input_left,
+                          packet& out, progress& state);
 
   protocol_version version_;
   payload_format format_;
