@@ -125,3 +125,27 @@ TEST(errors, category_and_names) {
 
 }  // namespace
 }  // namespace eio
+
+namespace eio {
+namespace {
+
+TEST(frame, layout_is_the_encoding_without_the_copy) {
+  const packet cases[] = {packet{packet_type::message, false, "hello"}, packet{packet_type::ping, false, ""},
+                          packet{packet_type::message, true, std::string_view("\x00\x01", 2)}};
+  for (const auto version : {protocol_version::v3, protocol_version::v4}) {
+    for (const auto& p : cases) {
+      frame_layout layout;
+      ASSERT_TRUE(layout_frame(p, version, true, layout));
+      std::string encoded;
+      EXPECT_EQ(encode_frame(p, version, true, encoded), layout.kind);
+      EXPECT_EQ(encoded, std::string(layout.prefix()) + std::string(p.data));
+    }
+  }
+  frame_layout layout;
+  EXPECT_TRUE(layout_frame(packet{packet_type::message, true, "x"}, protocol_version::v4, true, layout));
+  EXPECT_TRUE(layout.prefix().empty());  // a v4 binary frame is the data itself
+  EXPECT_FALSE(layout_frame(packet{packet_type::message, true, "x"}, protocol_version::v4, false, layout));  // base64
+}
+
+}  // namespace
+}  // namespace eio

@@ -56,21 +56,28 @@ bool scalar_valid(const std::string& s) {
 TEST(utf8_simd, agrees_with_scalar_on_every_four_byte_sequence_of_boundary_bytes) {
 #if EIO_HAVE_UTF8_SSSE3
   ASSERT_TRUE(detail::ssse3_available());
+  const bool avx2 = detail::avx2_available();
   std::size_t checked = 0, valid = 0;
   for (const auto a : boundary_bytes) {
     for (const auto b : boundary_bytes) {
       for (const auto c : boundary_bytes) {
         for (const auto d : boundary_bytes) {
           const std::string sequence{static_cast<char>(a), static_cast<char>(b), static_cast<char>(c), static_cast<char>(d)};
-          // Inside a block, across the first block boundary, and at the very end (the padded tail).
-          for (const std::size_t at : {std::size_t{3}, std::size_t{13}, std::size_t{14}, std::size_t{15}, std::size_t{28}}) {
-            std::string text(32, 'a');
+          // Inside a block, across 16-byte lanes and 32-byte blocks, and at
+          // the very end (the zero-padded tail).
+          for (const std::size_t at : {3, 13, 14, 15, 29, 30, 31, 60}) {
+            std::string text(64, 'a');
             text.replace(at, 4, sequence);
-            text.resize(std::max<std::size_t>(at + 4, text.size()));
+            const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
             const bool expected = scalar_valid(text);
-            const bool got = detail::utf8_valid_ssse3(reinterpret_cast<const unsigned char*>(text.data()), text.size());
-            ASSERT_EQ(got, expected) << "bytes " << std::hex << int(a) << ' ' << int(b) << ' ' << int(c) << ' ' << int(d)
-                                     << " at " << std::dec << at;
+            ASSERT_EQ(detail::utf8_valid_ssse3(bytes, text.size()), expected)
+                << "SSSE3, bytes " << std::hex << int(a) << ' ' << int(b) << ' ' << int(c) << ' ' << int(d) << " at "
+                << std::dec << at;
+            if (avx2) {
+              ASSERT_EQ(detail::utf8_valid_avx2(bytes, text.size()), expected)
+                  << "AVX2, bytes " << std::hex << int(a) << ' ' << int(b) << ' ' << int(c) << ' ' << int(d)
+                  << " at " << std::dec << at;
+            }
             ++checked;
             valid += expected;
           }

@@ -66,18 +66,24 @@ decode_error decode_frame(std::string_view frame, frame_kind kind, protocol_vers
   return detail::decode_text_packet(frame, version, 0, options.validate_utf8, out, scratch).to_error();
 }
 
-frame_kind encode_frame(const packet& p, protocol_version version, bool binary_supported, std::string& out) {
+bool layout_frame(const packet& p, protocol_version version, bool binary_supported, frame_layout& out) noexcept {
   if (!p.binary) {
-    out += static_cast<char>('0' + static_cast<int>(p.type));
-    out += p.data;
-    return frame_kind::text;
+    out = frame_layout{frame_kind::text, true, static_cast<char>('0' + static_cast<int>(p.type))};
+    return true;
   }
+  if (!binary_supported) return false;
   // v4 has binary data only in message packets (engine.io-protocol, "Packet encoding").
   assert(version == protocol_version::v3 || p.type == packet_type::message);
-  if (binary_supported) {
-    if (version == protocol_version::v3) out += static_cast<char>(p.type);
+  out = frame_layout{frame_kind::binary, version == protocol_version::v3, static_cast<char>(p.type)};
+  return true;
+}
+
+frame_kind encode_frame(const packet& p, protocol_version version, bool binary_supported, std::string& out) {
+  frame_layout layout;
+  if (layout_frame(p, version, binary_supported, layout)) {
+    out += layout.prefix();
     out += p.data;
-    return frame_kind::binary;
+    return layout.kind;
   }
   out += 'b';
   if (version == protocol_version::v3) out += static_cast<char>('0' + static_cast<int>(p.type));

@@ -65,10 +65,12 @@ inline std::size_t first_non_ascii(const unsigned char* p) noexcept {
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define EIO_HAVE_UTF8_SSSE3 1
-// True when [p, p + n) is all UTF-8; utf8_simd.cpp. Call only where
-// ssse3_available().
+// True when [p, p + n) is all UTF-8; utf8_simd.cpp. Call each only where
+// the processor has the instructions.
 bool utf8_valid_ssse3(const unsigned char* p, std::size_t n) noexcept;
+bool utf8_valid_avx2(const unsigned char* p, std::size_t n) noexcept;
 inline bool ssse3_available() noexcept { return __builtin_cpu_supports("ssse3"); }
+inline bool avx2_available() noexcept { return __builtin_cpu_supports("avx2"); }
 #else
 #define EIO_HAVE_UTF8_SSSE3 0
 #endif
@@ -108,7 +110,9 @@ inline std::size_t find_invalid_utf8_scalar(const unsigned char* p, std::size_t 
 // can; only ill-formed text, rare by nature, pays for locating the error.
 inline std::size_t find_invalid_utf8(const unsigned char* p, std::size_t n) noexcept {
 #if EIO_HAVE_UTF8_SSSE3
-  if (n >= 64 && ssse3_available() && utf8_valid_ssse3(p, n)) return n;
+  if (n >= 64) {
+    if (avx2_available() ? utf8_valid_avx2(p, n) : ssse3_available() && utf8_valid_ssse3(p, n)) return n;
+  }
 #endif
   return find_invalid_utf8_scalar(p, n);
 }

@@ -132,6 +132,20 @@ decode_error decode_frame(std::string_view frame, frame_kind kind, protocol_vers
 frame_kind encode_frame(const packet& p, protocol_version version, bool binary_supported,
                         std::string& out);
 
+// The WebSocket form of `p` without copying its data, for a gather write:
+// the message is prefix() (the type digit of a text frame, the type byte of
+// a v3 binary frame, nothing for a v4 binary frame) followed by `p.data`.
+struct frame_layout {
+  frame_kind kind = frame_kind::text;
+  bool has_prefix = false;
+  char prefix_byte = 0;
+
+  std::string_view prefix() const noexcept { return {&prefix_byte, has_prefix ? 1u : 0u}; }
+};
+// False when the frame needs its data transformed (base64: binary data
+// without `binary_supported`); encode_frame() handles every case.
+bool layout_frame(const packet& p, protocol_version version, bool binary_supported, frame_layout& out) noexcept;
+
 // ------------------------------------------------------------- Long-polling
 
 // text: v4 payloads, v3 string payloads. binary: v3 XHR2 binary payloads.
