@@ -1,5 +1,6 @@
 #include <eio/parser.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include "packet_text.hpp"
@@ -58,14 +59,16 @@ payload_decoder::feed_result payload_decoder::feed(std::string_view input, bool 
   return {state.consumed, failure_, state.done};
 }
 
-bool payload_decoder::emit(const packet& p, std::size_t at, std::vector<packet>& out, progress& state) {
+// The packet is decoded straight into its place in `out`: building it on the
+// stack and copying it in stalls on store forwarding, which cost more than
+// the rest of decoding a small packet.
+packet* payload_decoder::next_slot(std::size_t at, std::vector<packet>& out, progress& state) {
   if (packets_total_ == options_.max_packets) {
     state.fail = {errc::too_many_packets, at};
-    return false;
+    return nullptr;
   }
   ++packets_total_;
-  out.push_back(p);
-  return true;
+  return &out.emplace_back();
 }
 
 bool payload_decoder::decode_packet_text(std::string_view text, std::size_t at, bool validate_utf8,
@@ -81,9 +84,56 @@ bool payload_decoder::decode_packet_text(std::string_view text, std::size_t at, 
   return !state.fail;
 }
 
+namespace {
+
+struct packet_extent {
+  std::size_t end;  // the separator's index, or the input's size
+  bool found;       // a separator ends the packet
+  bool ascii;       // every byte before `end` is ASCII (UTF-8 needs no check)
+};
+
+// Where the v4 packet starting at `pos` ends. Most packets are short, so the
+// first bytes are scanned a word at a time for the separator and for
+// non-ASCII bytes at once; a long packet goes on with memchr, and its text
+// is left to the vectorised UTF-8 check.
+packet_extent find_packet_end(std::string_view input, std::size_t pos) noexcept {
+  constexpr char separator = '\x1e';
+  const auto* p = reinterpret_cast<const unsigned char*>(input.data());
+  const std::size_t size = input.size();
+  const std::size_t short_end = std::min(size, pos + 128);
+  bool ascii = true;
+  std::size_t i = pos;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  constexpr std::uint64_t ones = 0x0101010101010101ull;
+  for (; i + 8 <= short_end; i += 8) {
+    const std::uint64_t word = detail::load8(p + i);
+    const std::uint64_t x = word ^ (ones * static_cast<unsigned char>(separator));
+    // The lowest flagged byte is exactly the first zero of x (the classic
+    // "has a zero byte" test; its false positives lie only above a true zero).
+    const std::uint64_t zero = (x - ones) & ~x & detail::high_bits;
+    const std::uint64_t high = word & detail::high_bits;
+    if (zero) {
+      const std::size_t k = static_cast<std::size_t>(__builtin_ctzll(zero)) / 8;
+      const std::uint64_t before = k == 0 ? 0 : (~0ull >> (64 - 8 * k));
+      return {i + k, true, ascii && (high & before) == 0};
+    }
+    ascii = ascii && high == 0;
+  }
+#endif
+  for (; i < short_end; ++i) {
+    if (p[i] == static_cast<unsigned char>(separator)) return {i, true, ascii};
+    ascii = ascii && p[i] < 0x80;
+  }
+  if (i == size) return {size, false, ascii};
+  const void* found = std::memchr(p + i, separator, size - i);
+  if (!found) return {size, false, false};
+  return {static_cast<std::size_t>(static_cast<const unsigned char*>(found) - p), true, false};
+}
+
+}  // namespace
+
 // v4: packets joined by the record separator (engine.io-protocol, "HTTP long-polling").
 void payload_decoder::feed_v4(std::string_view input, bool last, std::vector<packet>& out, progress& state) {
-  constexpr char separator = '\x1e';
   std::size_t pos = 0;
   for (;;) {
     // Here `pos` is the start of the payload or just past a separator.
@@ -91,17 +141,23 @@ void payload_decoder::feed_v4(std::string_view input, bool last, std::vector<pac
       if (last) state.fail_at(consumed_total_ + pos == 0 ? errc::empty_payload : errc::empty_packet, consumed_total_, pos);
       return;
     }
-    const void* found = std::memchr(input.data() + pos, separator, input.size() - pos);
-    if (!found && !last) return;  // the packet may go on in bytes not yet here
-    const std::size_t end = found ? static_cast<std::size_t>(static_cast<const char*>(found) - input.data()) : input.size();
+    const packet_extent extent = find_packet_end(input, pos);
+    if (!extent.found && !last) return;  // the packet may go on in bytes not yet here
+    const std::size_t end = extent.end;
     const std::size_t at = consumed_total_ + pos;
     if (end == pos) return state.fail_at(errc::empty_packet, consumed_total_, pos);
-    packet p;
-    if (!decode_packet_text(input.substr(pos, end - pos), at, options_.validate_utf8, input.size() - pos, p, state) ||
-        !emit(p, at, out, state)) {
+    packet* slot = next_slot(at, out, state);
+    if (!slot) return;
+    const char lead = input[pos];
+    if (extent.ascii && lead >= '0' && lead <= '6') {  // plain text: nothing to check or transform
+      slot->type = static_cast<packet_type>(lead - '0');
+      slot->data = input.substr(pos + 1, end - pos - 1);
+    } else if (!decode_packet_text(input.substr(pos, end - pos), at, options_.validate_utf8 && !extent.ascii,
+                                   input.size() - pos, *slot, state)) {
+      out.pop_back();
       return;
     }
-    if (!found) {
+    if (!extent.found) {
       state.consumed = end;
       state.done = true;
       return;
@@ -159,10 +215,11 @@ void payload_decoder::feed_v3_text(std::string_view input, bool last, std::vecto
     }
     // "0:" is an empty payload's encoding in the reference; it carries no packet.
     if (length > 0) {
-      packet p;
       const std::size_t at = consumed_total_ + data_at;
-      if (!decode_packet_text(input.substr(data_at, pos - data_at), at, false, size - data_at, p, state) ||
-          !emit(p, at, out, state)) {
+      packet* slot = next_slot(at, out, state);
+      if (!slot) return;
+      if (!decode_packet_text(input.substr(data_at, pos - data_at), at, false, size - data_at, *slot, state)) {
+        out.pop_back();
         return;
       }
     }
@@ -199,15 +256,21 @@ void payload_decoder::feed_v3_binary(std::string_view input, bool last, std::vec
     const std::string_view body = input.substr(data_at, length);
     const std::size_t at = consumed_total_ + data_at;
     if (body.empty()) return fail(errc::empty_packet, data_at);
-    packet p;
+    packet* slot = next_slot(at, out, state);
+    if (!slot) return;
     if (is_text) {
-      if (!decode_packet_text(body, at, options_.validate_utf8, size - data_at, p, state)) return;
+      if (!decode_packet_text(body, at, options_.validate_utf8, size - data_at, *slot, state)) {
+        out.pop_back();
+        return;
+      }
     } else {
       const auto type = static_cast<unsigned char>(body[0]);
-      if (type > 6) return fail(errc::unknown_packet_type, data_at);
-      p = packet{static_cast<packet_type>(type), true, body.substr(1)};
+      if (type > 6) {
+        out.pop_back();
+        return fail(errc::unknown_packet_type, data_at);
+      }
+      *slot = packet{static_cast<packet_type>(type), true, body.substr(1)};
     }
-    if (!emit(p, at, out, state)) return;
     pos = data_at + length;
     state.consumed = pos;
   }

@@ -189,7 +189,7 @@ private:
   void feed_v4(std::string_view input, bool last, std::vector<packet>& out, progress& state);
   void feed_v3_text(std::string_view input, bool last, std::vector<packet>& out, progress& state);
   void feed_v3_binary(std::string_view input, bool last, std::vector<packet>& out, progress& state);
-  bool emit(const packet& p, std::size_t at, std::vector<packet>& out, progress& state);
+  packet* next_slot(std::size_t at, std::vector<packet>& out, progress& state);
   bool decode_packet_text(std::string_view text, std::size_t at, bool validate_utf8, std::size_t input_left,
                           packet& out, progress& state);
 
