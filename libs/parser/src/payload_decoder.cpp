@@ -193,6 +193,7 @@ void payload_decoder::feed_v3_text(std::string_view input, bool last, std::vecto
     const std::size_t data_at = ++pos;
     // Walk `length` UTF-16 units of UTF-8 text.
     std::size_t units = 0;
+    bool ascii = true;
     while (units < length) {
       if (pos == size) return last ? fail(errc::truncated, pos) : void();
       if (length - units >= 8 && size - pos >= 8 && (detail::load8(bytes + pos) & detail::high_bits) == 0) {
@@ -205,6 +206,7 @@ void payload_decoder::feed_v3_text(std::string_view input, bool last, std::vecto
         ++units;
         continue;
       }
+      ascii = false;
       const int sequence = detail::utf8_sequence_length(bytes + pos, size - pos);
       if (sequence == detail::sequence_incomplete) return last ? fail(errc::invalid_utf8, pos) : void();
       if (sequence == 0) return fail(errc::invalid_utf8, pos);
@@ -218,7 +220,11 @@ void payload_decoder::feed_v3_text(std::string_view input, bool last, std::vecto
       const std::size_t at = consumed_total_ + data_at;
       packet* slot = next_slot(at, out, state);
       if (!slot) return;
-      if (!decode_packet_text(input.substr(data_at, pos - data_at), at, false, size - data_at, *slot, state)) {
+      const char lead = input[data_at];
+      if (ascii && lead >= '0' && lead <= '6') {  // plain text: nothing to transform
+        slot->type = static_cast<packet_type>(lead - '0');
+        slot->data = input.substr(data_at + 1, pos - data_at - 1);
+      } else if (!decode_packet_text(input.substr(data_at, pos - data_at), at, false, size - data_at, *slot, state)) {
         out.pop_back();
         return;
       }
