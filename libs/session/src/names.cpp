@@ -1,0 +1,55 @@
+// The small public helpers of server.hpp: names the reference uses on the
+// wire and in its events, header and query look-ups.
+#include <eio/server.hpp>
+
+#include "http.hpp"
+
+namespace eio {
+
+std::string_view to_string(transport_kind kind) noexcept {
+  switch (kind) {
+    case transport_kind::polling: return "polling";
+    case transport_kind::websocket: return "websocket";
+  }
+  return "";
+}
+
+// The messages of the reference's Server.errorMessages, sent as
+// {"code":<n>,"message":"..."} in a refusal's body.
+std::string_view default_message(request_error code) noexcept {
+  switch (code) {
+    case request_error::unknown_transport: return "Transport unknown";
+    case request_error::unknown_sid: return "Session ID unknown";
+    case request_error::bad_handshake_method: return "Bad handshake method";
+    case request_error::bad_request: return "Bad request";
+    case request_error::forbidden: return "Forbidden";
+    case request_error::unsupported_protocol_version: return "Unsupported protocol version";
+  }
+  return "";
+}
+
+std::string_view to_string(close_reason reason) noexcept {
+  switch (reason) {
+    case close_reason::transport_close: return "transport close";
+    case close_reason::transport_error: return "transport error";
+    case close_reason::ping_timeout: return "ping timeout";
+    case close_reason::forced_close: return "forced close";
+    case close_reason::parse_error: return "parse error";
+    case close_reason::server_shutting_down: return "server shutting down";
+    case close_reason::write_buffer_full: return "write buffer full";
+  }
+  return "";
+}
+
+std::optional<std::string_view> find_header(const header_list& headers, std::string_view name) noexcept {
+  for (const auto& h : headers) {
+    if (detail::iequals(h.name, name)) return std::string_view{h.value};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> http_request::query_param(std::string_view name) const {
+  return detail::query_value(query, name);
+}
+
+}  // namespace eio
