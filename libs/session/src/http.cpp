@@ -65,6 +65,25 @@ bool needs_decoding(std::string_view text) noexcept {
   return text.find_first_of("%+") != std::string_view::npos;
 }
 
+// The decoded value of the next parameter `name` in `query`, which is left
+// holding what follows it; nullopt when there is none.
+std::optional<std::string> next_query_value(std::string_view& query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t end = query.find('&');
+    const std::string_view pair = query.substr(0, end);
+    query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
+    if (pair.empty()) continue;  // "a=1&&b=2": Node skips the empty pair
+
+    const std::size_t eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    const bool match = needs_decoding(key) ? form_decode(key) == name : key == name;
+    if (!match) continue;
+    if (eq == std::string_view::npos) return std::string{};
+    return form_decode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
 // JSON.stringify's string quoting (ECMA-262, QuoteJSONString): the short
 // escapes, \u00XX in lower-case hex for the other control characters, every
 // other byte as is. JSONP also escapes U+2028 and U+2029, which end a line in
@@ -152,20 +171,10 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 std::optional<std::string> query_value(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const std::size_t end = query.find('&');
-    const std::string_view pair = query.substr(0, end);
-    query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
-    if (pair.empty()) continue;  // "a=1&&b=2": Node skips the empty pair
-
-    const std::size_t eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    const bool match = needs_decoding(key) ? form_decode(key) == name : key == name;
-    if (!match) continue;
-    if (eq == std::string_view::npos) return std::string{};
-    return form_decode(pair.substr(eq + 1));
-  }
-  return std::nullopt;
+  // A repeated name has no single reference answer: querystring (engine.io
+  // <= 6.6.4) makes it an array, URLSearchParams (6.6.5+) keeps the last.
+  // The first is what http.hpp promises.
+  return next_query_value(query, name);
 }
 
 void append_json_string(std::string_view text, std::string& out) { append_quoted(text, out, false); }
@@ -187,8 +196,10 @@ void append_jsonp(std::string_view index, std::string_view payload, std::string&
 }
 
 std::optional<std::string> jsonp_payload(std::string_view body) {
-  std::optional<std::string> d = query_value(body, "d");
-  if (!d) return std::nullopt;
+  // querystring.parse makes a repeated field an array, and the reference
+  // then ignores the body (docs/node-reference-behaviour.md, 47).
+  std::optional<std::string> d = next_query_value(body, "d");
+  if (!d || next_query_value(body, "d")) return std::nullopt;
 
   // The engine.io v3 client writes a newline as backslash-n and an escaped
   // newline (backslash-n in the payload) as backslash-backslash-n. The

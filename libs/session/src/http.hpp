@@ -31,9 +31,10 @@ std::string jsonp_index(std::string_view j);
 // line).
 void append_jsonp(std::string_view index, std::string_view payload, std::string& out);
 // The payload of a JSONP POST body: form-encoded, field `d`, percent-decoded
-// with '+' as space; then, as the reference does, every "\\n" not preceded
-// by another backslash becomes a newline and "\\\\" becomes "\\". nullopt
-// when there is no `d` field.
+// with '+' as space; then, as the reference does (polling-jsonp.ts), every
+// backslash+n not preceded by another backslash becomes a newline, and then
+// backslash+backslash+n becomes backslash+n. nullopt when there is no single
+// `d` field.
 std::optional<std::string> jsonp_payload(std::string_view body);
 
 // CORS response headers for `request`, appended to `out`. `preflight`: the

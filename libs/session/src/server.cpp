@@ -253,6 +253,7 @@ session* server::route(connection_id connection, const http_request& request, bo
     refuse(connection, request, websocket, request_error::bad_request, "transport mismatch");
     return nullptr;
   }
+  const session_ref ref = s.ref;
   if (request.method == "GET") {
     poll_get(s, connection, request, now);
   } else if (request.method == "POST") {
@@ -261,7 +262,7 @@ session* server::route(connection_id connection, const http_request& request, bo
     refuse(connection, request, websocket, request_error::bad_request, "method " + request.method);
     return nullptr;
   }
-  return &s;
+  return lookup(ref);  // null when the request closed the session (overlap, bad content)
 }
 
 session* server::handshake(connection_id connection, const http_request& request, link_state link,
@@ -285,7 +286,7 @@ session* server::handshake(connection_id connection, const http_request& request
   s.version = version;
   s.link = link;
   const std::optional<std::string> b64 = request.query_param("b64");
-  s.base64_only = version == protocol_version::v3 && b64 && *b64 != "0" && *b64 != "false";
+  s.base64_only = b64 && !b64->empty();  // any value, as the reference reads it (no binary frames either)
   by_id_.emplace(s.id, slot);
 
   // Heartbeat (engine.io-protocol "Heartbeat"): v4 servers ping; v3 clients do.
@@ -541,6 +542,7 @@ void server::websocket_closed(connection_id connection, bool error, millis now) 
 // ------------------------------------------------------------ packets in
 
 void server::receive(session& s, const packet& p, millis now) {
+  if (s.state != session_state::open) return;  // a closing session hears nothing more (socket.ts onPacket)
   events_.emplace_back(packet_event{s.ref, p.type});
   switch (p.type) {
     case packet_type::message:
