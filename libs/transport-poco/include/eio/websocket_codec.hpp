@@ -1,0 +1,90 @@
+// RFC 6455 framing, sans I/O: the server side of a WebSocket connection.
+//
+// Poco's WebSocket reads whole frames with blocking calls, which a reactor
+// that never blocks cannot use; this codec takes whatever bytes arrived and
+// says what they mean. It reads client frames (masked, RFC 6455 section 5.3),
+// joins fragmented messages (5.4), enforces the control-frame rules (5.5),
+// checks UTF-8 of text messages and close reasons (8.1) and the message size
+// limit, and writes unmasked server frames. Standard library and eio::parser
+// only.
+#pragma once
+
+#include <eio/parser.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace eio::websocket {
+
+// Close codes this codec sends (RFC 6455 section 7.4.1).
+inline constexpr std::uint16_t close_normal = 1000;
+inline constexpr std::uint16_t close_protocol_error = 1002;
+inline constexpr std::uint16_t close_invalid_data = 1007;  // text that is not UTF-8
+inline constexpr std::uint16_t close_too_big = 1009;
+
+enum class opcode : std::uint8_t { continuation = 0x0, text = 0x1, binary = 0x2, close = 0x8, ping = 0x9, pong = 0xA };
+
+// What a read() found.
+struct frame_event {
+  enum class kind : std::uint8_t {
+    need_more,  // nothing complete yet: call again with more bytes
+    message,    // a whole data message: `message_kind`, `data`
+    ping,       // answer with a pong carrying `data`
+    pong,
+    close,      // the peer's close: `close_code` (1005 when it sent none), `data` = reason
+    error,      // the peer broke the protocol: close with `close_code`, `reason` says why
+  };
+  kind what = kind::need_more;
+  frame_kind message_kind = frame_kind::text;
+  std::string_view data;  // valid until the next read()
+  std::uint16_t close_code = 0;
+  const char* reason = "";
+};
+
+// Reads a client's byte stream. Like eio::payload_decoder::feed, each read()
+// is given every byte not yet consumed and says how many it consumed; it
+// stops at the first event so the caller can act on it (answer a ping, say).
+class frame_reader {
+public:
+  explicit frame_reader(std::size_t max_message_bytes = 1'000'000, bool require_masked = true) noexcept
+      : max_message_bytes_(max_message_bytes), require_masked_(require_masked) {}
+
+  // Consumes a prefix of `input` and reports at most one event. After an
+  // error or a close, read() consumes nothing more and repeats that event.
+  std::size_t read(std::string_view input, frame_event& out);
+
+private:
+  frame_event fail(std::uint16_t code, const char* reason);
+  bool finish_frame(frame_event& out);
+
+  std::size_t max_message_bytes_;
+  bool require_masked_;
+  // The frame being read.
+  bool in_frame_ = false;
+  bool fin_ = false;
+  opcode op_ = opcode::continuation;
+  std::uint64_t remaining_ = 0;  // payload bytes still to come
+  std::uint32_t mask_ = 0;
+  std::size_t mask_offset_ = 0;  // payload bytes unmasked so far (mask key rotation)
+  // A fragmented data message in progress, and its kind.
+  bool in_message_ = false;
+  frame_kind message_kind_ = frame_kind::text;
+  std::string message_;
+  std::string control_;  // a control frame's payload (at most 125 bytes)
+  bool finished_ = false;
+  frame_event final_;  // repeated after an error or close
+};
+
+// Appends an unmasked server frame header for a `length`-byte payload; the
+// payload follows it on the wire. Returns the header's size (2, 4 or 10).
+std::size_t append_frame_header(opcode op, bool fin, std::uint64_t length, std::string& out);
+
+// Appends a whole unmasked frame.
+void append_frame(opcode op, std::string_view payload, std::string& out);
+
+// Appends a close frame with `code` and a reason (cut to fit 125 bytes).
+void append_close_frame(std::uint16_t code, std::string_view reason, std::string& out);
+
+}  // namespace eio::websocket

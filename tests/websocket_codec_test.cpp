@@ -1,0 +1,204 @@
+// RFC 6455 framing: the examples of section 5.7, every protocol error the
+// reader must catch, and every input split at every byte.
+#include <eio/websocket_codec.hpp>
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+namespace eio::websocket {
+namespace {
+
+// A client frame: masked with `key` unless key is 0 and !mask.
+std::string client_frame(std::uint8_t first_byte, std::string_view payload, bool mask = true,
+                         std::uint32_t key = 0x37FA213D) {
+  std::string frame;
+  frame += static_cast<char>(first_byte);
+  const std::uint8_t mask_bit = mask ? 0x80 : 0x00;
+  if (payload.size() < 126) {
+    frame += static_cast<char>(mask_bit | payload.size());
+  } else if (payload.size() <= 0xFFFF) {
+    frame += static_cast<char>(mask_bit | 126);
+    frame += static_cast<char>(payload.size() >> 8);
+    frame += static_cast<char>(payload.size() & 0xFF);
+  } else {
+    frame += static_cast<char>(mask_bit | 127);
+    for (int i = 7; i >= 0; --i) frame += static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> (8 * i)) & 0xFF);
+  }
+  if (mask) {
+    const unsigned char k[4] = {static_cast<unsigned char>(key >> 24), static_cast<unsigned char>(key >> 16),
+                                static_cast<unsigned char>(key >> 8), static_cast<unsigned char>(key)};
+    frame.append(reinterpret_cast<const char*>(k), 4);
+    for (std::size_t i = 0; i < payload.size(); ++i) frame += static_cast<char>(payload[i] ^ k[i % 4]);
+  } else {
+    frame += payload;
+  }
+  return frame;
+}
+
+struct seen {
+  frame_event::kind what;
+  frame_kind message_kind;
+  std::string data;
+  std::uint16_t close_code;
+  bool operator==(const seen& o) const {
+    return what == o.what && data == o.data && close_code == o.close_code &&
+           (what != frame_event::kind::message || message_kind == o.message_kind);
+  }
+};
+
+// Every event of `stream` fed in pieces cut at `cuts`, the way a socket
+// reader keeps the unconsumed bytes.
+std::vector<seen> read_all(std::string_view stream, const std::vector<std::size_t>& cuts, std::size_t limit = 1'000'000,
+                           bool require_masked = true) {
+  frame_reader reader(limit, require_masked);
+  std::vector<seen> events;
+  std::string buffer;
+  std::size_t begin = 0;
+  for (std::size_t piece = 0; piece <= cuts.size(); ++piece) {
+    const std::size_t end = piece < cuts.size() ? cuts[piece] : stream.size();
+    buffer.append(stream.substr(begin, end - begin));
+    begin = end;
+    for (;;) {
+      frame_event event;
+      const std::size_t used = reader.read(buffer, event);
+      buffer.erase(0, used);
+      if (event.what == frame_event::kind::need_more) break;
+      events.push_back({event.what, event.message_kind, std::string(event.data), event.close_code});
+      if (event.what == frame_event::kind::error || event.what == frame_event::kind::close) return events;
+    }
+  }
+  return events;
+}
+
+std::vector<seen> read_all(std::string_view stream) { return read_all(stream, {}); }
+
+TEST(websocket_codec, rfc6455_examples) {
+  // Section 5.7: a masked "Hello".
+  const std::string hello("\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58", 11);
+  EXPECT_EQ(read_all(hello), (std::vector<seen>{{frame_event::kind::message, frame_kind::text, "Hello", 0}}));
+  // A fragmented unmasked "Hello" and an unmasked ping, read with masking not required.
+  const std::string fragmented("\x01\x03Hel\x80\x02lo\x89\x05Hello", 16);
+  EXPECT_EQ(read_all(fragmented, {}, 1000, false),
+            (std::vector<seen>{{frame_event::kind::message, frame_kind::text, "Hello", 0},
+                               {frame_event::kind::ping, frame_kind::text, "Hello", 0}}));
+}
+
+TEST(websocket_codec, every_length_encoding_and_split_point) {
+  std::string big(70'000, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31);
+  const std::string medium(300, 'm');
+  const std::string stream = client_frame(0x82, big) + client_frame(0x81, medium) + client_frame(0x81, "") +
+                             client_frame(0x89, "ping!") + client_frame(0x02, "ab") + client_frame(0x8A, "pong") +
+                             client_frame(0x80, "cd");
+  const std::vector<seen> expected = {{frame_event::kind::message, frame_kind::binary, big, 0},
+                                      {frame_event::kind::message, frame_kind::text, medium, 0},
+                                      {frame_event::kind::message, frame_kind::text, "", 0},
+                                      {frame_event::kind::ping, frame_kind::text, "ping!", 0},
+                                      {frame_event::kind::pong, frame_kind::text, "pong", 0},  // inside a fragmented message
+                                      {frame_event::kind::message, frame_kind::binary, "abcd", 0}};
+  EXPECT_EQ(read_all(stream), expected);
+  // Cut at every offset near the frame boundaries and every 997th elsewhere.
+  for (std::size_t cut = 0; cut <= stream.size(); cut += (cut < 20 || cut + 400 > stream.size()) ? 1 : 997) {
+    ASSERT_EQ(read_all(stream, {cut}), expected) << "cut at " << cut;
+  }
+  std::vector<std::size_t> bytewise;
+  for (std::size_t i = 1; i < 2000; ++i) bytewise.push_back(i);
+  EXPECT_EQ(read_all(stream, bytewise), expected);
+}
+
+TEST(websocket_codec, close_frames) {
+  std::string payload("\x03\xe8" "bye", 5);  // 1000 "bye"
+  EXPECT_EQ(read_all(client_frame(0x88, payload)), (std::vector<seen>{{frame_event::kind::close, frame_kind::text, "bye", 1000}}));
+  EXPECT_EQ(read_all(client_frame(0x88, "")), (std::vector<seen>{{frame_event::kind::close, frame_kind::text, "", 1005}}));
+  // Nothing is read after a close.
+  frame_reader reader;
+  frame_event event;
+  const std::string stream = client_frame(0x88, "") + client_frame(0x81, "late");
+  const std::size_t used = reader.read(stream, event);
+  EXPECT_EQ(event.what, frame_event::kind::close);
+  EXPECT_EQ(reader.read(std::string_view(stream).substr(used), event), 0u);
+  EXPECT_EQ(event.what, frame_event::kind::close);
+}
+
+struct protocol_error_case {
+  const char* name;
+  std::string stream;
+  std::uint16_t code;
+};
+
+TEST(websocket_codec, protocol_errors_close_with_the_right_code) {
+  const std::string long_control(126, 'x');
+  const protocol_error_case cases[] = {
+      {"reserved bit", client_frame(0xC1, "x"), close_protocol_error},
+      {"unknown data opcode", client_frame(0x83, "x"), close_protocol_error},
+      {"unknown control opcode", client_frame(0x8B, "x"), close_protocol_error},
+      {"unmasked client frame", client_frame(0x81, "x", false), close_protocol_error},
+      {"fragmented ping", client_frame(0x09, "x"), close_protocol_error},
+      {"control over 125 bytes", client_frame(0x89, long_control), close_protocol_error},
+      {"continuation first", client_frame(0x80, "x"), close_protocol_error},
+      {"text inside a fragmented message", client_frame(0x01, "a") + client_frame(0x81, "b"), close_protocol_error},
+      {"close with one byte", client_frame(0x88, "x"), close_protocol_error},
+      {"close code 1005 on the wire", client_frame(0x88, std::string("\x03\xed", 2)), close_protocol_error},
+      {"close code 999", client_frame(0x88, std::string("\x03\xe7", 2)), close_protocol_error},
+      {"close reason not UTF-8", client_frame(0x88, std::string("\x03\xe8\xff", 3)), close_invalid_data},
+      {"text not UTF-8", client_frame(0x81, "ok\xc3"), close_invalid_data},
+      {"text not UTF-8 across fragments", client_frame(0x01, "\xe2\x82") + client_frame(0x80, "x"), close_invalid_data},
+      {"64-bit length with the top bit", std::string("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03\x04", 14),
+       close_protocol_error},
+  };
+  for (const auto& c : cases) {
+    const auto events = read_all(c.stream);
+    ASSERT_FALSE(events.empty()) << c.name;
+    EXPECT_EQ(events.back().what, frame_event::kind::error) << c.name;
+    EXPECT_EQ(events.back().close_code, c.code) << c.name;
+  }
+  // A text message split inside a character is fine once whole.
+  EXPECT_EQ(read_all(client_frame(0x01, "\xe2\x82") + client_frame(0x80, "\xac")),
+            (std::vector<seen>{{frame_event::kind::message, frame_kind::text, "\xe2\x82\xac", 0}}));
+}
+
+TEST(websocket_codec, message_size_limit_at_and_past) {
+  const std::string at_limit(100, 'a');
+  EXPECT_EQ(read_all(client_frame(0x82, at_limit), {}, 100).back().what, frame_event::kind::message);
+  EXPECT_EQ(read_all(client_frame(0x82, at_limit + "a"), {}, 100).back().close_code, close_too_big);
+  // Fragments count together; the frame that crosses the limit fails before its payload is stored.
+  EXPECT_EQ(read_all(client_frame(0x02, std::string(60, 'a')) + client_frame(0x80, std::string(40, 'b')), {}, 100)
+                .back()
+                .what,
+            frame_event::kind::message);
+  EXPECT_EQ(read_all(client_frame(0x02, std::string(60, 'a')) + client_frame(0x80, std::string(41, 'b')), {}, 100)
+                .back()
+                .close_code,
+            close_too_big);
+  // A header announcing 2^62 bytes fails at once, without waiting for them.
+  EXPECT_EQ(read_all(std::string("\x82\xff\x40\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03\x04", 14)).back().close_code,
+            close_too_big);
+}
+
+TEST(websocket_codec, writer_frames_read_back) {
+  std::mt19937 rng(6455);
+  for (const std::size_t size : {0u, 1u, 125u, 126u, 65535u, 65536u, 100000u}) {
+    std::string payload(size, '\0');
+    for (auto& c : payload) c = static_cast<char>(rng());
+    std::string frame;
+    const std::size_t header = append_frame_header(opcode::binary, true, payload.size(), frame);
+    EXPECT_EQ(header, size < 126 ? 2u : size <= 0xFFFF ? 4u : 10u);
+    frame += payload;
+    EXPECT_EQ(read_all(frame, {}, 1'000'000, false),
+              (std::vector<seen>{{frame_event::kind::message, frame_kind::binary, payload, 0}}));
+  }
+  std::string close;
+  std::string reason(130, 'x');
+  reason.replace(121, 3, "\xe2\x82\xac");  // a 3-byte character straddling byte 123
+  append_close_frame(close_too_big, reason, close);
+  ASSERT_LE(close.size(), 2u + 125u);
+  const auto events = read_all(close, {}, 1000, false);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].close_code, close_too_big);
+  EXPECT_EQ(events[0].data, std::string(121, 'x'));  // cut before the character, not inside it
+}
+
+}  // namespace
+}  // namespace eio::websocket
