@@ -1,9 +1,10 @@
-// eiotool: decode and encode Engine.IO traffic from the command line.
+// eiotool: serve, decode and encode Engine.IO traffic from the command line.
 // Each subcommand lives in its own <name>_command.cpp; main() only registers
 // them, parses the command line and runs the chosen one.
 #include "command.hpp"
 #include "decode_command.hpp"
 #include "encode_command.hpp"
+#include "serve_command.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   command_action action;
   add_decode_command(app, action);
   add_encode_command(app, action);
+  add_serve_command(app, action);
 
   try {
     app.parse(argc, argv);
