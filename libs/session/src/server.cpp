@@ -5,7 +5,7 @@
 // is one function below; session_machine_test walks every cell.
 //
 //   input \ link         polling            probing/upgrading        websocket
-//   GET                  hold / flush       upgrading: noop at once  400 (transport mismatch)
+//   GET                  hold / flush       hold (noop every 100 ms) 400 (transport mismatch)
 //   POST                 decode, deliver    decode, deliver          400 (transport mismatch)
 //   second GET/POST      400 + transport error                       -
 //   WebSocket request    accept -> probing  400 (already upgrading)  400 (already upgraded)
@@ -15,6 +15,7 @@
 //   ws packet            -                  -                        deliver
 //   ws closed            -                  abandon the probe        transport close/error
 //   upgrade_timeout      -                  abandon the probe        -
+//   noop_due             -                  upgrading: noop to a held GET, again in 100 ms
 //   ping_at (v4)         queue ping, arm heartbeat_due
 //   heartbeat_due        close: ping timeout
 //   app send             queue (closing/closed: refused)
@@ -26,6 +27,7 @@
 #include <eio/server.hpp>
 
 #include <eio/base64.hpp>
+#include <eio/utf8.hpp>
 
 #include <algorithm>
 #include <cassert>
@@ -44,6 +46,9 @@ namespace {
 
 constexpr std::string_view text_content_type = "text/plain; charset=UTF-8";
 constexpr std::string_view binary_content_type = "application/octet-stream";
+
+// How often an upgrading session ends a held GET with a noop (socket.ts's check interval).
+constexpr millis noop_interval{100};
 
 int status_of(request_error code) { return code == request_error::forbidden ? 403 : 400; }
 
@@ -297,6 +302,11 @@ session* server::handshake(connection_id connection, const http_request& request
   }
   arm(s);
 
+  // Announced before anything can close it, so the application always hears
+  // of a session before its close.
+  const session_ref ref = s.ref;
+  events_.emplace_back(connection_event{ref});
+
   queue(s, packet_type::open, handshake_json(s, options_), false, std::nullopt);
   if (options_.initial_packet) queue(s, packet_type::message, *options_.initial_packet, false, std::nullopt);
 
@@ -316,8 +326,9 @@ session* server::handshake(connection_id connection, const http_request& request
     by_connection_[connection] = slot;
     flush(s, now);
   }
-  events_.emplace_back(connection_event{s.ref});
-  return &s;
+  // flush() may have closed the session already (write_buffer_full): `s`
+  // must not be touched again.
+  return lookup(ref);
 }
 
 std::string server::jsonp_of(const http_request& request, const session& s) const {
@@ -339,11 +350,10 @@ void server::poll_get(session& s, connection_id connection, const http_request& 
   s.held_get_headers = response_headers(request, {}, false);
   s.held_get_jsonp = jsonp_of(request, s);
   by_connection_[connection] = s.ref.slot;
-  if (!s.buffer.empty() || s.state == session_state::closing) {
-    flush(s, now);
-  } else if (s.link == link_state::upgrading) {
-    answer_held_get_with_noop(s);  // let the client see its poll end and pause
-  }
+  // While upgrading, an empty GET waits for the next noop tick rather than
+  // getting one at once: a client that has not seen "3probe" yet would poll
+  // again at once, and so on in a busy loop.
+  if (!s.buffer.empty() || s.state == session_state::closing) flush(s, now);
 }
 
 void server::poll_post_begin(session& s, connection_id connection, const http_request& request, millis now) {
@@ -368,6 +378,9 @@ void server::finish_post(connection_id connection, std::string body, millis now)
   session* s = by_connection(connection);
   const auto format = post_formats_.find(connection);
   if (!s || s->pending_post != connection || format == post_formats_.end()) return;  // no longer expected
+  // An adapter that read the whole body anyway: the limit still holds, on
+  // the raw body as the reference counts it (fact 43, difference 1).
+  if (body.size() > options_.max_http_buffer_size) return body_too_large(connection, now);
   post_format how = std::move(format->second);
   post_formats_.erase(format);
   by_connection_.erase(connection);
@@ -381,7 +394,7 @@ void server::finish_post(connection_id connection, std::string body, millis now)
   std::string_view payload = body;
   if (how.jsonp) {
     std::optional<std::string> decoded = detail::jsonp_payload(body);
-    if (!decoded) return close_session(*s, close_reason::parse_error, "JSONP body without d", now);
+    if (!decoded) return;  // no single d field: nothing to decode, still "ok" (fact 47)
     jsonp_body = std::move(*decoded);
     payload = jsonp_body;
   }
@@ -473,6 +486,7 @@ void server::abandon_probe(session& s) {
   by_connection_.erase(*s.probe);
   s.probe.reset();
   s.upgrade_due.reset();
+  s.noop_due.reset();
   s.link = link_state::polling;
   arm(s);
 }
@@ -493,7 +507,11 @@ void server::websocket_message(connection_id connection, frame_kind kind, std::s
       actions_.emplace_back(websocket_send{connection, reply_kind, std::move(frame)});
       s->link = link_state::upgrading;
       events_.emplace_back(upgrading_event{s->ref});
+      // The client now pauses polling: a noop ends its pending GET, and more
+      // follow every 100 ms for GETs still on their way (socket.ts does the same).
       if (s->held_get && s->buffer.empty()) answer_held_get_with_noop(*s);
+      s->noop_due = now + noop_interval;
+      arm(*s);
       return;
     }
     if (!error && s->link == link_state::upgrading && p.type == packet_type::upgrade) {
@@ -502,6 +520,9 @@ void server::websocket_message(connection_id connection, frame_kind kind, std::s
     return abandon_probe(*s);
   }
   if (s->websocket != connection) return;
+  if (error.code == errc::payload_too_large) {  // ws's maxPayload: a transport error (fact 50)
+    return close_session(*s, close_reason::transport_error, "payload too large", now);
+  }
   if (error) {
     return close_session(*s, close_reason::parse_error,
                          std::string(errc_name(error.code)) + " at byte " + std::to_string(error.offset), now);
@@ -513,6 +534,7 @@ void server::finish_upgrade(session& s, millis now) {
   s.websocket = s.probe;
   s.probe.reset();
   s.upgrade_due.reset();
+  s.noop_due.reset();
   s.link = link_state::websocket;
   arm(s);
   // A poll still held would never be answered by a WebSocket session.
@@ -528,6 +550,7 @@ void server::websocket_closed(connection_id connection, bool error, millis now) 
     by_connection_.erase(connection);
     s->probe.reset();
     s->upgrade_due.reset();
+    s->noop_due.reset();
     s->link = link_state::polling;
     arm(*s);
     return;
@@ -580,6 +603,15 @@ void server::receive(session& s, const packet& p, millis now) {
 bool server::send(session_ref ref, std::string data, bool binary, millis now, std::optional<std::uint64_t> notify_id) {
   session* s = lookup(ref);
   if (!s || s->state != session_state::open) return false;
+  if (!binary) {
+    // Text the client could not decode is refused here, not sent broken:
+    // JSON text is UTF-8, and v4 polling payloads are framed by '\x1e'.
+    if (utf8_valid_prefix(data) != data.size()) return false;
+    if (s->version == protocol_version::v4 && s->link != link_state::websocket &&
+        data.find('\x1e') != std::string::npos) {
+      return false;
+    }
+  }
   queue(*s, packet_type::message, std::move(data), binary, notify_id);
   if (lookup(ref)) flush(*s, now);
   return true;
@@ -748,6 +780,10 @@ void server::on_timeout(millis now) {
       continue;
     }
     if (s.upgrade_due && *s.upgrade_due <= now) abandon_probe(s);
+    if (s.noop_due && *s.noop_due <= now) {
+      if (s.held_get && s.buffer.empty()) answer_held_get_with_noop(s);
+      s.noop_due = now + noop_interval;
+    }
     if (s.ping_at && *s.ping_at <= now) {
       s.ping_at.reset();
       s.heartbeat_due = now + options_.ping_timeout;

@@ -58,6 +58,7 @@ struct session {
   std::optional<millis> heartbeat_due;  // v4: the pong's deadline; v3: the next ping's
   std::optional<millis> upgrade_due;    // an unfinished upgrade is abandoned
   std::optional<millis> closing_due;    // a close packet nobody polled for
+  std::optional<millis> noop_due;       // upgrading: the next noop for a held GET
   std::optional<millis> armed_at;       // this session's entry in server::deadlines_
 
   std::vector<queued_packet> buffer;
@@ -65,7 +66,7 @@ struct session {
 
   std::optional<millis> earliest_deadline() const noexcept {
     std::optional<millis> earliest;
-    for (const auto& t : {ping_at, heartbeat_due, upgrade_due, closing_due}) {
+    for (const auto& t : {ping_at, heartbeat_due, upgrade_due, closing_due, noop_due}) {
       if (t && (!earliest || *t < *earliest)) earliest = t;
     }
     return earliest;

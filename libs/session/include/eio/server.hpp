@@ -293,8 +293,11 @@ public:
 
   // ---- the application
 
-  // Queues a message. Returns false when the session is gone or closing.
-  // With notify_id, a sent_event carries it once the packet is written out.
+  // Queues a message. Returns false when the session is gone or closing, and
+  // for text the client could not receive: text that is not UTF-8, and, for
+  // a v4 session not yet upgraded to WebSocket, text containing '\x1e' (the
+  // v4 polling separator; the reference has the same limit but sends it
+  // broken). With notify_id, a sent_event carries it once written out.
   bool send(session_ref session, std::string data, bool binary, millis now,
             std::optional<std::uint64_t> notify_id = std::nullopt);
   // Flushes what is buffered, then sends a close packet and ends the session
