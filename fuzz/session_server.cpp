@@ -95,7 +95,8 @@ public:
   bool flag() noexcept { return (byte() & 1) != 0; }
   // Up to `max` raw bytes, the count read first.
   std::string bytes(std::size_t max) {
-    const std::size_t n = std::min<std::size_t>(byte() % (max + 1), size_ - std::min(at_, size_));
+    const std::size_t wanted = byte() % (max + 1);  // first: it moves at_ (argument order is unspecified)
+    const std::size_t n = std::min<std::size_t>(wanted, size_ - std::min(at_, size_));
     std::string out(reinterpret_cast<const char*>(data_) + at_, n);
     at_ += n;
     return out;

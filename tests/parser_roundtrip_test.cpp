@@ -1,6 +1,7 @@
 // Seeded random property tests: whatever we encode decodes to the same
 // packets, whole or split at random points, in every version and form.
 #include <eio/parser.hpp>
+#include <eio/utf8.hpp>
 
 #include <gtest/gtest.h>
 
@@ -10,25 +11,6 @@
 
 namespace eio {
 namespace {
-
-// Appends the UTF-8 form of code point `cp`.
-void append_utf8(std::uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 class random_packets {
 public:

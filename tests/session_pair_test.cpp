@@ -530,10 +530,15 @@ std::string run_stream(protocol_version version, int k, probe_window window) {
 std::vector<int> sweep_points() {
   const char* full = std::getenv("EIO_FULL_SWEEP");
   const bool all = full && std::string(full) == "1";
+  // EIO_SWEEP_SPARSE=1 (the sanitizer build): the stream's start, the first ping, the end,
+  // and every 211th point.
+  const char* sparse_env = std::getenv("EIO_SWEEP_SPARSE");
+  const bool sparse = !all && sparse_env && std::string(sparse_env) == "1";
   std::vector<int> points;
   for (int k = 0; k <= sweep_messages; ++k) {
-    const bool dense = k < 250 || (k >= 800 && k < 880) || k >= sweep_messages - 50;
-    if (all || dense || k % 61 == 0) points.push_back(k);
+    const bool dense = sparse ? (k < 30 || (k >= 825 && k < 845) || k >= sweep_messages - 10)
+                              : (k < 250 || (k >= 800 && k < 880) || k >= sweep_messages - 50);
+    if (all || dense || k % (sparse ? 211 : 61) == 0) points.push_back(k);
   }
   return points;
 }

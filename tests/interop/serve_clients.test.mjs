@@ -82,9 +82,32 @@ test("engine.io-client 6: 1,000 messages each way stay in order across the upgra
   const server = await serve();
   try {
     const messages = Array.from({ length: 1000 }, (_, i) => (i % 10 === 9 ? new Uint8Array([i & 255, i >> 8]) : `m${i}`));
-    const { got, transport } = await echo(server.url, {}, messages);
-    assert.equal(transport, "websocket");
-    assert.deepEqual(got.map(asBytes), messages.map(asBytes));
+    const result = await new Promise((resolve, reject) => {
+      const socket = new Socket(server.url);
+      const got = [];
+      let sent = 0;
+      let upgradedAt = -1;
+      const timer = setTimeout(() => reject(new Error(`timeout after ${got.length} echoes`)), 30000);
+      // A steady stream, so the upgrade (polling -> websocket) lands inside it.
+      const pump = () => {
+        for (let i = 0; i < 5 && sent < messages.length; i++) socket.send(messages[sent++]);
+        if (sent < messages.length) setTimeout(pump, 2);
+      };
+      socket.on("open", pump);
+      socket.on("upgrade", () => (upgradedAt = sent));
+      socket.on("message", (m) => {
+        got.push(m);
+        if (got.length === messages.length) {
+          clearTimeout(timer);
+          socket.close();
+          resolve({ got, upgradedAt });
+        }
+      });
+      socket.on("error", reject);
+    });
+    assert.ok(result.upgradedAt > 0 && result.upgradedAt < messages.length,
+              `the upgrade should land inside the stream (at message ${result.upgradedAt})`);
+    assert.deepEqual(result.got.map(asBytes), messages.map(asBytes));
   } finally {
     await server.stop();
   }

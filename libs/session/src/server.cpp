@@ -185,6 +185,16 @@ void server::handle_websocket(connection_id connection, const http_request& requ
   route(connection, request, true, now);
 }
 
+// The application's allow_request hook; refuses the request when it says no.
+bool server::allowed(connection_id connection, const http_request& request, bool websocket) {
+  if (!options_.allow_request) return true;
+  request_verdict verdict = options_.allow_request(request);
+  if (!verdict.allowed) {
+    refuse(connection, request, websocket, request_error::forbidden, "allow_request denied", std::move(verdict.message));
+  }
+  return verdict.allowed;
+}
+
 // Verification in the reference's order (server.ts verify): transport,
 // origin, then either the session the sid names or a new handshake.
 session* server::route(connection_id connection, const http_request& request, bool websocket, millis now) {
@@ -213,13 +223,7 @@ session* server::route(connection_id connection, const http_request& request, bo
       refuse(connection, request, websocket, request_error::bad_request, "websocket transport without an upgrade");
       return nullptr;
     }
-    if (options_.allow_request) {
-      request_verdict verdict = options_.allow_request(request);
-      if (!verdict.allowed) {
-        refuse(connection, request, websocket, request_error::forbidden, "allow_request denied", std::move(verdict.message));
-        return nullptr;
-      }
-    }
+    if (!allowed(connection, request, websocket)) return nullptr;
     // The version is checked last, as the reference does in handshake().
     const std::optional<std::string> eio = request.query_param("EIO");
     const protocol_version version = eio == "4" ? protocol_version::v4 : protocol_version::v3;
@@ -244,13 +248,7 @@ session* server::route(connection_id connection, const http_request& request, bo
       actions_.emplace_back(websocket_close{connection, 1000});
       return nullptr;
     }
-    if (options_.allow_request) {
-      request_verdict verdict = options_.allow_request(request);
-      if (!verdict.allowed) {
-        refuse(connection, request, websocket, request_error::forbidden, "allow_request denied", std::move(verdict.message));
-        return nullptr;
-      }
-    }
+    if (!allowed(connection, request, websocket)) return nullptr;
     start_probe(s, connection, request, now);
     return &s;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace eio {
@@ -16,6 +17,10 @@ std::size_t utf8_valid_prefix(std::string_view text) noexcept;
 // utf8_valid_prefix): how many bytes one U+FFFD stands for when decoding
 // leniently, as browsers and Node do (the "maximal subpart", at least 1).
 std::size_t utf8_maximal_subpart(std::string_view text) noexcept;
+
+// Appends the UTF-8 form of code point `cp` (at most U+10FFFF; surrogates
+// are the caller's business: they make ill-formed UTF-8).
+void append_utf8(char32_t cp, std::string& out);
 
 // UTF-16 code units in well-formed UTF-8 `text`: JavaScript's String.length
 // (one per character, two for characters past U+FFFF).

@@ -333,6 +333,7 @@ private:
   detail::session* route(connection_id connection, const http_request& request, bool websocket, millis now);
   detail::session* handshake(connection_id connection, const http_request& request, detail::link_state link,
                              protocol_version version, millis now);
+  bool allowed(connection_id connection, const http_request& request, bool websocket);
   void refuse(connection_id connection, const http_request& request, bool websocket, request_error code,
               std::string context, std::string message = {});
   header_list response_headers(const http_request& request, std::string_view content_type, bool handshake) const;
