@@ -436,10 +436,18 @@ private:
 
   void finish_post() {
     if (pending_posts_.empty() || in_.below(8) == 0) {
-      // Misuse: a connection that is no POST in progress.
+      // Misuse: a connection that is no POST in progress - unless the pick
+      // lands on one that is, which then gets this body for real.
       const connection_id c = pick_connection();
+      std::string body = in_.bytes(8);
+      const auto pending = std::find_if(pending_posts_.begin(), pending_posts_.end(),
+                                        [c](const auto& p) { return p.first == c; });
       begin_plain();
-      server_.finish_post(c, in_.bytes(8), now_);
+      if (pending != pending_posts_.end()) {
+        expect_body(c, pending->second.head, body, !conns_[c].jsonp);
+        pending_posts_.erase(pending);
+      }
+      server_.finish_post(c, std::move(body), now_);
       return end();
     }
     const std::size_t i = in_.below(static_cast<std::uint32_t>(pending_posts_.size()));
