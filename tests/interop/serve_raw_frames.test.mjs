@@ -125,3 +125,23 @@ test("bad frames close their own connection with the right code; a healthy sessi
     server.stop();
   }
 });
+
+test("bytes streamed behind a held poll are bounded: the connection is dropped", async () => {
+  const server = await serve(["--max-payload", "1000"]);
+  try {
+    const open = await (await fetch(`http://${server.host}:${server.port}/engine.io/?EIO=4&transport=polling`)).text();
+    const sid = JSON.parse(open.slice(1)).sid;
+    const closed = await new Promise((resolve, reject) => {
+      const socket = net.connect(server.port, server.host, () => {
+        socket.write(`GET /engine.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        socket.write(Buffer.alloc(3 * 1024 * 1024, 0x61)); // far past headers + max payload
+      });
+      socket.on("close", () => resolve(true));
+      socket.on("error", () => {});
+      setTimeout(() => reject(new Error("the connection stayed open")), 10000);
+    });
+    assert.equal(closed, true);
+  } finally {
+    server.stop();
+  }
+});

@@ -274,6 +274,11 @@ struct poco_server::impl {
       if (n < 0) break;                  // would block
       if (n == 0) return drop(id, true);  // the peer closed
       c->in.append(buffer, static_cast<std::size_t>(n));
+      // Bytes pile up while a request waits for its answer (a held poll):
+      // a client may send the next request, not an unbounded stream.
+      if (!c->websocket && c->in.size() > options.max_header_bytes + options.engine.max_http_buffer_size) {
+        return drop(id, true);
+      }
       if (n < static_cast<int>(sizeof buffer)) break;
     }
     process_input(id, now);
@@ -283,7 +288,7 @@ struct poco_server::impl {
     connection* c = find(id);
     while (c && !c->close_after_write) {
       if (c->websocket) {
-        if (!read_frames(*c, now)) return;
+        read_frames(*c, now);
         return;
       }
       if (c->awaiting_answer) return;  // one request at a time
@@ -407,7 +412,7 @@ struct poco_server::impl {
     return false;  // wait for the answer before reading the next request
   }
 
-  bool read_frames(connection& c, millis now) {
+  void read_frames(connection& c, millis now) {
     std::size_t offset = 0;
     const connection_id id = c.id;
     for (;;) {
@@ -433,11 +438,10 @@ struct poco_server::impl {
       c.in.clear();
       c.websocket = false;
       engine.websocket_closed(id, error, now);
-      flush_connection(id);
-      return false;
+      write_some(id);
+      return;
     }
     c.in.erase(0, offset);
-    return true;
   }
 
   void respond_plain(connection& c, int status, std::string_view text) {
@@ -467,7 +471,7 @@ struct poco_server::impl {
     c.awaiting_answer = false;
     c.head_done = false;
     if (!c.keep_alive) c.close_after_write = true;
-    flush_connection(c.id);
+    write_some(c.id);
   }
 
   void apply(action& a, millis now) {
@@ -493,21 +497,21 @@ struct poco_server::impl {
       c->awaiting_answer = false;
       c->head_done = false;
       c->websocket_key.clear();
-      flush_connection(c->id);
+      write_some(c->id);
       if (!c->in.empty()) process_input(c->id, now);  // frames that came with the handshake
     } else if (auto* send = std::get_if<websocket_send>(&a)) {
       connection* c = find(send->connection);
       if (!c || !c->websocket) return;
       websocket::append_frame(send->kind == frame_kind::text ? websocket::opcode::text : websocket::opcode::binary,
                               send->data, c->out);
-      flush_connection(c->id);
+      write_some(c->id);
     } else if (auto* close = std::get_if<websocket_close>(&a)) {
       connection* c = find(close->connection);
       if (!c) return;
       websocket::append_close_frame(close->code, "", c->out);
       c->websocket = false;  // the core has forgotten it already
       c->close_after_write = true;
-      flush_connection(c->id);
+      write_some(c->id);
     }
   }
 
@@ -527,8 +531,6 @@ struct poco_server::impl {
       if (!any) return;
     }
   }
-
-  void flush_connection(connection_id id) { write_some(id); }
 
   void write_some(connection_id id) {
     connection* c = find(id);
