@@ -71,7 +71,10 @@ for (const transports of [["polling"], ["websocket"], ["polling", "websocket"]])
     try {
       const { got, transport } = await echo(server.url, { transports }, samples);
       assert.deepEqual(got.map(asBytes), samples.map(asBytes));
-      assert.equal(transport, transports.at(-1));
+      // With both, the echoes may all come back before the upgrade ends; the
+      // upgrade itself is checked by the 1,000-message test below.
+      assert.ok(transports.includes(transport), transport);
+      if (transports.length === 1) assert.equal(transport, transports[0]);
     } finally {
       assert.equal(await server.stop(), 0);
     }
