@@ -200,5 +200,109 @@ TEST(websocket_codec, writer_frames_read_back) {
   EXPECT_EQ(events[0].data, std::string(121, 'x'));  // cut before the character, not inside it
 }
 
+// The client role: masked frames equal client_frame()'s, which the server
+// reader unmasks; the close frame's reason is cut like the unmasked one's.
+TEST(websocket_codec, masked_writer_frames_read_back) {
+  std::mt19937 rng(5300);
+  for (const std::size_t size : {0u, 1u, 7u, 125u, 126u, 65535u, 65536u, 100000u}) {
+    std::string payload(size, '\0');
+    for (auto& c : payload) c = static_cast<char>(rng());
+    const auto key = static_cast<std::uint32_t>(rng());
+    std::string frame;
+    append_masked_frame(opcode::binary, payload, key, frame);
+    EXPECT_EQ(frame, client_frame(0x82, payload, true, key)) << size;
+    EXPECT_EQ(read_all(frame), (std::vector<seen>{{frame_event::kind::message, frame_kind::binary, payload, 0}}));
+  }
+  std::string close;
+  append_masked_close_frame(close_normal, std::string(200, 'y'), 0x01020304, close);
+  ASSERT_EQ(close.size(), 2u + 4u + 125u);
+  const auto events = read_all(close);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].close_code, close_normal);
+  EXPECT_EQ(events[0].data, std::string(123, 'y'));
+  // A server's unmasked frames, as the client reads them.
+  std::string server;
+  append_frame(opcode::text, "4hello", server);
+  EXPECT_EQ(read_all(server, {}, 1'000'000, false),
+            (std::vector<seen>{{frame_event::kind::message, frame_kind::text, "4hello", 0}}));
+}
+
+// permessage-deflate (RFC 7692 section 6.1): RSV1 marks a compressed
+// message's first frame, and only when the reader was told it may.
+struct compressed_seen {
+  frame_event::kind what;
+  bool compressed;
+  std::string data;
+  std::uint16_t close_code;
+  bool operator==(const compressed_seen& o) const {
+    return what == o.what && compressed == o.compressed && data == o.data && close_code == o.close_code;
+  }
+};
+
+std::vector<compressed_seen> read_compressed(std::string_view stream, std::size_t cut = 0) {
+  frame_reader reader(1'000'000, true, true);
+  std::vector<compressed_seen> events;
+  std::string buffer;
+  for (const std::string_view piece : {stream.substr(0, cut), stream.substr(cut)}) {
+    buffer.append(piece);
+    for (;;) {
+      frame_event event;
+      buffer.erase(0, reader.read(buffer, event));
+      if (event.what == frame_event::kind::need_more) break;
+      events.push_back({event.what, event.compressed, std::string(event.data), event.close_code});
+      if (event.what == frame_event::kind::error || event.what == frame_event::kind::close) return events;
+    }
+  }
+  return events;
+}
+
+TEST(websocket_codec, rsv1_marks_compressed_messages_when_allowed) {
+  // RFC 7692 section 7.2.3.1: "Hello" compressed; the bytes are not UTF-8,
+  // which the reader must not check for a compressed text message.
+  const std::string hello("\xf2\x48\xcd\xc9\xc9\x07\x00", 7);
+  const std::string stream = client_frame(0xC1, hello) +                           // compressed text
+                             client_frame(0x41, hello.substr(0, 3)) +             // compressed, fragmented
+                             client_frame(0x89, "p") +                            // a ping in between
+                             client_frame(0x80, hello.substr(3)) +                //
+                             client_frame(0x81, "plain") +                        // uncompressed text
+                             client_frame(0xC2, "");                              // compressed empty binary
+  const std::vector<compressed_seen> expected = {{frame_event::kind::message, true, hello, 0},
+                                                 {frame_event::kind::ping, false, "p", 0},
+                                                 {frame_event::kind::message, true, hello, 0},
+                                                 {frame_event::kind::message, false, "plain", 0},
+                                                 {frame_event::kind::message, true, "", 0}};
+  for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
+    ASSERT_EQ(read_compressed(stream, cut), expected) << "cut at " << cut;
+  }
+  // Without the option RSV1 stays a protocol error.
+  EXPECT_EQ(read_all(client_frame(0xC1, hello)).back().close_code, close_protocol_error);
+}
+
+TEST(websocket_codec, rsv_bits_that_stay_errors_with_compression_allowed) {
+  const std::string hello("\xf2\x48\xcd\xc9\xc9\x07\x00", 7);
+  const protocol_error_case cases[] = {
+      {"RSV1 on a continuation", client_frame(0x01, "a") + client_frame(0xC0, "b"), close_protocol_error},
+      {"RSV1 on a ping", client_frame(0xC9, "x"), close_protocol_error},
+      {"RSV1 on a close", client_frame(0xC8, ""), close_protocol_error},
+      {"RSV2", client_frame(0xA1, hello), close_protocol_error},
+      {"RSV3", client_frame(0x91, hello), close_protocol_error},
+      {"RSV1 and RSV2", client_frame(0xE1, hello), close_protocol_error},
+      {"uncompressed text still checked", client_frame(0x81, "ok\xc3"), close_invalid_data},
+  };
+  for (const auto& c : cases) {
+    const auto events = read_compressed(c.stream);
+    ASSERT_FALSE(events.empty()) << c.name;
+    EXPECT_EQ(events.back().what, frame_event::kind::error) << c.name;
+    EXPECT_EQ(events.back().close_code, c.code) << c.name;
+  }
+}
+
+TEST(websocket_codec, writer_sets_rsv1_for_compressed_frames) {
+  std::string frame;
+  append_frame_header(opcode::text, true, 7, frame, true);
+  append_frame_header(opcode::continuation, true, 0, frame);
+  EXPECT_EQ(frame, std::string("\xc1\x07\x80\x00", 4));
+}
+
 }  // namespace
 }  // namespace eio::websocket

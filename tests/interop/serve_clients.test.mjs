@@ -3,40 +3,13 @@
 // eiotool in EIO_EIOTOOL.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { Socket } from "engine.io-client";
+import { serve } from "./serve_helper.mjs";
 
 const require = createRequire(import.meta.url);
 const eioV3 = require("engine.io-client-v3");
-const eiotool = process.env.EIO_EIOTOOL;
-assert.ok(eiotool, "EIO_EIOTOOL must name the eiotool binary");
-
-// Starts `eiotool serve --port 0 ...args` and resolves to {url, stop}.
-function serve(args = []) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(eiotool, ["serve", "--port", "0", "--quiet", ...args], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error("eiotool serve did not start: " + out)), 10000);
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        const url = m[1].replace(/\/engine\.io\/$/, "");
-        resolve({
-          url,
-          stop: () =>
-            new Promise((done) => {
-              child.on("exit", (code) => done(code));
-              child.kill("SIGTERM");
-            }),
-        });
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`eiotool serve exited with ${code}: ${out}`)));
-  });
-}
+assert.ok(process.env.EIO_EIOTOOL, "EIO_EIOTOOL must name the eiotool binary");
 
 const asBytes = (m) => (typeof m === "string" ? m : Array.from(new Uint8Array(m)));
 
@@ -200,30 +173,7 @@ test("engine.io-client 3 is refused without --allow-eio3", async () => {
   }
 });
 
-test("CORS and the sticky-session cookie on the handshake", async () => {
-  const server = await serve(["--cors-origin", "https://app.example", "--cookie", "io"]);
-  try {
-    const allowed = await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`, {
-      headers: { Origin: "https://app.example" },
-    });
-    assert.equal(allowed.status, 200);
-    assert.equal(allowed.headers.get("access-control-allow-origin"), "https://app.example");
-    assert.equal(allowed.headers.get("access-control-allow-credentials"), "true");
-    assert.match(allowed.headers.get("set-cookie") ?? "", /^io=[A-Za-z0-9_-]{20}; Path=\/; HttpOnly; SameSite=Lax$/);
-    const other = await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`, {
-      headers: { Origin: "https://evil.example" },
-    });
-    assert.equal(other.headers.get("access-control-allow-origin"), null);
-    const preflight = await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`, {
-      method: "OPTIONS",
-      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST" },
-    });
-    assert.equal(preflight.status, 204);
-    assert.match(preflight.headers.get("access-control-allow-methods") ?? "", /POST/);
-  } finally {
-    await server.stop();
-  }
-});
+// CORS and the cookie: serve_lifecycle.test.mjs.
 
 test("JSONP polling (v3) by raw HTTP", async () => {
   const server = await serve(["--allow-eio3"]);

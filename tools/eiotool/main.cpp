@@ -4,6 +4,7 @@
 #include "command.hpp"
 #include "decode_command.hpp"
 #include "encode_command.hpp"
+#include "probe_command.hpp"
 #include "serve_command.hpp"
 
 #include <CLI/CLI.hpp>
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   command_action action;
   add_decode_command(app, action);
   add_encode_command(app, action);
+  add_probe_command(app, action);
   add_serve_command(app, action);
 
   try {

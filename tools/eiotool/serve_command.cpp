@@ -8,8 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <set>
-#include <sstream>
+#include <map>
+#include <vector>
 
 namespace eio::tool {
 namespace {
@@ -27,6 +27,14 @@ struct serve_arguments {
   bool allow_eio3 = false;
   std::vector<std::string> cors_origins;
   std::string cookie;
+  std::string auth_token;
+  unsigned threads = 0;  // 0: one per core
+  std::string tls_cert;
+  std::string tls_key;
+  std::size_t max_connections = 100'000;
+  bool per_message_deflate = false;
+  bool no_http_compression = false;
+  std::string log_level = "info";
   bool quiet = false;
 };
 
@@ -47,52 +55,89 @@ extern "C" void on_stop_signal(int) {
   if (running) running->stop();
 }
 
-// The echo/broadcast application, on the server's loop thread.
+enum class log_level { error, warn, info, debug };
+
+log_level parse_log_level(const std::string& name) {
+  if (name == "error") return log_level::error;
+  if (name == "warn") return log_level::warn;
+  if (name == "debug") return log_level::debug;
+  return log_level::info;
+}
+
+// The echo/broadcast application. Its handler runs on every loop's thread;
+// each loop touches only its own slot of `loops_`.
 class echo_application {
 public:
-  explicit echo_application(bool quiet) : quiet_(quiet) {}
+  echo_application(unsigned loops, log_level level) : loops_(loops), level_(level) {}
 
-  void operator()(server& engine, const event& e, millis now) {
+  void operator()(loop_context& context, const event& e) {
+    auto& sessions = loops_[context.loop].sessions;
     if (const auto* opened = std::get_if<connection_event>(&e)) {
-      sessions_.insert(key(opened->session));
-      log(engine, opened->session, "open");
+      const std::string sid(context.engine.session_id(opened->session));
+      sessions.emplace(key(opened->session), sid);
+      if (level_ >= log_level::info) {
+        const auto transport = context.engine.session_transport(opened->session);
+        const auto version = context.engine.session_protocol(opened->session);
+        log("open %s %s v%d", sid.c_str(), transport ? std::string(to_string(*transport)).c_str() : "?",
+            version ? static_cast<int>(*version) : 0);
+      }
     } else if (const auto* message = std::get_if<message_event>(&e)) {
       constexpr std::string_view broadcast = "broadcast:";
       if (!message->binary && std::string_view(message->data).substr(0, broadcast.size()) == broadcast) {
+        // Every loop sends to its own sessions; this one at once, the others
+        // through their queues.
         const std::string rest = message->data.substr(broadcast.size());
-        for (const auto& [slot, generation] : sessions_) engine.send(session_ref{slot, generation}, rest, false, now);
+        for (unsigned loop = 0; loop < loops_.size(); ++loop) {
+          if (loop == context.loop) {
+            send_to_all(context, rest);
+          } else {
+            context.owner.post(loop, [this, rest](loop_context& other) { send_to_all(other, rest); });
+          }
+        }
       } else {
-        engine.send(message->session, message->data, message->binary, now);
+        context.engine.send(message->session, message->data, message->binary, context.now);
       }
+    } else if (const auto* upgraded = std::get_if<upgrade_event>(&e)) {
+      if (level_ >= log_level::debug) log("upgrade %s websocket", std::string(context.engine.session_id(upgraded->session)).c_str());
     } else if (const auto* closed = std::get_if<close_event>(&e)) {
-      sessions_.erase(key(closed->session));
-      if (!quiet_) {
-        std::fprintf(stderr, "close %u.%u: %s%s%s\n", closed->session.slot, closed->session.generation,
-                     std::string(to_string(closed->reason)).c_str(), closed->description.empty() ? "" : " - ",
-                     closed->description.c_str());
+      const auto found = sessions.find(key(closed->session));
+      if (level_ >= log_level::info) {
+        log("close %s: %s%s%s", found == sessions.end() ? "?" : found->second.c_str(), std::string(to_string(closed->reason)).c_str(),
+            closed->description.empty() ? "" : " - ", closed->description.c_str());
       }
+      if (found != sessions.end()) sessions.erase(found);
     } else if (const auto* refused = std::get_if<connection_error_event>(&e)) {
-      if (!quiet_) {
-        std::fprintf(stderr, "refused %s?%s: %d %s (%s)\n", refused->request.path.c_str(), refused->request.query.c_str(),
-                     static_cast<int>(refused->code), refused->message.c_str(), refused->context.c_str());
+      if (level_ >= log_level::info) {
+        log("refused %s %s?%s: %d %s (%s)", refused->request.method.c_str(), refused->request.path.c_str(),
+            refused->request.query.c_str(), static_cast<int>(refused->code), refused->message.c_str(), refused->context.c_str());
       }
     }
   }
 
 private:
+  struct loop_state {
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::string> sessions;  // -> sid, for the logs
+  };
+
   static std::pair<std::uint32_t, std::uint32_t> key(session_ref s) { return {s.slot, s.generation}; }
 
-  void log(server& engine, session_ref s, const char* what) const {
-    if (quiet_) return;
-    const auto transport = engine.session_transport(s);
-    const auto version = engine.session_protocol(s);
-    std::fprintf(stderr, "%s %u.%u sid=%s %s v%d\n", what, s.slot, s.generation, std::string(engine.session_id(s)).c_str(),
-                 transport ? std::string(to_string(*transport)).c_str() : "?",
-                 version ? static_cast<int>(*version) : 0);
+  void send_to_all(loop_context& context, const std::string& data) {
+    for (const auto& entry : loops_[context.loop].sessions) {
+      context.engine.send(session_ref{entry.first.first, entry.first.second}, data, false, context.now);
+    }
   }
 
-  bool quiet_;
-  std::set<std::pair<std::uint32_t, std::uint32_t>> sessions_;
+  // One line per call to stderr (a single fprintf keeps lines from several
+  // loops whole).
+  template <typename... Args>
+  static void log(const char* format, Args... args) {
+    char line[1024];
+    std::snprintf(line, sizeof line, format, args...);
+    std::fprintf(stderr, "%s\n", line);
+  }
+
+  std::vector<loop_state> loops_;
+  log_level level_;
 };
 
 int run_serve(const serve_arguments& args) {
@@ -121,24 +166,48 @@ int run_serve(const serve_arguments& args) {
     cors.credentials = !cors.any_origin;
     engine.cors = cors;
   }
+  if (!args.auth_token.empty()) {
+    // A shared secret on the handshake (query `token` or `Authorization:
+    // Bearer`), refused with 403 "Forbidden" through allow_request.
+    engine.allow_request = [token = args.auth_token](const http_request& request) {
+      if (request.query_param("sid")) return request_verdict::allow();  // the session proved it at its handshake
+      if (request.query_param("token") == token) return request_verdict::allow();
+      if (const auto authorization = request.header_value("authorization"); authorization && *authorization == "Bearer " + token) {
+        return request_verdict::allow();
+      }
+      return request_verdict::deny();
+    };
+  }
   if (!args.cookie.empty()) {
     cookie_options cookie;
     cookie.name = args.cookie;
     engine.cookie = cookie;
   }
 
+  options.threads = args.threads;
+  options.per_message_deflate = args.per_message_deflate;
+  options.http_compression = !args.no_http_compression;
+  options.max_connections = args.max_connections;
+  options.tls_certificate_file = args.tls_cert;
+  options.tls_private_key_file = args.tls_key;
+  const log_level level = args.quiet ? log_level::warn : parse_log_level(args.log_level);
+
+  // The application needs the loop count, known once the server is built.
+  auto application = std::make_shared<std::unique_ptr<echo_application>>();
   std::unique_ptr<poco_server> server_instance;
   try {
-    server_instance = std::make_unique<poco_server>(options, echo_application(args.quiet));
+    server_instance = std::make_unique<poco_server>(options, [application](loop_context& context, const event& e) { (**application)(context, e); });
   } catch (const Poco::Exception& e) {
     std::fprintf(stderr, "error: cannot listen on %s:%u: %s\n", args.host.c_str(), args.port, e.displayText().c_str());
     return exit_failure;
   }
+  *application = std::make_unique<echo_application>(server_instance->loop_count(), level);
   running = server_instance.get();
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGPIPE, SIG_IGN);
-  std::printf("eiotool serve: listening on http://%s:%u%s\n", args.host.c_str(), server_instance->port(), args.path.c_str());
+  std::printf("eiotool serve: listening on %s://%s:%u%s (%u threads)\n", server_instance->tls() ? "https" : "http", args.host.c_str(),
+              server_instance->port(), args.path.c_str(), server_instance->loop_count());
   std::fflush(stdout);
   server_instance->run();
   running = nullptr;
@@ -166,7 +235,20 @@ void add_serve_command(CLI::App& app, command_action& action) {
   command->add_flag("--allow-eio3", args->allow_eio3, "Accept protocol v3 clients (engine.io-client 3)");
   command->add_option("--cors-origin", args->cors_origins, "Allowed CORS origin (repeat; * for any)");
   command->add_option("--cookie", args->cookie, "Set a sticky-session cookie with this name on the handshake");
-  command->add_flag("--quiet", args->quiet, "Do not log sessions");
+  command->add_option("--threads", args->threads, "Event-loop threads (0: one per core)")->check(CLI::Range(0u, 64u))->capture_default_str();
+  command->add_option("--max-connections", args->max_connections, "Open connections past which new ones are closed at once")->capture_default_str();
+  auto* cert = command->add_option("--tls-cert", args->tls_cert, "PEM certificate (chain): serve https:// and wss://")->check(CLI::ExistingFile);
+  auto* key = command->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  command->add_flag("--per-message-deflate", args->per_message_deflate, "Compress WebSocket messages when the client offers it (RFC 7692)");
+  command->add_flag("--no-http-compression", args->no_http_compression, "Do not gzip/deflate polling responses of 1 KiB or more");
+  command->add_option("--auth-token", args->auth_token,
+                      "Refuse handshakes (403) without ?token=TOKEN or 'Authorization: Bearer TOKEN'");
+  command->add_option("--log-level", args->log_level, "error, warn, info (sessions opened and closed) or debug (every request refused)")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+      ->capture_default_str();
+  command->add_flag("--quiet", args->quiet, "Same as --log-level warn");
   command->callback([args, &action] { action = [args] { return run_serve(*args); }; });
 }
 

@@ -236,17 +236,20 @@ std::optional<std::string> jsonp_payload(std::string_view body) {
 }
 
 void append_cors_headers(const cors_options& cors, const http_request& request, bool preflight, header_list& out) {
+  // With a list of origins (or reflection) the answer depends on the
+  // request's Origin, allowed or not: caches must key on it (RFC 9110
+  // section 12.5.5), as the cors package says on every answer.
+  const bool depends_on_origin = !cors.any_origin || cors.reflect_any_origin;
   const std::optional<std::string_view> origin = find_header(request.headers, "Origin");
-  if (!origin || origin->empty()) return;
-
-  bool echo_origin = true;
-  if (cors.any_origin) {
-    echo_origin = cors.reflect_any_origin;
-  } else {
-    bool listed = false;
+  bool listed = origin && !origin->empty() && cors.any_origin;
+  if (origin && !cors.any_origin) {
     for (const auto& allowed : cors.origins) listed = listed || allowed == *origin;
-    if (!listed) return;
   }
+  if (!listed) {
+    if (depends_on_origin) out.push_back({"Vary", "Origin"});
+    return;
+  }
+  const bool echo_origin = !cors.any_origin || cors.reflect_any_origin;
   // Browsers refuse "Access-Control-Allow-Origin: *" together with
   // "Access-Control-Allow-Credentials: true" (Fetch standard, CORS check), so
   // with any_origin and no reflect_any_origin we send "*" alone: requests
@@ -335,3 +338,5 @@ std::string random_session_id() {
 }
 
 }  // namespace eio::detail
+
+std::string eio::random_session_id() { return detail::random_session_id(); }

@@ -1,25 +1,36 @@
-// The event loop of eio::poco_server: non-blocking sockets in a PollSet,
+// The event loops of eio::poco_server: non-blocking sockets in a PollSet,
 // HTTP/1.1 requests parsed with Poco's message classes once their head is
 // buffered, WebSocket frames through eio::websocket's codec, and the
 // eio::server core deciding everything Engine.IO.
+#include "compression.hpp"
+#include "http_reader.hpp"
+
 #include <eio/base64.hpp>
 #include <eio/poco_server.hpp>
+#include <eio/utf8.hpp>
 #include <eio/websocket_codec.hpp>
 
 #include <Poco/Exception.h>
-#include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/DatagramSocket.h>
 #include <Poco/Net/PollSet.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/SHA1Engine.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <sstream>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace eio {
 namespace {
@@ -60,539 +71,791 @@ std::string websocket_accept_value(const std::string& key) {
   return out;
 }
 
-// Decodes a chunked body (RFC 9112 section 7.1) from `in`, appending data to
-// `body`. Returns false while more bytes are needed; `error` on bad framing.
-struct chunked_decoder {
-  enum class state { size, data, data_crlf, trailer } at = state::size;
-  std::size_t remaining = 0;
-  bool error = false;
-
-  bool fail() {
-    error = true;
-    return false;
-  }
-
-  bool feed(std::string& in, std::string& body, std::size_t limit, bool& too_large) {
-    for (;;) {
-      if (at == state::size || at == state::trailer) {
-        const std::size_t eol = in.find("\r\n");
-        if (eol == std::string::npos) {
-          if (in.size() > 4096) error = true;  // no chunk line is this long
-          return false;
-        }
-        const std::string line = in.substr(0, eol);
-        in.erase(0, eol + 2);
-        if (at == state::trailer) {
-          if (line.empty()) return true;  // end of trailers
-          continue;
-        }
-        std::size_t size = 0, digits = 0;
-        for (const char c : line) {  // hex digits, then optional extensions after ';'
-          const auto u = static_cast<unsigned char>(c);
-          if (!std::isxdigit(u)) break;
-          if (++digits > 15) return fail();
-          size = size * 16 + static_cast<std::size_t>(std::isdigit(u) ? u - '0' : std::tolower(u) - 'a' + 10);
-        }
-        if (digits == 0) return fail();
-        if (size == 0) {
-          at = state::trailer;
-          continue;
-        }
-        if (body.size() + size > limit) {
-          too_large = true;
-          return false;
-        }
-        remaining = size;
-        at = state::data;
-      }
-      if (at == state::data) {
-        const std::size_t take = std::min(remaining, in.size());
-        body.append(in, 0, take);
-        in.erase(0, take);
-        remaining -= take;
-        if (remaining > 0) return false;
-        at = state::data_crlf;
-      }
-      if (at == state::data_crlf) {
-        if (in.size() < 2) return false;
-        if (in.compare(0, 2, "\r\n") != 0) return fail();
-        in.erase(0, 2);
-        at = state::size;
-      }
-    }
-  }
-};
-
 }  // namespace
 
-struct poco_server::impl {
+namespace detail {
+
+// One event loop: its thread's PollSet, its connections, its core.
+struct event_loop {
   struct connection {
     connection_id id = 0;
-    Poco::Net::StreamSocket socket;
+    Poco::Net::StreamSocket socket;  // a SecureStreamSocket under TLS
     std::string in;
     std::string out;
     bool websocket = false;
     bool close_after_write = false;
     bool want_write = false;
     // The HTTP request being read or answered (one at a time: no pipelining).
-    bool head_done = false;
+    http_reader http;
+    bool head_done = false;        // its head was read
+    bool reading_post = false;     // a POST the core waits to see the body of (begin_post said so)
     bool awaiting_answer = false;  // handed to the core, not answered yet
     bool keep_alive = true;
-    bool chunked = false;
-    std::size_t body_expected = 0;
-    chunked_decoder chunks;
-    std::string body;
+    // A POST whose Content-Length was over the limit, handed to the loop
+    // that owns its session (its bytes are gone: the reader stopped there).
+    std::optional<http_head> too_large_head;
     std::string websocket_key;
+    http_encoding response_encoding = http_encoding::identity;  // for the answer to the GET being served
+    std::optional<permessage_deflate_params> offered_deflate;  // negotiated on the upgrade request
+    std::optional<permessage_deflate> deflate;                 // in use on this WebSocket
+    std::string inflated;                                      // scratch for compressed messages
     millis request_started{0};
     websocket::frame_reader reader;
   };
 
-  poco_server_options options;
-  event_handler handler;
+  poco_server::impl& shared;
+  const unsigned index;
   server engine;
-  Poco::Net::ServerSocket listener;
   Poco::Net::PollSet poll;
+  // Wakes poll() from other threads: a datagram to ourselves (Poco 1.11's
+  // PollSet has no wake-up of its own).
+  Poco::Net::DatagramSocket wake_socket;
+  std::atomic<bool> wake_pending{false};
+  std::mutex inbox_mutex;
+  std::vector<poco_server::task> tasks;                   // guarded by inbox_mutex
+  std::vector<std::unique_ptr<connection>> arrivals;      // guarded by inbox_mutex
   std::unordered_map<connection_id, std::unique_ptr<connection>> connections;
   std::unordered_map<Poco::Net::SocketImpl*, connection_id> by_socket;  // keyed by the shared impl
   connection_id next_id = 1;
-  std::atomic<bool> stopping{false};
   millis last_sweep{0};
+  std::size_t next_accept_loop = 0;  // loop 0 only: round-robin of accepted sockets
 
-  impl(poco_server_options o, event_handler h)
-      : options(std::move(o)), handler(std::move(h)), engine(options.engine) {
+  event_loop(poco_server::impl& owner, unsigned i);
+  void run();
+  void wake();
+  void hand_over(std::unique_ptr<connection> c);
+  void post(poco_server::task work);
+
+private:
+  const poco_server_options& options() const;
+  loop_context context(millis now);
+  void run_inbox(millis now);
+  void accept_all(millis now);
+  void adopt(std::unique_ptr<connection> c, millis now);
+  connection* find(connection_id id);
+  std::unique_ptr<connection> detach(connection_id id);
+  void drop(connection_id id, bool tell_core);
+  void read_some(connection_id id, millis now);
+  void process_input(connection_id id, millis now);
+  bool start_request(connection& c, http_head head, std::size_t head_bytes, millis now);
+  void reject_request(connection& c, const http_reader_error& error, millis now);
+  void refuse_large_body(connection_id id, http_head head, millis now);
+  void read_frames(connection& c, millis now);
+  void respond_plain(connection& c, int status, std::string_view text);
+  void reply_and_close(connection& c, int status, std::string_view text);
+  void write_response(connection& c, int status, const header_list& headers, const std::string& body);
+  void finish_exchange(connection& c);
+  void apply(action& a, millis now);
+  void pump(millis now);
+  void write_some(connection_id id);
+  void sweep_slow_requests(millis now);
+  void drain_and_close();
+};
+
+}  // namespace detail
+
+using detail::event_loop;
+
+struct poco_server::impl {
+  poco_server& self;
+  poco_server_options options;
+  event_handler handler;
+  Poco::Net::Context::Ptr tls_context;  // null without TLS
+  Poco::Net::ServerSocket listener;
+  std::vector<std::unique_ptr<event_loop>> loops;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> open_connections{0};
+
+  impl(poco_server& owner, poco_server_options o, event_handler h)
+      : self(owner), options(std::move(o)), handler(std::move(h)) {
+    if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
+    options.threads = std::min(options.threads, static_cast<unsigned>(loop_tags.size()));
+    if (!options.tls_certificate_file.empty() || !options.tls_private_key_file.empty()) {
+      tls_context = make_tls_context(options.tls_certificate_file, options.tls_private_key_file);
+      listener = Poco::Net::SecureServerSocket(tls_context);
+    }
     listener.bind(Poco::Net::SocketAddress(options.host, options.port), true);
     listener.listen(1024);
     listener.setBlocking(false);
-    poll.add(listener, Poco::Net::PollSet::POLL_READ);
+    for (unsigned i = 0; i < options.threads; ++i) loops.push_back(std::make_unique<event_loop>(*this, i));
+    loops[0]->poll.add(listener, Poco::Net::PollSet::POLL_READ);
+  }
+
+  static Poco::Net::Context::Ptr make_tls_context(const std::string& certificate, const std::string& key) {
+    static const bool initialised = (Poco::Net::initializeSSL(), true);
+    (void)initialised;
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, key, certificate, "",
+                                                              Poco::Net::Context::VERIFY_NONE);
+    // Non-blocking writes: accept partial writes and a write buffer that moved
+    // between retries (our out buffer grows while a write waits).
+    SSL_CTX_set_mode(context->sslContext(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    return context;
+  }
+
+  // The loop that owns `sid`: its first character when it carries a tag.
+  unsigned owner_of(std::string_view sid, unsigned fallback) const {
+    if (loops.size() < 2 || sid.empty()) return fallback;
+    const std::size_t tag = loop_tags.find(sid.front());
+    return tag < loops.size() ? static_cast<unsigned>(tag) : fallback;
   }
 
   void run() {
-    while (!stopping.load(std::memory_order_relaxed)) {
-      millis now = steady_now();
-      long wait_ms = 100;  // also how soon stop() is noticed
-      if (const auto due = engine.next_deadline()) wait_ms = std::clamp<long>(static_cast<long>((*due - now).count()), 0, wait_ms);
-      const Poco::Net::PollSet::SocketModeMap ready = poll.poll(Poco::Timespan(wait_ms * 1000));
-      now = steady_now();
-      for (const auto& [socket, mode] : ready) {
-        if (socket == listener) {
-          accept_all(now);
-          continue;
-        }
-        const auto found = by_socket.find(socket.impl());
-        if (found == by_socket.end()) continue;
-        const connection_id id = found->second;
-        if (mode & Poco::Net::PollSet::POLL_WRITE) write_some(id);
-        if (mode & (Poco::Net::PollSet::POLL_READ | Poco::Net::PollSet::POLL_ERROR)) read_some(id, now);
-        pump(now);
-      }
-      if (const auto due = engine.next_deadline(); due && *due <= now) engine.on_timeout(now);
-      if (now - last_sweep >= millis(1000)) sweep_slow_requests(now);
-      pump(now);
-    }
-    const millis now = steady_now();
-    engine.shutdown(now);
-    pump(now);
-    // Flush what the sockets take within a short bound, then close them all.
-    const millis give_up = now + millis(2000);
-    while (steady_now() < give_up && std::any_of(connections.begin(), connections.end(), [](const auto& c) { return !c.second->out.empty(); })) {
-      poll.poll(Poco::Timespan(20 * 1000));
-      std::vector<connection_id> ids;
-      for (const auto& c : connections) ids.push_back(c.first);
-      for (const connection_id id : ids) write_some(id);
-    }
-    while (!connections.empty()) drop(connections.begin()->first, false);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < loops.size(); ++i) threads.emplace_back([this, i] { loops[i]->run(); });
+    loops[0]->run();
+    for (auto& t : threads) t.join();
   }
 
-  void accept_all(millis now) {
-    for (;;) {
-      Poco::Net::StreamSocket socket;
-      try {
-        socket = listener.acceptConnection();
-      } catch (const Poco::Exception&) {
-        return;  // nothing more to accept now (EAGAIN), or a transient error
-      }
-      if (connections.size() >= options.max_connections) {
-        socket.close();  // refused: the client sees the connection close at once
-        continue;
-      }
-      socket.setBlocking(false);
-      socket.setNoDelay(true);
-      auto c = std::make_unique<connection>();
-      c->id = next_id++;
-      c->socket = socket;
-      c->request_started = now;
-      c->reader = websocket::frame_reader(options.engine.max_http_buffer_size);
-      by_socket[socket.impl()] = c->id;
-      poll.add(socket, Poco::Net::PollSet::POLL_READ);
-      connections.emplace(c->id, std::move(c));
-    }
-  }
-
-  connection* find(connection_id id) {
-    const auto found = connections.find(id);
-    return found == connections.end() ? nullptr : found->second.get();
-  }
-
-  // Closes and forgets a connection; tells the core what it loses.
-  void drop(connection_id id, bool tell_core) {
-    connection* c = find(id);
-    if (!c) return;
-    const bool was_websocket = c->websocket;
-    const bool was_waiting = c->awaiting_answer || (c->head_done && !c->websocket);
-    try {
-      poll.remove(c->socket);
-    } catch (const Poco::Exception&) {
-    }
-    by_socket.erase(c->socket.impl());
-    try {
-      c->socket.close();
-    } catch (const Poco::Exception&) {
-    }
-    connections.erase(id);
-    if (!tell_core) return;
-    const millis now = steady_now();
-    if (was_websocket) {
-      engine.websocket_closed(id, false, now);
-    } else if (was_waiting) {
-      engine.http_closed(id, now);
-    }
-  }
-
-  void read_some(connection_id id, millis now) {
-    connection* c = find(id);
-    if (!c) return;
-    char buffer[64 * 1024];
-    for (;;) {
-      int n = 0;
-      try {
-        n = c->socket.receiveBytes(buffer, sizeof buffer);
-      } catch (const Poco::TimeoutException&) {
-        break;
-      } catch (const Poco::Exception&) {
-        return drop(id, true);
-      }
-      if (n < 0) break;                  // would block
-      if (n == 0) return drop(id, true);  // the peer closed
-      c->in.append(buffer, static_cast<std::size_t>(n));
-      // Bytes pile up while a request waits for its answer (a held poll):
-      // a client may send the next request, not an unbounded stream.
-      if (!c->websocket && c->in.size() > options.max_header_bytes + options.engine.max_http_buffer_size) {
-        return drop(id, true);
-      }
-      if (n < static_cast<int>(sizeof buffer)) break;
-    }
-    process_input(id, now);
-  }
-
-  void process_input(connection_id id, millis now) {
-    connection* c = find(id);
-    while (c && !c->close_after_write) {
-      if (c->websocket) {
-        read_frames(*c, now);
-        return;
-      }
-      if (c->awaiting_answer) return;  // one request at a time
-      if (!c->head_done) {
-        const std::size_t end = c->in.find("\r\n\r\n");
-        if (end == std::string::npos) {
-          if (c->in.size() > options.max_header_bytes) return reply_and_close(*c, 431, "Request Header Fields Too Large");
-          return;
-        }
-        if (end + 4 > options.max_header_bytes) return reply_and_close(*c, 431, "Request Header Fields Too Large");
-        if (!start_request(*c, end, now)) return;
-        c = find(id);
-        continue;
-      }
-      if (!read_body(*c, now)) return;
-      c = find(id);
-    }
-  }
-
-  // Parses the head; returns false when the connection got an answer instead.
-  bool start_request(connection& c, std::size_t head_end, millis now) {
-    Poco::Net::HTTPRequest parsed;
-    try {
-      std::istringstream head(c.in.substr(0, head_end + 4));
-      parsed.read(head);
-    } catch (const Poco::Exception&) {
-      reply_and_close(c, 400, "Bad Request");
-      return false;
-    }
-    c.in.erase(0, head_end + 4);
-    c.head_done = true;
-    c.request_started = now;
-    c.keep_alive = parsed.getKeepAlive();
-    c.body.clear();
-    c.chunks = {};
-    c.chunked = parsed.getChunkedTransferEncoding();
-    c.body_expected = parsed.hasContentLength() ? static_cast<std::size_t>(std::max<Poco::Int64>(0, parsed.getContentLength64())) : 0;
-
-    http_request request;
-    request.method = parsed.getMethod();
-    const std::string& uri = parsed.getURI();
-    const std::size_t question = uri.find('?');
-    request.path = uri.substr(0, question);
-    if (question != std::string::npos) request.query = uri.substr(question + 1);
-    for (const auto& [name, value] : parsed) request.headers.push_back({name, value});
-    try {
-      request.remote_address = c.socket.peerAddress().toString();
-    } catch (const Poco::Exception&) {
-    }
-
-    const std::string& path = options.engine.path;
-    const std::string_view bare_path = std::string_view(path).substr(0, path.size() - (path.size() > 1 && path.back() == '/'));
-    if (request.path != path && request.path != bare_path) {
-      respond_plain(c, 404, "Not Found");
-      return true;
-    }
-    const auto upgrade = find_header(request.headers, "upgrade");
-    if (upgrade && iequals(*upgrade, "websocket")) {
-      // RFC 6455 section 4.2.1: our own checks; the core checks Engine.IO's.
-      const auto version = find_header(request.headers, "sec-websocket-version");
-      const auto key = find_header(request.headers, "sec-websocket-key");
-      const auto connection_header = find_header(request.headers, "connection");
-      std::string decoded;
-      std::size_t bad = 0;
-      if (request.method != "GET" || !version || *version != "13" || !key || !base64_decode(*key, decoded, bad) ||
-          decoded.size() != 16 || !connection_header || !has_token(*connection_header, "upgrade")) {
-        reply_and_close(c, 400, "Bad WebSocket handshake");
-        return false;
-      }
-      c.websocket_key = std::string(*key);
-      c.awaiting_answer = true;
-      engine.handle_websocket(c.id, request, now);
-      return true;
-    }
-    if (request.method != "POST") {
-      c.awaiting_answer = true;
-      engine.handle_request(c.id, std::move(request), now);
-      return true;
-    }
-    c.awaiting_answer = false;
-    if (!engine.begin_post(c.id, request, now)) {
-      c.awaiting_answer = true;  // answered already; the body is skipped by closing after the answer
-      c.keep_alive = false;
-      return true;
-    }
-    if (!c.chunked && c.body_expected > options.engine.max_http_buffer_size) {
-      c.awaiting_answer = true;
-      c.keep_alive = false;
-      engine.body_too_large(c.id, now);
-      return true;
-    }
-    return true;
-  }
-
-  // Reads a POST body; returns false while more bytes are needed.
-  bool read_body(connection& c, millis now) {
-    const std::size_t limit = options.engine.max_http_buffer_size;
-    if (c.chunked) {
-      bool too_large = false;
-      const bool done = c.chunks.feed(c.in, c.body, limit, too_large);
-      if (too_large) {
-        c.awaiting_answer = true;
-        c.keep_alive = false;
-        engine.body_too_large(c.id, now);
-        return false;
-      }
-      if (c.chunks.error) {
-        reply_and_close(c, 400, "Bad chunked body");
-        return false;
-      }
-      if (!done) return false;
-    } else {
-      const std::size_t take = std::min(c.body_expected - c.body.size(), c.in.size());
-      c.body.append(c.in, 0, take);
-      c.in.erase(0, take);
-      if (c.body.size() < c.body_expected) return false;
-    }
-    c.awaiting_answer = true;
-    engine.finish_post(c.id, std::move(c.body), now);
-    c.body.clear();
-    return false;  // wait for the answer before reading the next request
-  }
-
-  void read_frames(connection& c, millis now) {
-    std::size_t offset = 0;
-    const connection_id id = c.id;
-    for (;;) {
-      websocket::frame_event frame;
-      const std::size_t used = c.reader.read(std::string_view(c.in).substr(offset), frame);
-      offset += used;
-      using kind = websocket::frame_event::kind;
-      if (frame.what == kind::need_more) break;
-      if (frame.what == kind::message) {
-        engine.websocket_message(id, frame.message_kind, frame.data, now);
-        continue;
-      }
-      if (frame.what == kind::ping) {
-        websocket::append_frame(websocket::opcode::pong, frame.data, c.out);
-        continue;
-      }
-      if (frame.what == kind::pong) continue;
-      // A close or a protocol error ends the connection: answer with a close
-      // frame (RFC 6455 section 5.5.1), then tell the core.
-      const bool error = frame.what == kind::error;
-      websocket::append_close_frame(error ? frame.close_code : websocket::close_normal, error ? frame.reason : "", c.out);
-      c.close_after_write = true;
-      c.in.clear();
-      c.websocket = false;
-      engine.websocket_closed(id, error, now);
-      write_some(id);
-      return;
-    }
-    c.in.erase(0, offset);
-  }
-
-  void respond_plain(connection& c, int status, std::string_view text) {
-    write_response(c, status, {{"Content-Type", "text/plain; charset=UTF-8"}}, std::string(text));
-    finish_exchange(c);
-  }
-
-  void reply_and_close(connection& c, int status, std::string_view text) {
-    c.keep_alive = false;
-    respond_plain(c, status, text);
-  }
-
-  void write_response(connection& c, int status, const header_list& headers, const std::string& body) {
-    std::string& out = c.out;
-    out += "HTTP/1.1 " + std::to_string(status) + " ";
-    out += Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-    out += "\r\n";
-    for (const auto& h : headers) out += h.name + ": " + h.value + "\r\n";
-    out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    if (!c.keep_alive) out += "Connection: close\r\n";
-    out += "\r\n";
-    out += body;
-  }
-
-  // The exchange is answered: the next request may come on this connection.
-  void finish_exchange(connection& c) {
-    c.awaiting_answer = false;
-    c.head_done = false;
-    if (!c.keep_alive) c.close_after_write = true;
-    write_some(c.id);
-  }
-
-  void apply(action& a, millis now) {
-    if (auto* response = std::get_if<http_response>(&a)) {
-      connection* c = find(response->connection);
-      if (!c || c->websocket) return;
-      if (c->websocket_key.size() && c->awaiting_answer) c->keep_alive = false;  // a refused upgrade ends the connection
-      write_response(*c, response->status, response->headers, response->body);
-      c->websocket_key.clear();
-      finish_exchange(*c);
-      if (connection* again = find(response->connection); again && !again->close_after_write) {
-        process_input(again->id, now);  // a request that came behind this one
-      }
-    } else if (auto* accept = std::get_if<websocket_accept>(&a)) {
-      connection* c = find(accept->connection);
-      if (!c) return;
-      std::string& out = c->out;
-      out += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
-      out += "Sec-WebSocket-Accept: " + websocket_accept_value(c->websocket_key) + "\r\n";
-      for (const auto& h : accept->headers) out += h.name + ": " + h.value + "\r\n";
-      out += "\r\n";
-      c->websocket = true;
-      c->awaiting_answer = false;
-      c->head_done = false;
-      c->websocket_key.clear();
-      write_some(c->id);
-      if (!c->in.empty()) process_input(c->id, now);  // frames that came with the handshake
-    } else if (auto* send = std::get_if<websocket_send>(&a)) {
-      connection* c = find(send->connection);
-      if (!c || !c->websocket) return;
-      websocket::append_frame(send->kind == frame_kind::text ? websocket::opcode::text : websocket::opcode::binary,
-                              send->data, c->out);
-      write_some(c->id);
-    } else if (auto* close = std::get_if<websocket_close>(&a)) {
-      connection* c = find(close->connection);
-      if (!c) return;
-      websocket::append_close_frame(close->code, "", c->out);
-      c->websocket = false;  // the core has forgotten it already
-      c->close_after_write = true;
-      write_some(c->id);
-    }
-  }
-
-  // Runs the core's outputs until both queues are empty: actions to sockets,
-  // events to the application (which may queue more of both).
-  void pump(millis now) {
-    for (;;) {
-      bool any = false;
-      while (auto a = engine.next_action()) {
-        any = true;
-        apply(*a, now);
-      }
-      while (auto e = engine.next_event()) {
-        any = true;
-        if (handler) handler(engine, *e, now);
-      }
-      if (!any) return;
-    }
-  }
-
-  void write_some(connection_id id) {
-    connection* c = find(id);
-    if (!c) return;
-    while (!c->out.empty()) {
-      int n = 0;
-      try {
-        n = c->socket.sendBytes(c->out.data(), static_cast<int>(std::min<std::size_t>(c->out.size(), 1 << 20)));
-      } catch (const Poco::TimeoutException&) {
-        n = -1;
-      } catch (const Poco::Exception&) {
-        return drop(id, true);
-      }
-      if (n < 0) break;  // would block: wait until writable
-      c->out.erase(0, static_cast<std::size_t>(n));
-    }
-    const bool want_write = !c->out.empty();
-    if (want_write != c->want_write) {
-      c->want_write = want_write;
-      poll.update(c->socket, Poco::Net::PollSet::POLL_READ | (want_write ? Poco::Net::PollSet::POLL_WRITE : 0));
-    }
-    if (!want_write && c->close_after_write) drop(id, true);
-  }
-
-  // Slowloris: a request head or body that does not arrive in time gets 408.
-  void sweep_slow_requests(millis now) {
-    last_sweep = now;
-    std::vector<connection_id> slow;
-    for (const auto& [id, c] : connections) {
-      if (c->websocket || c->awaiting_answer || c->close_after_write) continue;
-      const bool reading_head = !c->head_done;
-      if (reading_head && c->in.empty()) {
-        // An idle keep-alive connection: allow it the body timeout.
-        if (now - c->request_started > options.body_timeout) slow.push_back(id);
-        continue;
-      }
-      if (now - c->request_started > (reading_head ? options.header_timeout : options.body_timeout)) slow.push_back(id);
-    }
-    for (const connection_id id : slow) {
-      if (connection* c = find(id)) {
-        const bool idle = !c->head_done && c->in.empty();
-        if (idle) {
-          drop(id, true);
-        } else {
-          if (c->head_done) engine.http_closed(id, now);
-          reply_and_close(*c, 408, "Request Timeout");
-        }
-      }
-    }
-  }
-
+  static constexpr std::string_view loop_tags = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
 };
 
+event_loop::event_loop(poco_server::impl& owner, unsigned i)
+    : shared(owner), index(i), engine([&] {
+        server_options engine_options = owner.options.engine;
+        if (owner.options.threads > 1) {
+          // Tag every id with the loop, so requests naming it find their way
+          // here: the first character of our own 20-character ids (114
+          // random bits remain), a prefix to an application's.
+          engine_options.generate_id = [tag = poco_server::impl::loop_tags[i], base = engine_options.generate_id] {
+            if (base) return tag + base();
+            std::string id = random_session_id();
+            id.front() = tag;
+            return id;
+          };
+        }
+        return engine_options;
+      }()) {
+  wake_socket.bind(Poco::Net::SocketAddress("127.0.0.1", 0));
+  wake_socket.connect(wake_socket.address());
+  wake_socket.setBlocking(false);
+  poll.add(wake_socket, Poco::Net::PollSet::POLL_READ);
+}
+
+const poco_server_options& event_loop::options() const { return shared.options; }
+
+loop_context event_loop::context(millis now) { return loop_context{shared.self, engine, index, now}; }
+
+void event_loop::wake() {
+  if (wake_pending.exchange(true)) return;  // one datagram is enough
+  try {
+    wake_socket.sendBytes("w", 1);
+  } catch (const Poco::Exception&) {
+    // The socket buffer is full of wake-ups already: the loop will look.
+  }
+}
+
+void event_loop::post(poco_server::task work) {
+  {
+    std::lock_guard<std::mutex> lock(inbox_mutex);
+    tasks.push_back(std::move(work));
+  }
+  wake();
+}
+
+void event_loop::hand_over(std::unique_ptr<connection> c) {
+  {
+    std::lock_guard<std::mutex> lock(inbox_mutex);
+    arrivals.push_back(std::move(c));
+  }
+  wake();
+}
+
+void event_loop::run_inbox(millis now) {
+  wake_pending.store(false);  // before taking the queue: a later post wakes again
+  char drain[64];
+  try {
+    while (wake_socket.receiveBytes(drain, sizeof drain) > 0) {
+    }
+  } catch (const Poco::Exception&) {
+  }
+  std::vector<poco_server::task> work;
+  std::vector<std::unique_ptr<connection>> came;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mutex);
+    work.swap(tasks);
+    came.swap(arrivals);
+  }
+  for (auto& c : came) adopt(std::move(c), now);
+  for (auto& w : work) {
+    loop_context ctx = context(now);
+    w(ctx);
+    pump(now);
+  }
+}
+
+void event_loop::run() {
+  while (!shared.stopping.load(std::memory_order_relaxed)) {
+    millis now = steady_now();
+    long wait_ms = 100;  // also how soon stop() is noticed
+    if (const auto due = engine.next_deadline()) wait_ms = std::clamp<long>(static_cast<long>((*due - now).count()), 0, wait_ms);
+    const Poco::Net::PollSet::SocketModeMap ready = poll.poll(Poco::Timespan(wait_ms * 1000));
+    now = steady_now();
+    for (const auto& [socket, mode] : ready) {
+      if (socket == shared.listener) {
+        accept_all(now);
+        continue;
+      }
+      if (socket == wake_socket) continue;  // the inbox runs below, every turn
+      const auto found = by_socket.find(socket.impl());
+      if (found == by_socket.end()) continue;
+      const connection_id id = found->second;
+      if (mode & Poco::Net::PollSet::POLL_WRITE) write_some(id);
+      if (mode & (Poco::Net::PollSet::POLL_READ | Poco::Net::PollSet::POLL_ERROR)) read_some(id, now);
+      pump(now);
+    }
+    run_inbox(now);
+    if (const auto due = engine.next_deadline(); due && *due <= now) engine.on_timeout(now);
+    if (now - last_sweep >= millis(1000)) sweep_slow_requests(now);
+    pump(now);
+  }
+  drain_and_close();
+}
+
+void event_loop::drain_and_close() {
+  millis now = steady_now();
+  run_inbox(now);  // connections handed over late are closed with the rest
+  engine.shutdown(now);
+  pump(now);
+  // Flush what the sockets take within the bound, then close them all.
+  const millis give_up = now + options().drain_timeout;
+  while (steady_now() < give_up && std::any_of(connections.begin(), connections.end(), [](const auto& c) { return !c.second->out.empty(); })) {
+    poll.poll(Poco::Timespan(20 * 1000));
+    std::vector<connection_id> ids;
+    for (const auto& c : connections) ids.push_back(c.first);
+    for (const connection_id id : ids) write_some(id);
+  }
+  while (!connections.empty()) drop(connections.begin()->first, false);
+}
+
+void event_loop::accept_all(millis now) {
+  for (;;) {
+    Poco::Net::StreamSocket socket;
+    try {
+      socket = shared.listener.acceptConnection();
+    } catch (const Poco::Exception&) {
+      return;  // nothing more to accept now (EAGAIN), or a transient error
+    }
+    if (shared.open_connections.load() >= options().max_connections) {
+      // Refused clearly when the bytes can go in plain text; a TLS client
+      // sees the connection close.
+      if (!shared.tls_context) {
+        static constexpr std::string_view refusal =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\n"
+            "Too many connections";
+        try {
+          socket.setBlocking(false);
+          socket.sendBytes(refusal.data(), static_cast<int>(refusal.size()));
+        } catch (const Poco::Exception&) {
+        }
+      }
+      socket.close();
+      continue;
+    }
+    socket.setBlocking(false);
+    socket.setNoDelay(true);
+    auto c = std::make_unique<connection>();
+    c->socket = socket;
+    ++shared.open_connections;
+    const std::size_t target = next_accept_loop++ % shared.loops.size();
+    if (target == index) {
+      adopt(std::move(c), now);
+    } else {
+      shared.loops[target]->hand_over(std::move(c));
+    }
+  }
+}
+
+// Takes a connection in: a new one, or one another loop handed over with
+// the start of a request for one of our sessions.
+void event_loop::adopt(std::unique_ptr<connection> c, millis now) {
+  c->id = next_id++;
+  c->request_started = now;
+  c->http = http_reader(http_reader_limits{options().max_header_bytes, options().max_header_count,
+                                            options().engine.max_http_buffer_size});
+  c->head_done = false;
+  c->reading_post = false;
+  c->awaiting_answer = false;
+  c->reader = websocket::frame_reader(options().engine.max_http_buffer_size);
+  c->want_write = !c->out.empty();
+  by_socket[c->socket.impl()] = c->id;
+  poll.add(c->socket, Poco::Net::PollSet::POLL_READ | (c->want_write ? Poco::Net::PollSet::POLL_WRITE : 0));
+  const connection_id id = c->id;
+  std::optional<http_head> too_large = std::move(c->too_large_head);
+  c->too_large_head.reset();
+  connections.emplace(id, std::move(c));
+  if (too_large) return refuse_large_body(id, std::move(*too_large), now);
+  if (!find(id)->in.empty()) process_input(id, now);
+}
+
+event_loop::connection* event_loop::find(connection_id id) {
+  const auto found = connections.find(id);
+  return found == connections.end() ? nullptr : found->second.get();
+}
+
+// Takes a connection out of this loop without closing it.
+std::unique_ptr<event_loop::connection> event_loop::detach(connection_id id) {
+  const auto found = connections.find(id);
+  if (found == connections.end()) return nullptr;
+  std::unique_ptr<connection> c = std::move(found->second);
+  connections.erase(found);
+  try {
+    poll.remove(c->socket);
+  } catch (const Poco::Exception&) {
+  }
+  by_socket.erase(c->socket.impl());
+  return c;
+}
+
+// Closes and forgets a connection; tells the core what it loses.
+void event_loop::drop(connection_id id, bool tell_core) {
+  std::unique_ptr<connection> c = detach(id);
+  if (!c) return;
+  --shared.open_connections;
+  const bool was_websocket = c->websocket;
+  const bool was_waiting = c->awaiting_answer || (c->head_done && !c->websocket);
+  try {
+    c->socket.close();
+  } catch (const Poco::Exception&) {
+  }
+  if (!tell_core) return;
+  const millis now = steady_now();
+  if (was_websocket) {
+    engine.websocket_closed(id, false, now);
+  } else if (was_waiting) {
+    engine.http_closed(id, now);
+  }
+}
+
+void event_loop::read_some(connection_id id, millis now) {
+  connection* c = find(id);
+  if (!c) return;
+  char buffer[64 * 1024];
+  for (;;) {
+    int n = 0;
+    try {
+      n = c->socket.receiveBytes(buffer, sizeof buffer);
+    } catch (const Poco::TimeoutException&) {
+      break;
+    } catch (const Poco::Exception&) {
+      return drop(id, true);
+    }
+    if (n < 0) break;                  // would block (under TLS: the record layer wants more)
+    if (n == 0) return drop(id, true);  // the peer closed
+    c->in.append(buffer, static_cast<std::size_t>(n));
+    // Bytes pile up while a request waits for its answer (a held poll):
+    // a client may send the next request, not an unbounded stream.
+    if (!c->websocket && c->in.size() > options().max_header_bytes + options().engine.max_http_buffer_size) {
+      return drop(id, true);
+    }
+    // A short read drained the kernel buffer; TLS may still hold a decrypted
+    // record, so it reads until told to wait.
+    if (!shared.tls_context && n < static_cast<int>(sizeof buffer)) break;
+  }
+  process_input(id, now);
+}
+
+void event_loop::process_input(connection_id id, millis now) {
+  connection* c = find(id);
+  while (c && !c->close_after_write) {
+    if (c->websocket) {
+      read_frames(*c, now);
+      return;
+    }
+    if (c->awaiting_answer) return;  // one request at a time
+    const http_read_result read = c->http.feed(c->in);
+    switch (read.event) {
+      case http_read_event::need_more:
+        c->in.clear();  // all consumed
+        return;
+      case http_read_event::error:
+        return reject_request(*c, read.error, now);
+      case http_read_event::head:
+        // start_request erases the head, unless it hands the connection over.
+        if (!start_request(*c, std::move(c->http.head()), read.consumed, now)) return;
+        break;
+      case http_read_event::body_done:
+        c->in.erase(0, read.consumed);
+        if (c->reading_post) {
+          c->reading_post = false;
+          c->awaiting_answer = true;
+          engine.finish_post(c->id, std::move(c->http.body()), now);
+        }
+        c->http.reset_for_next();
+        break;
+    }
+    c = find(id);
+  }
+}
+
+// The reader refused the request: 413 goes through the core for a POST it
+// knows (the session closes, as the reference does), the rest is answered here.
+void event_loop::reject_request(connection& c, const http_reader_error& error, millis now) {
+  c.keep_alive = false;
+  if (error.status == 413 && c.reading_post) {
+    c.reading_post = false;
+    c.awaiting_answer = true;
+    engine.body_too_large(c.id, now);
+    return;
+  }
+  if (error.status == 413 && c.http.has_head() && !c.head_done) {
+    // Content-Length over the limit, seen at the head: the session's core
+    // decides (413, and the session closes).
+    http_head head = std::move(c.http.head());
+    const auto sid = head.request.query_param("sid");
+    const unsigned owner = sid ? shared.owner_of(*sid, index) : index;
+    if (owner != index) {
+      c.too_large_head = std::move(head);
+      shared.loops[owner]->hand_over(detach(c.id));
+      return;
+    }
+    return refuse_large_body(c.id, std::move(head), now);
+  }
+  if (c.head_done) engine.http_closed(c.id, now);  // a body that broke off: the core forgets the exchange
+  c.in.clear();
+  respond_plain(c, error.status, error.reason);
+}
+
+void event_loop::refuse_large_body(connection_id id, http_head head, millis now) {
+  connection* c = find(id);
+  if (!c) return;
+  c->in.clear();  // the body is not read
+  start_request(*c, std::move(head), 0, now);
+  c = find(id);
+  if (!c) return;
+  c->keep_alive = false;
+  if (c->reading_post) {
+    c->reading_post = false;
+    c->awaiting_answer = true;
+    engine.body_too_large(id, now);
+  }
+}
+
+// Handles a parsed head whose `head_bytes` lead c.in (0: already gone);
+// returns false when the connection got an answer instead, or went to the
+// loop that owns the session it names.
+bool event_loop::start_request(connection& c, http_head head, std::size_t head_bytes, millis now) {
+  http_request& request = head.request;
+  if (const auto sid = request.query_param("sid")) {
+    const unsigned owner = shared.owner_of(*sid, index);
+    if (owner != index && head_bytes > 0) {  // the request, unread, goes to the session's loop
+      shared.loops[owner]->hand_over(detach(c.id));
+      return false;
+    }
+  }
+  c.in.erase(0, head_bytes);
+  c.head_done = true;
+  c.request_started = now;
+  c.keep_alive = head.keep_alive;
+  try {
+    request.remote_address = c.socket.peerAddress().toString();
+  } catch (const Poco::Exception&) {
+  }
+  if (!head.expects_body) c.http.reset_for_next();
+
+  const std::string& path = options().engine.path;
+  const std::string_view bare_path = std::string_view(path).substr(0, path.size() - (path.size() > 1 && path.back() == '/'));
+  if (request.path != path && request.path != bare_path) {
+    if (head.expects_body) c.keep_alive = false;  // not worth reading a body for a 404
+    respond_plain(c, 404, "Not Found");
+    return true;  // the caller looks the connection up again: it may be gone
+  }
+  const auto upgrade = find_header(request.headers, "upgrade");
+  if (upgrade && iequals(*upgrade, "websocket")) {
+    // RFC 6455 section 4.2.1: our own checks; the core checks Engine.IO's.
+    const auto version = find_header(request.headers, "sec-websocket-version");
+    const auto key = find_header(request.headers, "sec-websocket-key");
+    const auto connection_header = find_header(request.headers, "connection");
+    if (!version || *version != "13") {
+      // RFC 6455 section 4.4: name the versions we speak.
+      c.keep_alive = false;
+      write_response(c, 400, {{"Content-Type", "text/plain; charset=UTF-8"}, {"Sec-WebSocket-Version", "13"}},
+                     "Unsupported WebSocket version");
+      finish_exchange(c);
+      return false;
+    }
+    std::string decoded;
+    std::size_t bad = 0;
+    if (request.method != "GET" || head.expects_body || !key || !base64_decode(*key, decoded, bad) ||
+        decoded.size() != 16 || !connection_header || !has_token(*connection_header, "upgrade")) {
+      reply_and_close(c, 400, "Bad WebSocket handshake");
+      return false;
+    }
+    c.websocket_key = std::string(*key);
+    c.offered_deflate.reset();
+    if (options().per_message_deflate) {
+      if (const auto extensions = find_header(request.headers, "sec-websocket-extensions")) {
+        c.offered_deflate = negotiate_permessage_deflate(*extensions, permessage_deflate_config{});
+      }
+    }
+    c.awaiting_answer = true;
+    engine.handle_websocket(c.id, request, now);
+    return true;
+  }
+  if (request.method != "POST") {
+    // A body on anything else is read and dropped after the answer.
+    if (head.expects_body) c.http.discard_body();
+    c.response_encoding = http_encoding::identity;
+    if (options().http_compression && request.method == "GET") {
+      if (const auto accepted = find_header(request.headers, "accept-encoding")) c.response_encoding = choose_encoding(*accepted);
+    }
+    c.awaiting_answer = true;
+    engine.handle_request(c.id, std::move(request), now);
+    return true;
+  }
+  if (!engine.begin_post(c.id, request, now)) {
+    c.awaiting_answer = true;  // answered already; the body is skipped by closing after the answer
+    c.keep_alive = false;
+    return true;
+  }
+  c.reading_post = true;
+  if (!head.expects_body) {  // an empty POST body is complete at once
+    c.reading_post = false;
+    c.awaiting_answer = true;
+    engine.finish_post(c.id, std::string(), now);
+  }
+  return true;
+}
+
+void event_loop::read_frames(connection& c, millis now) {
+  std::size_t offset = 0;
+  const connection_id id = c.id;
+  for (;;) {
+    websocket::frame_event frame;
+    const std::size_t used = c.reader.read(std::string_view(c.in).substr(offset), frame);
+    offset += used;
+    using kind = websocket::frame_event::kind;
+    if (frame.what == kind::need_more) break;
+    if (frame.what == kind::message && frame.compressed) {
+      const inflate_result inflated =
+          c.deflate ? c.deflate->decompress(frame.data, options().engine.max_http_buffer_size, c.inflated) : inflate_result::corrupt;
+      if (inflated == inflate_result::ok && (frame.message_kind == frame_kind::binary || utf8_valid_prefix(c.inflated) == c.inflated.size())) {
+        engine.websocket_message(id, frame.message_kind, c.inflated, now);
+        continue;
+      }
+      frame.what = kind::error;  // closed below like any protocol error
+      frame.close_code = inflated == inflate_result::too_big ? websocket::close_too_big : websocket::close_invalid_data;
+      frame.reason = inflated == inflate_result::too_big ? "message too big" : inflated == inflate_result::corrupt ? "bad compressed data" : "invalid UTF-8";
+    } else if (frame.what == kind::message) {
+      engine.websocket_message(id, frame.message_kind, frame.data, now);
+      continue;
+    }
+    if (frame.what == kind::ping) {
+      websocket::append_frame(websocket::opcode::pong, frame.data, c.out);
+      continue;
+    }
+    if (frame.what == kind::pong) continue;
+    // A close or a protocol error ends the connection: answer with a close
+    // frame (RFC 6455 section 5.5.1), then tell the core.
+    const bool error = frame.what == kind::error;
+    websocket::append_close_frame(error ? frame.close_code : websocket::close_normal, error ? frame.reason : "", c.out);
+    c.close_after_write = true;
+    c.in.clear();
+    c.websocket = false;
+    engine.websocket_closed(id, error, now);
+    write_some(id);
+    return;
+  }
+  c.in.erase(0, offset);
+}
+
+void event_loop::respond_plain(connection& c, int status, std::string_view text) {
+  write_response(c, status, {{"Content-Type", "text/plain; charset=UTF-8"}}, std::string(text));
+  finish_exchange(c);
+}
+
+void event_loop::reply_and_close(connection& c, int status, std::string_view text) {
+  c.keep_alive = false;
+  respond_plain(c, status, text);
+}
+
+void event_loop::write_response(connection& c, int status, const header_list& headers, const std::string& body) {
+  // Polling data as the reference compresses it: 200 answers to a GET that
+  // accepts an encoding, from the threshold up.
+  std::string compressed;
+  const http_encoding encoding = c.response_encoding;
+  c.response_encoding = http_encoding::identity;
+  const bool compress = encoding != http_encoding::identity && status == 200 && body.size() >= options().compression_threshold &&
+                        compress_body(encoding, body, compressed);
+  const std::string& sent = compress ? compressed : body;
+  std::string& out = c.out;
+  out += "HTTP/1.1 " + std::to_string(status) + " ";
+  out += Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  out += "\r\n";
+  for (const auto& h : headers) out += h.name + ": " + h.value + "\r\n";
+  if (compress) {
+    out += "Content-Encoding: ";
+    out += content_encoding_name(encoding);
+    out += "\r\nVary: Accept-Encoding\r\n";
+  }
+  out += "Content-Length: " + std::to_string(sent.size()) + "\r\n";
+  if (!c.keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += sent;
+}
+
+// The exchange is answered: the next request may come on this connection.
+void event_loop::finish_exchange(connection& c) {
+  c.awaiting_answer = false;
+  c.head_done = false;
+  if (!c.keep_alive) c.close_after_write = true;
+  write_some(c.id);
+}
+
+void event_loop::apply(action& a, millis now) {
+  if (auto* response = std::get_if<http_response>(&a)) {
+    connection* c = find(response->connection);
+    if (!c || c->websocket) return;
+    if (c->websocket_key.size() && c->awaiting_answer) c->keep_alive = false;  // a refused upgrade ends the connection
+    write_response(*c, response->status, response->headers, response->body);
+    c->websocket_key.clear();
+    finish_exchange(*c);
+    if (connection* again = find(response->connection); again && !again->close_after_write) {
+      process_input(again->id, now);  // a request that came behind this one
+    }
+  } else if (auto* accept = std::get_if<websocket_accept>(&a)) {
+    connection* c = find(accept->connection);
+    if (!c) return;
+    std::string& out = c->out;
+    out += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+    out += "Sec-WebSocket-Accept: " + websocket_accept_value(c->websocket_key) + "\r\n";
+    if (c->offered_deflate) {
+      out += "Sec-WebSocket-Extensions: " + c->offered_deflate->header_value() + "\r\n";
+      c->deflate.emplace(*c->offered_deflate);
+      c->reader = websocket::frame_reader(options().engine.max_http_buffer_size, true, /*allow_compressed=*/true);
+    }
+    for (const auto& h : accept->headers) out += h.name + ": " + h.value + "\r\n";
+    out += "\r\n";
+    c->websocket = true;
+    c->awaiting_answer = false;
+    c->head_done = false;
+    c->websocket_key.clear();
+    write_some(c->id);
+    if (connection* again = find(accept->connection); again && !again->in.empty()) {
+      process_input(again->id, now);  // frames that came with the handshake
+    }
+  } else if (auto* send = std::get_if<websocket_send>(&a)) {
+    connection* c = find(send->connection);
+    if (!c || !c->websocket) return;
+    const auto op = send->kind == frame_kind::text ? websocket::opcode::text : websocket::opcode::binary;
+    if (c->deflate && c->deflate->compress(send->data, c->inflated)) {
+      websocket::append_frame_header(op, true, c->inflated.size(), c->out, /*compressed=*/true);
+      c->out += c->inflated;
+    } else {
+      websocket::append_frame(op, send->data, c->out);
+    }
+    write_some(c->id);
+  } else if (auto* close = std::get_if<websocket_close>(&a)) {
+    connection* c = find(close->connection);
+    if (!c) return;
+    websocket::append_close_frame(close->code, "", c->out);
+    c->websocket = false;  // the core has forgotten it already
+    c->close_after_write = true;
+    write_some(c->id);
+  }
+}
+
+// Runs the core's outputs until both queues are empty: actions to sockets,
+// events to the application (which may queue more of both).
+void event_loop::pump(millis now) {
+  for (;;) {
+    bool any = false;
+    while (auto a = engine.next_action()) {
+      any = true;
+      apply(*a, now);
+    }
+    while (auto e = engine.next_event()) {
+      any = true;
+      if (shared.handler) {
+        loop_context ctx = context(now);
+        shared.handler(ctx, *e);
+      }
+    }
+    if (!any) return;
+  }
+}
+
+void event_loop::write_some(connection_id id) {
+  connection* c = find(id);
+  if (!c) return;
+  bool wants_read_to_write = false;
+  while (!c->out.empty()) {
+    int n = 0;
+    try {
+      n = c->socket.sendBytes(c->out.data(), static_cast<int>(std::min<std::size_t>(c->out.size(), 1 << 20)));
+    } catch (const Poco::TimeoutException&) {
+      n = -2;
+    } catch (const Poco::Exception&) {
+      return drop(id, true);
+    }
+    if (n == -1 && shared.tls_context) wants_read_to_write = true;  // TLS wants to read first: POLL_READ is always on
+    if (n < 0) break;  // would block: wait until writable
+    c->out.erase(0, static_cast<std::size_t>(n));
+  }
+  (void)wants_read_to_write;
+  const bool want_write = !c->out.empty();
+  if (want_write != c->want_write) {
+    c->want_write = want_write;
+    poll.update(c->socket, Poco::Net::PollSet::POLL_READ | (want_write ? Poco::Net::PollSet::POLL_WRITE : 0));
+  }
+  if (!want_write && c->close_after_write) drop(id, true);
+}
+
+// Slowloris: a request head or body that does not arrive in time gets 408.
+void event_loop::sweep_slow_requests(millis now) {
+  last_sweep = now;
+  std::vector<connection_id> slow;
+  for (const auto& [id, c] : connections) {
+    if (c->websocket || c->awaiting_answer || c->close_after_write) continue;
+    const bool reading_head = !c->head_done;
+    if (reading_head && c->in.empty() && c->http.buffered_head_bytes() == 0) {
+      // An idle keep-alive connection: allow it the body timeout.
+      if (now - c->request_started > options().body_timeout) slow.push_back(id);
+      continue;
+    }
+    if (now - c->request_started > (reading_head ? options().header_timeout : options().body_timeout)) slow.push_back(id);
+  }
+  for (const connection_id id : slow) {
+    if (connection* c = find(id)) {
+      const bool idle = !c->head_done && c->in.empty() && c->http.buffered_head_bytes() == 0;
+      if (idle) {
+        drop(id, true);
+      } else {
+        if (c->head_done) engine.http_closed(id, now);
+        reply_and_close(*c, 408, "Request Timeout");
+      }
+    }
+  }
+}
+
 poco_server::poco_server(poco_server_options options, event_handler handler)
-    : impl_(std::make_unique<impl>(std::move(options), std::move(handler))) {}
+    : impl_(std::make_unique<impl>(*this, std::move(options), std::move(handler))) {}
 
 poco_server::~poco_server() = default;
 
 std::uint16_t poco_server::port() const noexcept { return impl_->listener.address().port(); }
 
+unsigned poco_server::loop_count() const noexcept { return static_cast<unsigned>(impl_->loops.size()); }
+
+bool poco_server::tls() const noexcept { return !impl_->tls_context.isNull(); }
+
 void poco_server::run() { impl_->run(); }
 
 void poco_server::stop() noexcept { impl_->stopping.store(true, std::memory_order_relaxed); }
+
+bool poco_server::post(unsigned loop, task work) {
+  if (loop >= impl_->loops.size()) return false;
+  impl_->loops[loop]->post(std::move(work));
+  return true;
+}
+
+bool poco_server::send(session_handle session, std::string data, bool binary) {
+  return post(session.loop, [session, data = std::move(data), binary](loop_context& context) mutable {
+    context.engine.send(session.session, std::move(data), binary, context.now);
+  });
+}
+
+bool poco_server::close(session_handle session) {
+  return post(session.loop, [session](loop_context& context) { context.engine.close(session.session, context.now); });
+}
 
 }  // namespace eio

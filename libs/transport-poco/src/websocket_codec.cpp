@@ -79,8 +79,11 @@ std::size_t frame_reader::read(std::string_view input, frame_event& out) {
       const bool masked = (b1 & 0x80) != 0;
       const std::uint8_t length7 = b1 & 0x7F;
       // What the first two bytes decide fails at once (section 5.2).
-      if (b0 & 0x70) return error(close_protocol_error, "reserved bits set");
+      // RSV1 only marks a compressed message's first frame (RFC 7692 section 6.1).
+      const bool rsv1 = (b0 & 0x40) != 0;
+      if ((b0 & 0x30) || (rsv1 && !allow_compressed_)) return error(close_protocol_error, "reserved bits set");
       if (!is_known(op)) return error(close_protocol_error, "unknown opcode");
+      if (rsv1 && op != 1 && op != 2) return error(close_protocol_error, "RSV1 on a control or continuation frame");
       if (require_masked_ && !masked) return error(close_protocol_error, "client frame not masked");
       const bool control = is_control(static_cast<opcode>(op));
       if (control && !fin) return error(close_protocol_error, "fragmented control frame");
@@ -100,6 +103,7 @@ std::size_t frame_reader::read(std::string_view input, frame_event& out) {
       if (op == 1 || op == 2) {
         in_message_ = true;
         message_kind_ = op == 1 ? frame_kind::text : frame_kind::binary;
+        message_compressed_ = rsv1;
         message_.clear();
       }
       if (control) control_.clear();
@@ -158,20 +162,22 @@ bool frame_reader::finish_frame(frame_event& out) {
     case opcode::binary:
       if (!fin_) return false;
       in_message_ = false;
-      if (message_kind_ == frame_kind::text && utf8_valid_prefix(message_) != message_.size()) {
+      // Compressed text is checked by the caller once inflated.
+      if (message_kind_ == frame_kind::text && !message_compressed_ && utf8_valid_prefix(message_) != message_.size()) {
         out = fail(close_invalid_data, "text message not UTF-8");
         return true;
       }
       out.what = frame_event::kind::message;
       out.message_kind = message_kind_;
+      out.compressed = message_compressed_;
       out.data = message_;
       return true;
   }
   return false;
 }
 
-std::size_t append_frame_header(opcode op, bool fin, std::uint64_t length, std::string& out) {
-  out += static_cast<char>((fin ? 0x80 : 0x00) | static_cast<std::uint8_t>(op));
+std::size_t append_frame_header(opcode op, bool fin, std::uint64_t length, std::string& out, bool compressed) {
+  out += static_cast<char>((fin ? 0x80 : 0x00) | (compressed ? 0x40 : 0x00) | static_cast<std::uint8_t>(op));
   if (length < 126) {
     out += static_cast<char>(length);
     return 2;
@@ -187,17 +193,38 @@ void append_frame(opcode op, std::string_view payload, std::string& out) {
   out += payload;
 }
 
-void append_close_frame(std::uint16_t code, std::string_view reason, std::string& out) {
-  // 125 bytes of payload at most: the code and up to 123 bytes of reason,
-  // cut at a character boundary so the reason stays UTF-8.
+namespace {
+
+// 125 bytes of close payload at most: the code and up to 123 bytes of
+// reason, cut at a character boundary so the reason stays UTF-8.
+std::string close_payload(std::uint16_t code, std::string_view reason) {
   if (reason.size() > 123) {
     reason = reason.substr(0, 123);
     reason = reason.substr(0, utf8_valid_prefix(reason));
   }
-  append_frame_header(opcode::close, true, 2 + reason.size(), out);
-  out += static_cast<char>(code >> 8);
-  out += static_cast<char>(code & 0xFF);
-  out += reason;
+  std::string payload;
+  payload += static_cast<char>(code >> 8);
+  payload += static_cast<char>(code & 0xFF);
+  payload += reason;
+  return payload;
+}
+
+}  // namespace
+
+void append_close_frame(std::uint16_t code, std::string_view reason, std::string& out) {
+  append_frame(opcode::close, close_payload(code, reason), out);
+}
+
+void append_masked_frame(opcode op, std::string_view payload, std::uint32_t mask_key, std::string& out) {
+  append_frame_header(op, true, payload.size(), out);
+  out[out.size() - 1 - (payload.size() < 126 ? 0 : payload.size() <= 0xFFFF ? 2 : 8)] |= static_cast<char>(0x80);
+  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((mask_key >> shift) & 0xFF);
+  // Masking is its own inverse (section 5.3).
+  append_unmasked(reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mask_key, 0, out);
+}
+
+void append_masked_close_frame(std::uint16_t code, std::string_view reason, std::uint32_t mask_key, std::string& out) {
+  append_masked_frame(opcode::close, close_payload(code, reason), mask_key, out);
 }
 
 }  // namespace eio::websocket

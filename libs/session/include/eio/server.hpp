@@ -154,6 +154,10 @@ struct server_options {
   std::function<void(const http_request&, header_list&)> headers;
 };
 
+// The default server_options::generate_id: 20 characters of URL-safe base64
+// (A-Z a-z 0-9 - _) from 15 bytes of std::random_device. Thread-safe.
+std::string random_session_id();
+
 // A session as the application and the actions name it: stable while the
 // session lives, never reused for another session while the server lives.
 struct session_ref {

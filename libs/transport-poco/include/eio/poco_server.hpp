@@ -1,11 +1,20 @@
 // eio::poco_server: an Engine.IO server on Poco Net, event-driven.
 //
-// One thread runs an event loop over non-blocking sockets (Poco::Net::PollSet,
-// epoll on Linux): it reads HTTP requests and WebSocket frames as they come,
-// hands them to an eio::server (the sans-I/O core) and writes what the core
-// decides. No thread is held per session or per pending long-poll. The
-// application sees the core's events on the loop thread and answers through
-// the eio::server it is given there.
+// A fixed set of event loops (threads; one per core by default), each a
+// Poco::Net::PollSet (epoll on Linux) over non-blocking sockets with its own
+// eio::server core. No thread is held per session or per pending long-poll.
+//
+// Each session belongs to one loop for its whole life: the loop that answered
+// its handshake. Its session ID carries the loop's index (a one-character
+// prefix when there is more than one loop), so a later request naming that
+// sid, on whatever connection it arrives, is handed to the owning loop. The
+// application's handler runs on the owning loop's thread, with that loop's
+// core; from any other thread, use post(), send() or close() here, which
+// queue the work to the loop and wake it.
+//
+// TLS (https:// and wss://) comes from Poco NetSSL when a certificate and key
+// are given. Polling responses of 1024 bytes or more are compressed (gzip or
+// deflate, per Accept-Encoding) as the reference server does by default.
 #pragma once
 
 #include <eio/server.hpp>
@@ -22,19 +31,57 @@ struct poco_server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 3000;  // 0: any free port (see poco_server::port())
   server_options engine;      // the Engine.IO options (path, timeouts, limits, CORS, ...)
-  std::size_t max_connections = 100'000;  // past it, new connections are closed at once
+  unsigned threads = 0;       // event loops; 0: one per core
+  std::size_t max_connections = 100'000;  // past it, new connections get 503 and are closed
   std::size_t max_header_bytes = 16 * 1024;  // request line + headers; past it: 431
+  std::size_t max_header_count = 100;        // header fields; past it: 431
   millis header_timeout{10'000};  // a request head must arrive within this (slowloris): 408
   millis body_timeout{30'000};    // and its body within this: 408
+  millis drain_timeout{2'000};    // on stop, how long closing sessions may take to flush
+
+  // TLS: both set, PEM files, serves https:// and wss:// only.
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+
+  // HTTP compression of polling responses (the reference's httpCompression).
+  bool http_compression = true;
+  std::size_t compression_threshold = 1024;  // bytes; smaller bodies go as they are
+  // permessage-deflate (RFC 7692) for WebSocket, off by default as in the
+  // reference: it costs memory per connection and CPU per message.
+  bool per_message_deflate = false;
+};
+
+// A session anywhere in the server: its loop and its name in that loop's core.
+struct session_handle {
+  unsigned loop = 0;
+  session_ref session;
+};
+
+class poco_server;
+namespace detail {
+struct event_loop;
+}
+
+// What the event handler gets: the loop it runs on and that loop's core.
+struct loop_context {
+  poco_server& owner;
+  server& engine;  // send()/close() of this loop's sessions, directly
+  unsigned loop;
+  millis now;  // the loop's clock, for engine calls
+
+  session_handle handle(session_ref s) const noexcept { return {loop, s}; }
 };
 
 class poco_server {
 public:
-  // Called on the loop thread for every event of the core; `engine` is the
-  // core itself, for send() and close(); `now` is the loop's clock.
-  using event_handler = std::function<void(server& engine, const event& e, millis now)>;
+  // Called on a loop's thread for every event of that loop's core. With more
+  // than one loop it is called from several threads at once: keep per-loop
+  // state (indexed by context.loop) or synchronise.
+  using event_handler = std::function<void(loop_context& context, const event& e)>;
+  using task = std::function<void(loop_context& context)>;
 
-  // Binds and listens (throws Poco::Exception when it cannot).
+  // Binds and listens (throws Poco::Exception when it cannot, including a
+  // TLS certificate or key that does not load).
   poco_server(poco_server_options options, event_handler handler);
   ~poco_server();
   poco_server(const poco_server&) = delete;
@@ -42,15 +89,26 @@ public:
 
   // The port listened on (useful with port 0).
   std::uint16_t port() const noexcept;
+  unsigned loop_count() const noexcept;
+  bool tls() const noexcept;
 
-  // Runs the event loop until stop(); then closes every session
-  // (server_shutting_down), flushes what it can within `drain_timeout`, and
-  // returns.
+  // Runs the loops (the first on the calling thread) until stop(); then each
+  // closes its sessions (server_shutting_down), flushes what it can within
+  // drain_timeout, and run() returns.
   void run();
   // Safe from any thread and from a signal handler: run() returns soon after.
   void stop() noexcept;
 
+  // Safe from any thread: runs `work` on loop `loop` soon (in order of
+  // posting). Returns false when there is no such loop.
+  bool post(unsigned loop, task work);
+  // Safe from any thread: queue a message to, or close, a session of any
+  // loop. A session gone by then is skipped silently.
+  bool send(session_handle session, std::string data, bool binary);
+  bool close(session_handle session);
+
 private:
+  friend struct detail::event_loop;
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -1,4 +1,5 @@
-// RFC 6455 framing, sans I/O: the server side of a WebSocket connection.
+// RFC 6455 framing, sans I/O: the server side of a WebSocket connection
+// (and the masked frames of the client side, for eio::poco_client).
 //
 // Poco's WebSocket reads whole frames with blocking calls, which a reactor
 // that never blocks cannot use; this codec takes whatever bytes arrived and
@@ -38,6 +39,10 @@ struct frame_event {
   };
   kind what = kind::need_more;
   frame_kind message_kind = frame_kind::text;
+  // A message whose first frame had RSV1 set: `data` is compressed
+  // (permessage-deflate, RFC 7692 section 6) and, if text, not yet checked
+  // for UTF-8. Only with frame_reader's allow_compressed.
+  bool compressed = false;
   std::string_view data;  // valid until the next read()
   std::uint16_t close_code = 0;
   const char* reason = "";
@@ -46,10 +51,17 @@ struct frame_event {
 // Reads a client's byte stream. Like eio::payload_decoder::feed, each read()
 // is given every byte not yet consumed and says how many it consumed; it
 // stops at the first event so the caller can act on it (answer a ping, say).
+//
+// RSV bits are a protocol error unless `allow_compressed` (permessage-deflate
+// was negotiated): then RSV1 is allowed on the first frame of a data message
+// (RFC 7692 section 6.1), still not on continuation or control frames, and
+// the message is reported with `compressed` set. max_message_bytes then
+// counts the compressed bytes.
 class frame_reader {
 public:
-  explicit frame_reader(std::size_t max_message_bytes = 1'000'000, bool require_masked = true) noexcept
-      : max_message_bytes_(max_message_bytes), require_masked_(require_masked) {}
+  explicit frame_reader(std::size_t max_message_bytes = 1'000'000, bool require_masked = true,
+                        bool allow_compressed = false) noexcept
+      : max_message_bytes_(max_message_bytes), require_masked_(require_masked), allow_compressed_(allow_compressed) {}
 
   // Consumes a prefix of `input` and reports at most one event. After an
   // error or a close, read() consumes nothing more and repeats that event.
@@ -61,6 +73,7 @@ private:
 
   std::size_t max_message_bytes_;
   bool require_masked_;
+  bool allow_compressed_;
   // The frame being read.
   bool in_frame_ = false;
   bool fin_ = false;
@@ -71,6 +84,7 @@ private:
   // A fragmented data message in progress, and its kind.
   bool in_message_ = false;
   frame_kind message_kind_ = frame_kind::text;
+  bool message_compressed_ = false;
   std::string message_;
   std::string control_;  // a control frame's payload (at most 125 bytes)
   bool finished_ = false;
@@ -79,12 +93,24 @@ private:
 
 // Appends an unmasked server frame header for a `length`-byte payload; the
 // payload follows it on the wire. Returns the header's size (2, 4 or 10).
-std::size_t append_frame_header(opcode op, bool fin, std::uint64_t length, std::string& out);
+// `compressed` sets RSV1: only on the first frame of a message compressed
+// with the negotiated permessage-deflate (RFC 7692 section 6.1).
+std::size_t append_frame_header(opcode op, bool fin, std::uint64_t length, std::string& out, bool compressed = false);
 
 // Appends a whole unmasked frame.
 void append_frame(opcode op, std::string_view payload, std::string& out);
 
 // Appends a close frame with `code` and a reason (cut to fit 125 bytes).
 void append_close_frame(std::uint16_t code, std::string_view reason, std::string& out);
+
+// The client role (RFC 6455 section 5.3: every client frame is masked).
+// Read a server's frames with frame_reader(limit, /*require_masked=*/false).
+// `mask_key` is the frame's masking key, its first byte the most significant;
+// the caller draws it fresh for every frame from a strong source (section
+// 10.3), the codec stays free of randomness.
+void append_masked_frame(opcode op, std::string_view payload, std::uint32_t mask_key, std::string& out);
+
+// Appends a masked close frame with `code` and a reason (cut to fit 125 bytes).
+void append_masked_close_frame(std::uint16_t code, std::string_view reason, std::uint32_t mask_key, std::string& out);
 
 }  // namespace eio::websocket

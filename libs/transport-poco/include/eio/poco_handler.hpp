@@ -1,0 +1,147 @@
+// eio::poco_engine: Engine.IO inside an application that already runs
+// Poco::Net::HTTPServer (thread per request).
+//
+// The application keeps its HTTPServer and its own routes; requests under the
+// Engine.IO path (server_options::path, "/engine.io/" by default) go to a
+// handler made by poco_engine, which hands them to one eio::server (the
+// sans-I/O core) behind a mutex and writes what the core answers.
+//
+//   Poco::Net::HTTPServer  ->  poco_request_handler_factory  ->  the application's own factory
+//                                      | Engine.IO path
+//                                      v
+//                              poco_engine (mutex + eio::server + timer thread)
+//                                      | events, mutex held
+//                                      v
+//                              event_handler (the application)
+//
+// Threads, and why this path is limited. Poco's HTTPServer runs every request
+// on one thread of its pool until the request is answered, so here:
+//   - every pending long-poll GET holds one thread until the core answers it
+//     (a message to send, the ping interval's ping, or the session closing);
+//   - every WebSocket holds one thread for as long as it is open (its blocking
+//     receive loop).
+// Size the HTTPServer for it: its Poco::ThreadPool capacity and
+// HTTPServerParams::setMaxThreads() at least (expected sessions + concurrent
+// ordinary requests), and setMaxQueued() for bursts; the default pool
+// (Poco::ThreadPool::defaultPool(), 16 threads) serves at most about 16
+// sessions, and a full pool queues or refuses new connections, the
+// application's own routes included. For many sessions use eio::poco_server
+// (poco_server.hpp), an event loop that holds no thread per session.
+//
+// Other limits:
+//   - A held poll learns that its client went away by looking at its socket
+//     every poco_engine_options::disconnect_check_interval (then the session
+//     closes, "transport error", as in the reference); until then the thread
+//     stays held.
+//   - Outgoing WebSocket frames are written by whichever thread drained the
+//     core's actions (a request thread, the timer thread, or the application's
+//     thread in send()); a slow client can block that thread for up to
+//     poco_engine_options::send_timeout, after which its connection is cut.
+//   - The WebSocket handshake is Poco's (Poco::Net::WebSocket): it checks
+//     RFC 6455's headers again and computes Sec-WebSocket-Accept; the core's
+//     headers (Set-Cookie, the `headers` hook) are added to its 101.
+//   - Frames a client sends before it has read the 101 may be lost (Poco
+//     hands the WebSocket only what is still in the socket); Engine.IO
+//     clients wait for the 101.
+//   - This header includes Poco Net's: link Poco::Net yourself (an
+//     application with an HTTPServer does already).
+#pragma once
+
+#include <eio/server.hpp>
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerRequest.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace eio {
+
+struct poco_engine_options {
+  server_options engine;  // the Engine.IO options (path, timeouts, limits, CORS, ...)
+  // How often a held poll checks whether its client closed the connection.
+  millis disconnect_check_interval{1000};
+  // A WebSocket write that cannot complete within this cuts the connection.
+  millis send_timeout{10'000};
+  // shutdown(): how long WebSockets get to finish the close handshake before
+  // their sockets are shut down under them.
+  millis close_grace{2000};
+};
+
+// One eio::server shared by the threads of a Poco::Net::HTTPServer, plus one
+// timer thread that runs its timers. Every member is safe from any thread.
+class poco_engine {
+public:
+  // Called for every event of the core, on whichever thread fed the core the
+  // input that caused it, with the engine's mutex held: do not block in it,
+  // and answer through `engine` (the core itself: engine.send(), .close(),
+  // with the `now` given). Calling this poco_engine's send()/close() from
+  // inside the handler is allowed too (they notice and skip the lock).
+  using event_handler = std::function<void(server& engine, const event& e, millis now)>;
+
+  // Starts the timer thread.
+  explicit poco_engine(poco_engine_options options = {}, event_handler handler = {});
+  poco_engine(server_options options, event_handler handler);
+  // shutdown(), then stops the timer thread. Handlers still running on the
+  // HTTPServer's threads keep what they need alive and end soon after.
+  ~poco_engine();
+  poco_engine(const poco_engine&) = delete;
+  poco_engine& operator=(const poco_engine&) = delete;
+
+  // Whether `request` is for Engine.IO: its path (without the query) is
+  // options().engine.path, with or without the trailing '/'.
+  bool handles(const Poco::Net::HTTPServerRequest& request) const;
+  // A handler for one Engine.IO request, for an application's own
+  // HTTPRequestHandlerFactory to return (Poco deletes it).
+  Poco::Net::HTTPRequestHandler* create_handler();
+
+  // The engine's clock: milliseconds of std::chrono::steady_clock. The `now`
+  // of every call into the core.
+  static millis now() noexcept;
+
+  // server::send under the lock. Returns false when the session is gone or
+  // closing, or for text it cannot carry (see server::send), and after shutdown().
+  bool send(session_ref session, std::string data, bool binary = false,
+            std::optional<std::uint64_t> notify_id = std::nullopt);
+  // server::close under the lock.
+  void close(session_ref session, bool discard = false);
+  // Runs `f` with the core under the lock (inspection, or several calls at
+  // once), then carries out what it queued. `f` must not block.
+  void with_server(const std::function<void(server& engine, millis now)>& f);
+
+  // Closes every session (close_reason::server_shutting_down): held polls
+  // are answered, WebSockets get a close frame and close_grace to answer it.
+  // Afterwards requests on the Engine.IO path get 503. Idempotent; returns
+  // when the WebSockets have ended or close_grace has passed (at once when
+  // called from inside the event handler).
+  void shutdown();
+
+  const poco_engine_options& options() const noexcept;
+
+  struct impl;  // opaque: src/poco_handler.cpp
+
+private:
+  friend class poco_request_handler_factory;
+  std::shared_ptr<impl> impl_;
+};
+
+// An HTTPRequestHandlerFactory for Poco::Net::HTTPServer: requests on the
+// Engine.IO path go to `engine`, every other request to `fallback` (the
+// application's own factory; without one they get 404). Keeps what it needs
+// of `engine` alive, so the two may be destroyed in either order.
+class poco_request_handler_factory : public Poco::Net::HTTPRequestHandlerFactory {
+public:
+  explicit poco_request_handler_factory(poco_engine& engine,
+                                        Poco::Net::HTTPRequestHandlerFactory::Ptr fallback = nullptr);
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
+
+private:
+  std::shared_ptr<poco_engine::impl> engine_;
+  Poco::Net::HTTPRequestHandlerFactory::Ptr fallback_;
+};
+
+}  // namespace eio

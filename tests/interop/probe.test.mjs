@@ -1,0 +1,188 @@
+// `eiotool probe` against `eiotool serve` and the engine.io 6 reference
+// server (every transport option, v4, and v3 against --allow-eio3), and
+// against broken setups made here: websocket disabled, an --auth-token
+// server, two servers behind a round-robin proxy without stickiness, a
+// self-signed TLS server, and a port with nothing listening.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { serve } from "./serve_helper.mjs";
+
+const eiotool = process.env.EIO_EIOTOOL;
+if (!eiotool) throw new Error("EIO_EIOTOOL must name the eiotool binary");
+
+// Runs `eiotool probe ...args`; resolves with { code, stdout, stderr }.
+function probe(args, timeout = 60000) {
+  return new Promise((resolve) => {
+    execFile(eiotool, ["probe", ...args], { timeout }, (error, stdout, stderr) => {
+      resolve({ code: error ? error.code : 0, stdout, stderr });
+    });
+  });
+}
+
+async function probeJson(args) {
+  const r = await probe([...args, "--json"]);
+  let report;
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    assert.fail(`probe printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  }
+  return { code: r.code, report };
+}
+
+const servers = [];
+async function start(args, options) {
+  const s = await serve(args, options);
+  servers.push(s);
+  return s;
+}
+after(async () => {
+  for (const s of servers) await s.stop();
+});
+
+const configured = ["--ping-interval", "1234", "--ping-timeout", "4321", "--max-payload", "65432"];
+
+for (const reference of [false, true]) {
+  const name = reference ? "reference server" : "eiotool serve";
+  for (const [eio, extra] of [["4", []], ["3", ["--allow-eio3"]]]) {
+    for (const transport of ["polling", "websocket", "upgrade"]) {
+      test(`${name}, v${eio}, --transport ${transport}: every step passes with the configured values`, async () => {
+        const server = await start([...configured, ...extra], { reference });
+        const { code, report } = await probeJson([
+          `${server.url}/engine.io/`, "--transport", transport, "--eio", eio,
+          "--send", "hello", "--send", "wörld", "--expect-echo", "--timeout", "5000",
+        ]);
+        assert.equal(code, 0, JSON.stringify(report, null, 1));
+        assert.equal(report.ok, true);
+        const handshake = transport === "websocket" ? report.steps.handshake : report.steps.handshake;
+        assert.equal(handshake.result, "pass");
+        assert.equal(handshake.pingInterval, 1234);
+        assert.equal(handshake.pingTimeout, 4321);
+        // v3 servers do not announce maxPayload.
+        if (eio === "4") assert.equal(handshake.maxPayload, 65432);
+        assert.equal(report.steps.messages.result, "pass");
+        assert.equal(report.steps.messages.items.length, 2);
+        assert.equal(report.steps.heartbeat.result, "pass");
+        if (transport === "upgrade") assert.equal(report.steps.upgrade.result, "pass");
+        if (transport !== "websocket") assert.equal(report.steps["same-sid"].result, "pass");
+        await server.stop();
+      });
+    }
+  }
+}
+
+test("human output: a checklist and a verdict", async () => {
+  const server = await start(["--ping-interval", "500"]);
+  const r = await probe([server.url, "--send", "hi", "--expect-echo"]);
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stdout, /\[ok {2}\] connect/);
+  assert.match(r.stdout, /\[ok {2}\] upgrade {4}websocket accepted/);
+  assert.match(r.stdout, /"hi" echoed in \d+ ms/);
+  assert.match(r.stdout, /verdict: OK: /);
+  await server.stop();
+});
+
+for (const reference of [false, true]) {
+  const name = reference ? "reference server" : "eiotool serve";
+
+  test(`${name} with websocket disabled: the upgrade step fails, named`, async () => {
+    const server = await start(["--transports", "polling"], { reference });
+    const { code, report } = await probeJson([server.url]);
+    assert.equal(code, 1);
+    assert.equal(report.failed, "upgrade");
+    assert.match(report.steps.upgrade.summary, /no websocket upgrade/);
+    assert.match(report.verdict, /^FAILED at upgrade: /);
+    await server.stop();
+  });
+
+  test(`${name} with --auth-token: 403 Forbidden, decoded`, async () => {
+    const server = await start(["--auth-token", "s3cret"], { reference });
+    const { code, report } = await probeJson([server.url]);
+    assert.equal(code, 1);
+    assert.equal(report.failed, "handshake");
+    assert.equal(report.steps.handshake.status, 403);
+    assert.equal(report.steps.handshake.error.code, 4);
+    assert.match(report.steps.handshake.summary, /Forbidden.*allowRequest/);
+    // With the token it passes.
+    const ok = await probeJson([server.url, "--header", "Authorization: Bearer s3cret"]);
+    assert.equal(ok.code, 0, JSON.stringify(ok.report, null, 1));
+    await server.stop();
+  });
+}
+
+test("two servers behind a round-robin proxy without stickiness: the sticky-session problem is named", async () => {
+  const a = await start([]);
+  const b = await start([], { reference: true });
+  let next = 0;
+  const sockets = new Set();
+  const proxy = net.createServer((client) => {
+    const upstream = [a, b][next++ % 2];
+    const socket = net.connect(upstream.port, upstream.host);
+    sockets.add(client).add(socket);
+    client.pipe(socket).pipe(client);
+    const drop = () => {
+      client.destroy();
+      socket.destroy();
+    };
+    client.on("error", drop);
+    socket.on("error", drop);
+  });
+  await new Promise((done) => proxy.listen(0, "127.0.0.1", done));
+  try {
+    const { code, report } = await probeJson([`http://127.0.0.1:${proxy.address().port}/`, "--transport", "polling"]);
+    assert.equal(code, 1);
+    assert.equal(report.failed, "same-sid");
+    assert.equal(report.steps["same-sid"].problem, "sticky sessions");
+    assert.match(report.verdict, /without sticky sessions/);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((done) => proxy.close(done));
+  }
+});
+
+test("a self-signed TLS server: fails without --insecure, passes with it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "eio-probe-tls-"));
+  try {
+    execFileSync("openssl", [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ], { stdio: "ignore" });
+    const server = await start(["--tls-cert", join(dir, "cert.pem"), "--tls-key", join(dir, "key.pem")]);
+    assert.match(server.url, /^https:/);
+    const refused = await probeJson([server.url]);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.report.failed, "connect");
+    assert.match(refused.report.steps.connect.summary, /TLS failed/);
+    const accepted = await probeJson([server.url, "--insecure", "--send", "x", "--expect-echo"]);
+    assert.equal(accepted.code, 0, JSON.stringify(accepted.report, null, 1));
+    assert.match(accepted.report.steps.connect.certificate.subject, /CN=localhost/);
+    assert.ok(accepted.report.steps.connect.certificate.daysLeft >= 28);
+    await server.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a port with nothing listening: exit 2", async () => {
+  const port = await new Promise((done) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => done(p));
+    });
+  });
+  const r = await probe([`http://127.0.0.1:${port}/`]);
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /UNREACHABLE/);
+});
+
+test("bad usage: exit 2", async () => {
+  assert.equal((await probe(["ftp://example/"])).code, 2);
+  assert.equal((await probe(["http://127.0.0.1:1/", "--transport", "carrier-pigeon"])).code, 2);
+  assert.equal((await probe(["http://127.0.0.1:1/", "--header", "no colon"])).code, 2);
+});

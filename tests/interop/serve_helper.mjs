@@ -1,0 +1,126 @@
+// Starts a live server for the Node interop tests: `eiotool serve` (the path
+// of eiotool in EIO_EIOTOOL), or with { reference: true } the engine.io 6
+// reference server (reference_server.mjs, same flags, same log lines except
+// that sessions are named by sid only).
+//
+//   const server = await serve(["--ping-interval", "300"], { quiet: false });
+//   server.url                   http://127.0.0.1:PORT (no path; https:// with TLS)
+//   server.host, server.port, server.pid
+//   server.lines()               the stderr lines so far (none with quiet)
+//   await server.waitForLine(/close 0\.1: /, 5000)  resolves with the first
+//                                matching line (earlier ones count), rejects
+//                                after the timeout with the log so far
+//   server.signal("SIGSTOP")     SIGSTOP, SIGCONT, SIGTERM, ...
+//   await server.stop()          SIGCONT + SIGTERM, resolves with the exit code
+//                                (null when it had to be killed after 5 s)
+//
+// Every server still running when the test process exits is killed, so a
+// failed test does not leave one behind.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const live = new Set();
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
+export function serve(args = [], { quiet = true, reference = false, startTimeout = 10000 } = {}) {
+  let command;
+  let commandArgs;
+  if (reference) {
+    command = process.execPath;
+    commandArgs = [fileURLToPath(new URL("./reference_server.mjs", import.meta.url)), "--port", "0"];
+  } else {
+    command = process.env.EIO_EIOTOOL;
+    if (!command) throw new Error("EIO_EIOTOOL must name the eiotool binary");
+    commandArgs = ["serve", "--port", "0"];
+  }
+  if (quiet) commandArgs.push("--quiet");
+  commandArgs.push(...args);
+
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"] });
+    live.add(child);
+    let out = "";
+    let err = "";
+    const lines = [];
+    const waiters = new Set();
+    let exitCode;
+    // "close", not "exit": the log lines written just before the exit are
+    // read by then.
+    const exited = new Promise((done) =>
+      child.on("close", (code) => {
+        live.delete(child);
+        exitCode = code;
+        done(code);
+      }),
+    );
+
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk) => {
+      err += chunk;
+      let newline;
+      while ((newline = err.indexOf("\n")) >= 0) {
+        const line = err.slice(0, newline);
+        err = err.slice(newline + 1);
+        lines.push(line);
+        if (process.env.EIO_SERVE_LOG) process.stderr.write(`[serve] ${line}\n`);
+        for (const waiter of waiters) waiter(line);
+      }
+    });
+
+    const waitForLine = (pattern, timeout = 5000) =>
+      new Promise((found, fail) => {
+        const earlier = lines.find((line) => pattern.test(line));
+        if (earlier !== undefined) return found(earlier);
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          fail(new Error(`no log line matching ${pattern} within ${timeout} ms; log:\n${lines.join("\n")}`));
+        }, timeout);
+        const check = (line) => {
+          if (!pattern.test(line)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          found(line);
+        };
+        waiters.add(check);
+      });
+
+    const stop = async () => {
+      if (exitCode === undefined) {
+        child.kill("SIGCONT"); // a SIGTERM to a stopped process waits for SIGCONT
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      return exitCode;
+    };
+
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the server did not start: ${out}${lines.join("\n")}`));
+    }, startTimeout);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (https?):\/\/([^:/]+):(\d+)\//);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({
+        url: `${m[1]}://${m[2]}:${m[3]}`,
+        host: m[2],
+        port: Number(m[3]),
+        pid: child.pid,
+        lines: () => lines.slice(),
+        waitForLine,
+        signal: (name) => child.kill(name),
+        stop,
+        exited,
+      });
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code}: ${out}${lines.join("\n")}`));
+    });
+  });
+}
