@@ -1,28 +1,13 @@
-// Bad WebSocket frames against a live `eiotool serve`: each must end its own
-// connection with the right close code (RFC 6455 section 7.4.1) while a
-// healthy official client next to it keeps working.
+// Bad bytes against a live `eiotool serve`: bad WebSocket frames must end
+// their own connection with the right close code (RFC 6455 section 7.4.1)
+// while a healthy official client next to it keeps working; connection
+// floods and streams behind a held poll are bounded.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import net from "node:net";
 import crypto from "node:crypto";
 import { Socket } from "engine.io-client";
-
-const eiotool = process.env.EIO_EIOTOOL;
-assert.ok(eiotool, "EIO_EIOTOOL must name the eiotool binary");
-
-function serve(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(eiotool, ["serve", "--port", "0", "--quiet", ...args], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on http:\/\/([^:]+):(\d+)/);
-      if (m) resolve({ host: m[1], port: Number(m[2]), stop: () => child.kill("SIGTERM") });
-    });
-    child.on("exit", (code) => reject(new Error(`eiotool serve exited with ${code}`)));
-  });
-}
+import { serve } from "./serve_helper.mjs";
 
 // A masked client frame.
 function frame(firstByte, payload, { mask = true, length } = {}) {
@@ -122,7 +107,7 @@ test("bad frames close their own connection with the right code; a healthy sessi
     }
     healthy.close();
   } finally {
-    server.stop();
+    assert.equal(await server.stop(), 0);
   }
 });
 
@@ -142,6 +127,84 @@ test("bytes streamed behind a held poll are bounded: the connection is dropped",
     });
     assert.equal(closed, true);
   } finally {
-    server.stop();
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+// Sends raw bytes on a new connection; resolves with everything the server
+// wrote before it closed (or what came within `wait` ms).
+function rawExchange(server, bytes, wait = 5000) {
+  return new Promise((resolve) => {
+    const socket = net.connect(server.port, server.host, () => bytes && socket.write(bytes));
+    let data = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ data, closed: false });
+    }, wait);
+    socket.on("data", (d) => (data += d.toString("latin1")));
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve({ data, closed: true });
+    });
+    socket.on("error", () => {});
+  });
+}
+
+test("past --max-connections a new connection gets 503 and is closed; the others keep working", async () => {
+  const server = await serve(["--max-connections", "3", "--threads", "2"]);
+  try {
+    const held = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise((resolve) => {
+            const socket = net.connect(server.port, server.host, () => resolve(socket));
+          }),
+      ),
+    );
+    await new Promise((done) => setTimeout(done, 200)); // accepted by now
+    const refused = await rawExchange(server, null);
+    assert.equal(refused.closed, true);
+    assert.match(refused.data, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.match(refused.data, /Too many connections$/);
+    // A held connection still gets an answer.
+    const answer = await new Promise((resolve) => {
+      let data = "";
+      held[0].on("data", (d) => {
+        data += d;
+        if (data.includes("\r\n\r\n0{")) resolve(data);
+      });
+      held[0].write("GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n");
+    });
+    assert.match(answer, /^HTTP\/1\.1 200 OK/);
+    for (const socket of held) socket.destroy();
+    await new Promise((done) => setTimeout(done, 200));
+    // Room again once they are gone.
+    const again = await (await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`)).text();
+    assert.match(again, /^0\{"sid"/);
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test("malformed requests get their status and the connection closes", async () => {
+  const server = await serve([]);
+  try {
+    const cases = [
+      ["obs-fold", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n", 400],
+      ["Content-Length with chunked", "POST /engine.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400],
+      ["gzip transfer coding", "POST /engine.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501],
+      ["head over 16 KiB", `GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nX-Big: ${"a".repeat(17000)}\r\n\r\n`, 431],
+      ["101 header fields", `GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n${"X: y\r\n".repeat(101)}\r\n`, 431],
+      ["HTTP/2.0 request line", "GET /engine.io/?EIO=4&transport=polling HTTP/2.0\r\nHost: x\r\n\r\n", 505],
+    ];
+    for (const [name, bytes, status] of cases) {
+      const { data, closed } = await rawExchange(server, bytes);
+      assert.match(data, new RegExp(`^HTTP/1\\.1 ${status} `), name);
+      assert.equal(closed, true, name);
+    }
+    const still = await (await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`)).text();
+    assert.match(still, /^0\{"sid"/);
+  } finally {
+    assert.equal(await server.stop(), 0);
   }
 });

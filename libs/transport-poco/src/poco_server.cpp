@@ -165,6 +165,7 @@ struct poco_server::impl {
   std::vector<std::unique_ptr<event_loop>> loops;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> open_connections{0};
+  std::uint16_t port = 0;  // kept: the listener closes when the loops stop
 
   impl(poco_server& owner, poco_server_options o, event_handler h)
       : self(owner), options(std::move(o)), handler(std::move(h)) {
@@ -177,6 +178,7 @@ struct poco_server::impl {
     listener.bind(Poco::Net::SocketAddress(options.host, options.port), true);
     listener.listen(1024);
     listener.setBlocking(false);
+    port = listener.address().port();
     for (unsigned i = 0; i < options.threads; ++i) loops.push_back(std::make_unique<event_loop>(*this, i));
     loops[0]->poll.add(listener, Poco::Net::PollSet::POLL_READ);
   }
@@ -312,6 +314,15 @@ void event_loop::run() {
 }
 
 void event_loop::drain_and_close() {
+  if (index == 0) {
+    // Stop accepting: new clients are refused at once instead of waiting in
+    // the backlog while we drain.
+    try {
+      poll.remove(shared.listener);
+      shared.listener.close();
+    } catch (const Poco::Exception&) {
+    }
+  }
   millis now = steady_now();
   run_inbox(now);  // connections handed over late are closed with the rest
   engine.shutdown(now);
@@ -832,7 +843,7 @@ poco_server::poco_server(poco_server_options options, event_handler handler)
 
 poco_server::~poco_server() = default;
 
-std::uint16_t poco_server::port() const noexcept { return impl_->listener.address().port(); }
+std::uint16_t poco_server::port() const noexcept { return impl_->port; }
 
 unsigned poco_server::loop_count() const noexcept { return static_cast<unsigned>(impl_->loops.size()); }
 
