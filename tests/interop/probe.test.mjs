@@ -186,3 +186,27 @@ test("bad usage: exit 2", async () => {
   assert.equal((await probe(["http://127.0.0.1:1/", "--transport", "carrier-pigeon"])).code, 2);
   assert.equal((await probe(["http://127.0.0.1:1/", "--header", "no colon"])).code, 2);
 });
+
+test("--origin: CORS headers reported for a listed origin, the handshake step fails for another", async () => {
+  const server = await start(["--cors-origin", "http://app.example"]);
+  const allowed = await probeJson([`${server.url}/engine.io/`, "--origin", "http://app.example", "--timeout", "3000"]);
+  assert.equal(allowed.code, 0, JSON.stringify(allowed.report, null, 1));
+  assert.deepEqual(allowed.report.steps.handshake.cors, { allowOrigin: "http://app.example", allowCredentials: "true" });
+  const refused = await probeJson([`${server.url}/engine.io/`, "--origin", "http://evil.example", "--timeout", "3000"]);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.report.steps.handshake.result, "fail");
+  assert.match(refused.report.steps.handshake.summary, /CORS refuses origin http:\/\/evil\.example/);
+});
+
+test("--listen prints what arrives: a broadcast from another client", async () => {
+  const server = await start([]);
+  const listening = probe([`${server.url}/engine.io/`, "--transport", "websocket", "--listen", "3", "--timeout", "5000"]);
+  await new Promise((done) => setTimeout(done, 1000)); // the probe's session is open by now
+  const open = await (await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`)).text();
+  const sid = JSON.parse(open.slice(1)).sid;
+  const sent = await fetch(`${server.url}/engine.io/?EIO=4&transport=polling&sid=${sid}`, { method: "POST", body: "4broadcast:hello listeners" });
+  assert.equal(sent.status, 200);
+  const { code, stdout } = await listening;
+  assert.equal(code, 0, stdout);
+  assert.match(stdout, /hello listeners/);
+});
