@@ -9,6 +9,7 @@ comment at the top of fuzz/packet_decode.cpp and fuzz/payload_decode.cpp):
   polling cases   -> fuzz/corpus/payload_decode/
   base64 texts    -> fuzz/corpus/base64/   (binary packet data, b-frames)
   HTTP requests   -> fuzz/corpus/http_reader/ (hand-made only, below)
+  client programs -> fuzz/corpus/client_session/ (hand-made only, below)
 
 plus the hand-made seeds below. Files are named by the SHA-1 of their content,
 as libFuzzer names its own finds, so rerunning is idempotent and a merge never
@@ -132,6 +133,68 @@ HAND_SEEDS = [
 ]]
 
 
+# client_session programs (fuzz/client_session.cpp): an option byte, then
+# operations, each an opcode byte (taken modulo 13) and the argument bytes its
+# reader draws. These walk the client through its main paths; libFuzzer finds
+# the rest from them.
+C_OPEN, C_SEND, C_CLOSE, C_ANSWER, C_FAIL, C_WS_OPENED, C_WS_FAILED, C_FRAME, C_WS_CLOSED, C_CLOCK, C_DEADLINE = (
+    0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12)
+
+
+def c_send(text, binary=False):
+    return bytes([C_SEND, 0 if binary else 1, len(text)]) + text
+
+
+def c_handshake(v3=False):
+    # answer the first request 200 with a handshake: sid "s1\u00e9", pingInterval 40, pingTimeout 40, no extra, whole.
+    return bytes([C_ANSWER, 0, 2, 1, 1, 40, 40, 1, 1]) + (b"\x01" if v3 else b"")
+
+
+def c_packet(kind, data=b""):
+    # server_packet_data: 1 close, 2 ping, 3 pong, 4 noop, 5 upgrade, 6 binary message, 7 text message.
+    if kind in (2, 3):
+        return bytes([kind, 1])  # ping/pong with empty data
+    if kind in (6, 7):
+        return bytes([kind, len(data)]) + data
+    return bytes([kind])
+
+
+def c_answer_payload(packets, v3=False):
+    return bytes([C_ANSWER, 0, 2, 1, len(packets) - 1]) + b"".join(packets) + (b"\x01" if v3 else b"")
+
+
+CLIENT_SEEDS = [
+    # v4, polling + websocket, maxPayload 1e6, upgrade offered: handshake, probe, upgrade, messages, ping timeout.
+    bytes([0x70, C_OPEN]) + c_send(b"hello") + c_handshake()
+    + bytes([C_WS_OPENED, 0, C_FRAME, 0, 0])                       # probe opened, "3probe"
+    + bytes([C_ANSWER, 0, 2])                                     # the POST: ok
+    + c_answer_payload([c_packet(4)])                             # the GET: noop -> "5"
+    + c_send(b"abc") + bytes([C_FRAME, 0, 1, 1]) + c_packet(7, b"hi")
+    + bytes([C_FRAME, 0, 1, 1]) + c_packet(2)                    # ping -> pong on the WebSocket
+    + bytes([C_CLOCK, 3, 2]),
+    # v3 polling only: client pings on the timer, pong, messages both ways, close.
+    bytes([0x03, C_OPEN]) + c_handshake(v3=True) + bytes([C_DEADLINE])
+    + bytes([C_ANSWER, 1, 2])                                     # the POST (the ping)
+    + c_answer_payload([c_packet(3), c_packet(7, b"yo"), c_packet(6, b"\x00\xff")], v3=True)
+    + c_send(b"bin", binary=True) + c_send(b"text") + bytes([C_CLOSE]),
+    # v4 websocket only: open packet on the socket, messages, the server's close packet.
+    bytes([0x04, C_OPEN]) + c_send(b"early") + bytes([C_WS_OPENED, 0])
+    + bytes([C_FRAME, 0, 1, 1, 0, 1, 1, 40, 40, 1, 1])            # frame: open packet
+    + c_send(b"x") + bytes([C_FRAME, 0, 1, 1]) + c_packet(7, b"m") + bytes([C_FRAME, 0, 1, 1]) + c_packet(1),
+    # v4, maxPayload 8: sends split over several POSTs; then a 500 on the poll.
+    bytes([0x10, C_OPEN]) + c_handshake() + c_send(b"aaaa") + c_send(b"bbbbbbbb") + c_send(b"cc")
+    + bytes([C_ANSWER, 1, 2, C_ANSWER, 1, 2, C_ANSWER, 0, 0, 3]) + b"err",
+    # Upgrade that fails: the probe errors, polling goes on; then the WebSocket closes, close() flushes.
+    bytes([0x70, C_OPEN]) + c_handshake() + bytes([C_WS_OPENED, 0, C_FRAME, 0, 0])
+    + bytes([C_FRAME, 0, 0]) + c_send(b"after") + bytes([C_WS_CLOSED, 0, C_FAIL, 0, C_CLOSE]),
+    # Garbage answers: a bad handshake, a payload that does not decode.
+    bytes([0x00, C_OPEN, C_ANSWER, 0, 2, 1, 0, 3]) + b"a\"b" + bytes([40, 40, 0, 1]),
+    bytes([0x00, C_OPEN]) + c_handshake() + bytes([C_ANSWER, 1, 2, 0, 5]) + b"9\x1e\x1e4",
+    # v3 binary polling answer (octet-stream) and b64.
+    bytes([0x0b, C_OPEN]) + c_handshake(v3=True) + bytes([C_ANSWER, 0, 2, 1, 0, 6, 3]) + b"\x01\x02\x03" + b"\x00",
+]
+
+
 def case_input(case):
     if "input" in case:
         return case["input"].encode("utf-8")
@@ -171,7 +234,7 @@ def main():
 
     written = {}
     existing = {}
-    seeds = list(seeds_from_vectors(args.vectors)) + HAND_SEEDS
+    seeds = list(seeds_from_vectors(args.vectors)) + HAND_SEEDS + [("client_session", p) for p in CLIENT_SEEDS]
     for target, data in seeds:
         directory = os.path.join(args.out, target)
         path = os.path.join(directory, hashlib.sha1(data).hexdigest())

@@ -35,6 +35,7 @@
 #include <eio/client.hpp>
 
 #include <eio/base64.hpp>
+#include <eio/utf8.hpp>
 
 #include <cassert>
 #include <cstdlib>
@@ -60,19 +61,8 @@ void append_percent_encoded(std::string_view text, std::string& out) {
   }
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // Just enough JSON for the open packet: one object whose values are strings,
-// numbers, booleans, null, or arrays of those. Unknown keys are skipped.
+// numbers, booleans, null, arrays or objects. Unknown keys are skipped.
 class handshake_json {
 public:
   explicit handshake_json(std::string_view text) : text_(text) {}
@@ -121,6 +111,8 @@ public:
       if (eat('}')) break;
       if (!eat(',')) return std::nullopt;
     }
+    skip_space();
+    if (at_ != text_.size()) return std::nullopt;  // one object and nothing after it
     if (!has_sid || info.sid.empty()) return std::nullopt;
     return info;
   }
@@ -166,16 +158,7 @@ private:
             else if (h >= 'A' && h <= 'F') v |= static_cast<unsigned>(h - 'A' + 10);
             else return false;
           }
-          if (v < 0x80) {
-            out += static_cast<char>(v);
-          } else if (v < 0x800) {
-            out += static_cast<char>(0xC0 | (v >> 6));
-            out += static_cast<char>(0x80 | (v & 0x3F));
-          } else {
-            out += static_cast<char>(0xE0 | (v >> 12));
-            out += static_cast<char>(0x80 | ((v >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (v & 0x3F));
-          }
+          append_utf8(static_cast<char32_t>(v), out);
           break;
         }
         default: return false;
@@ -192,8 +175,10 @@ private:
     }
     return at_ > start;
   }
-  bool skip_value() {
-    if (at_ >= text_.size()) return false;
+  // Skips any value of a key we do not read. Nesting is bounded: the text
+  // comes from the server, and recursion must not exhaust our stack.
+  bool skip_value(int depth = 0) {
+    if (at_ >= text_.size() || depth > 32) return false;
     const char c = text_[at_];
     if (c == '"') {
       std::string ignored;
@@ -205,9 +190,26 @@ private:
       if (eat(']')) return true;
       for (;;) {
         skip_space();
-        if (!skip_value()) return false;
+        if (!skip_value(depth + 1)) return false;
         skip_space();
         if (eat(']')) return true;
+        if (!eat(',')) return false;
+      }
+    }
+    if (c == '{') {
+      ++at_;
+      skip_space();
+      if (eat('}')) return true;
+      for (;;) {
+        skip_space();
+        std::string ignored;
+        if (!string(ignored)) return false;
+        skip_space();
+        if (!eat(':')) return false;
+        skip_space();
+        if (!skip_value(depth + 1)) return false;
+        skip_space();
+        if (eat('}')) return true;
         if (!eat(',')) return false;
       }
     }
@@ -293,6 +295,16 @@ void client::open(millis now) {
 }
 
 bool client::send(std::string data, bool binary, millis now) {
+  // Text the transport could not carry is refused here, where the caller
+  // hears of it, rather than sent broken: text that is not UTF-8 (no
+  // payload or text frame may hold it), and, while a v4 session may still go
+  // by polling, text holding the payload separator '\x1e', which would cut
+  // the message in two (the server's send() has the same rule).
+  if (!binary) {
+    if (utf8_valid_prefix(data) != data.size()) return false;
+    const bool may_poll = options_.polling && !(transport_ == transport_kind::websocket && state_ == client_state::open);
+    if (options_.version == protocol_version::v4 && may_poll && data.find('\x1e') != std::string::npos) return false;
+  }
   switch (state_) {
     case client_state::opening:
       queue(packet_type::message, std::move(data), binary);  // goes out after the handshake
@@ -357,7 +369,7 @@ void client::http_response_received(connection_id request_id, int status, const 
   payload_format format = payload_format::text;
   if (options_.version == protocol_version::v3) {
     for (const header& h : headers) {
-      if (iequals(h.name, "content-type") && iequals(h.value, "application/octet-stream")) format = payload_format::binary;
+      if (ascii_iequals(h.name, "content-type") && ascii_iequals(h.value, "application/octet-stream")) format = payload_format::binary;
     }
   }
   decode_options limits;
@@ -431,7 +443,7 @@ void client::websocket_failed(connection_id connection, millis now) {
   }
   if (connection == probe_conn_) {
     probe_conn_.reset();  // never opened: nothing to close
-    drop_probe("probe error: websocket failed");
+    drop_probe("probe error: websocket failed", now);
   }
 }
 
@@ -456,17 +468,16 @@ void client::websocket_message(connection_id connection, frame_kind kind, std::s
         events_.emplace_back(client_upgrading_event{});
         return maybe_finish_pause(now);
       }
-      return drop_probe("probe error: unexpected probe answer");
+      return drop_probe("probe error: unexpected probe answer", now);
     case probe_state::none:
     case probe_state::connecting:
     case probe_state::pausing:
       // The server sends nothing else before "5".
-      return drop_probe("probe error: unexpected message on the probe");
+      return drop_probe("probe error: unexpected message on the probe", now);
   }
 }
 
 void client::websocket_closed(connection_id connection, millis now) {
-  (void)now;
   if (state_ == client_state::closed) return;
   if (connection == websocket_) {
     websocket_.reset();
@@ -474,7 +485,7 @@ void client::websocket_closed(connection_id connection, millis now) {
   }
   if (connection == probe_conn_) {
     probe_conn_.reset();
-    drop_probe("probe error: websocket closed");
+    drop_probe("probe error: websocket closed", now);
   }
 }
 
@@ -484,7 +495,7 @@ void client::start_probe() {
   actions_.emplace_back(client_websocket_open{*probe_conn_, target(transport_kind::websocket)});
 }
 
-void client::drop_probe(std::string why) {
+void client::drop_probe(std::string why, millis now) {
   if (probe_conn_) actions_.emplace_back(client_websocket_close{*probe_conn_});
   probe_conn_.reset();
   const bool was_pausing = probe_ == probe_state::pausing;
@@ -492,8 +503,8 @@ void client::drop_probe(std::string why) {
   events_.emplace_back(client_error_event{std::move(why)});
   // Pausing stopped the polling loop; polling goes on, so restart it.
   if (was_pausing && state_ != client_state::closed && transport_ == transport_kind::polling) {
-    start_poll(millis(0));
-    flush(millis(0));
+    start_poll(now);
+    flush(now);
   }
 }
 
@@ -525,8 +536,11 @@ void client::receive(const packet& p, millis now) {
       return finish("transport close", "the server closed the session");
     case packet_type::ping:
       // v4: the server pings, we answer (engine.io-protocol "Heartbeat").
-      // A v3 server never pings; answering costs nothing.
-      queue(packet_type::pong, std::string(p.data), false);
+      // A v3 server never pings; answering costs nothing. The pong echoes
+      // the ping's data as it came, binary or text: a binary ping's bytes
+      // sent back as text made a frame that is not UTF-8 (found by
+      // fuzz/client_session.cpp).
+      queue(packet_type::pong, std::string(p.data), p.binary);
       return flush(now);
     case packet_type::pong:
       // v3: the next ping goes pingInterval after this pong (engine.io-client 3 setPing).

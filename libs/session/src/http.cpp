@@ -162,14 +162,6 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
-
 std::optional<std::string> query_value(std::string_view query, std::string_view name) {
   // A repeated name has no single reference answer: querystring (engine.io
   // <= 6.6.4) makes it an array, URLSearchParams (6.6.5+) keeps the last.
@@ -300,11 +292,11 @@ std::string set_cookie_value(const cookie_options& cookie, std::string_view sid)
     value += "; SameSite=";
     // The cookie package accepts the three values in any case and writes
     // them capitalised; anything else is passed on as configured.
-    if (iequals(cookie.same_site, "lax")) {
+    if (ascii_iequals(cookie.same_site, "lax")) {
       value += "Lax";
-    } else if (iequals(cookie.same_site, "strict")) {
+    } else if (ascii_iequals(cookie.same_site, "strict")) {
       value += "Strict";
-    } else if (iequals(cookie.same_site, "none")) {
+    } else if (ascii_iequals(cookie.same_site, "none")) {
       value += "None";
     } else {
       value += cookie.same_site;
@@ -340,3 +332,11 @@ std::string random_session_id() {
 }  // namespace eio::detail
 
 std::string eio::random_session_id() { return detail::random_session_id(); }
+
+bool eio::ascii_iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (detail::ascii_lower(a[i]) != detail::ascii_lower(b[i])) return false;
+  }
+  return true;
+}

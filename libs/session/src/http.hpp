@@ -12,7 +12,6 @@
 namespace eio::detail {
 
 // ASCII case-insensitive equality (HTTP header names, tokens).
-bool iequals(std::string_view a, std::string_view b) noexcept;
 
 // The value of `name` in a raw query string ("a=1&b=x%20y"), percent-decoded
 // with '+' as a space, as Node's querystring does; the first occurrence.

@@ -43,7 +43,7 @@ std::string_view to_string(close_reason reason) noexcept {
 
 std::optional<std::string_view> find_header(const header_list& headers, std::string_view name) noexcept {
   for (const auto& h : headers) {
-    if (detail::iequals(h.name, name)) return std::string_view{h.value};
+    if (ascii_iequals(h.name, name)) return std::string_view{h.value};
   }
   return std::nullopt;
 }

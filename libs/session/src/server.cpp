@@ -361,7 +361,7 @@ void server::poll_post_begin(session& s, connection_id connection, const http_re
     return;
   }
   const auto content_type = request.header_value("content-type");
-  const bool binary_body = content_type && detail::iequals(*content_type, binary_content_type);
+  const bool binary_body = content_type && ascii_iequals(*content_type, binary_content_type);
   if (binary_body && s.version == protocol_version::v4) {  // v4 payloads are text only
     actions_.emplace_back(http_response{connection, 400, response_headers(request, {}, false), {}});
     close_session(s, close_reason::transport_error, "invalid content", now);

@@ -1,4 +1,5 @@
 #include "compression.hpp"
+#include <eio/server.hpp>  // ascii_iequals
 
 #include <zlib.h>
 
@@ -14,14 +15,6 @@ namespace {
 constexpr std::size_t max_zlib_chunk = std::size_t{1} << 30;
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
@@ -161,17 +154,17 @@ std::optional<permessage_deflate_params> accept_offer(const extension_offer& off
   bool seen[4] = {false, false, false, false};
   const auto first_time = [&](int which) { return !std::exchange(seen[which], true); };
   for (const auto& param : offer.params) {
-    if (iequals(param.name, "server_no_context_takeover")) {
+    if (ascii_iequals(param.name, "server_no_context_takeover")) {
       if (!first_time(0) || param.value) return std::nullopt;
       server_no_context_takeover = true;
-    } else if (iequals(param.name, "client_no_context_takeover")) {
+    } else if (ascii_iequals(param.name, "client_no_context_takeover")) {
       if (!first_time(1) || param.value) return std::nullopt;
       client_no_context_takeover = true;
-    } else if (iequals(param.name, "server_max_window_bits")) {
+    } else if (ascii_iequals(param.name, "server_max_window_bits")) {
       if (!first_time(2) || !param.value) return std::nullopt;
       server_max_window_bits = parse_window_bits(*param.value);
       if (server_max_window_bits < 0) return std::nullopt;
-    } else if (iequals(param.name, "client_max_window_bits")) {
+    } else if (ascii_iequals(param.name, "client_max_window_bits")) {
       if (!first_time(3)) return std::nullopt;
       client_max_window_bits_offered = true;
       if (param.value) {
@@ -248,8 +241,8 @@ http_encoding choose_encoding(std::string_view accept_encoding) {
       if (q < 0) continue;
     }
     // The first mention of a coding counts.
-    int* slot = iequals(name, "gzip") || iequals(name, "x-gzip") ? &gzip
-                : iequals(name, "deflate")                      ? &deflate
+    int* slot = ascii_iequals(name, "gzip") || ascii_iequals(name, "x-gzip") ? &gzip
+                : ascii_iequals(name, "deflate")                      ? &deflate
                 : name == "*"                                   ? &star
                                                                 : nullptr;
     if (slot && *slot < 0) *slot = q;
@@ -313,7 +306,7 @@ std::optional<permessage_deflate_params> negotiate_permessage_deflate(std::strin
   const auto offers = extension_parser(sec_websocket_extensions).parse();
   if (!offers) return std::nullopt;
   for (const auto& offer : *offers) {
-    if (!iequals(offer.name, "permessage-deflate")) continue;
+    if (!ascii_iequals(offer.name, "permessage-deflate")) continue;
     if (auto params = accept_offer(offer, config)) return params;
   }
   return std::nullopt;

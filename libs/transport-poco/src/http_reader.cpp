@@ -33,16 +33,6 @@ int hex_value(unsigned char c) noexcept {
   return -1;
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto x = static_cast<unsigned char>(a[i]);
-    const auto y = static_cast<unsigned char>(b[i]);
-    if ((x >= 'A' && x <= 'Z' ? x + 32 : x) != (y >= 'A' && y <= 'Z' ? y + 32 : y)) return false;
-  }
-  return true;
-}
-
 std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
@@ -277,26 +267,26 @@ http_read_result http_reader::parse_head(std::size_t consumed) {
     if (head.request.headers.size() >= limits_.max_header_count) return bad(431, "too many header fields", field_start);
     const field_line f = parse_field_line(line);
     if (f.error) return bad(400, f.error, field_start);
-    if (iequals(f.name, "content-length")) {
+    if (ascii_iequals(f.name, "content-length")) {
       if (!length_error) {
         read_content_length(f.value, head.content_length, length_error);
         length_error_at = field_start;
       }
-    } else if (iequals(f.name, "transfer-encoding")) {
+    } else if (ascii_iequals(f.name, "transfer-encoding")) {
       transfer_encoding = true;
       for_each_element(f.value, [&](std::string_view coding) {
         ++codings;
-        if (iequals(coding, "chunked")) {
+        if (ascii_iequals(coding, "chunked")) {
           ++chunked_codings;
         } else {
           other_coding = true;
         }
         return true;
       });
-    } else if (iequals(f.name, "connection")) {
+    } else if (ascii_iequals(f.name, "connection")) {
       for_each_element(f.value, [&](std::string_view option) {
-        if (iequals(option, "close")) connection_close = true;
-        if (iequals(option, "keep-alive")) connection_keep_alive = true;
+        if (ascii_iequals(option, "close")) connection_close = true;
+        if (ascii_iequals(option, "keep-alive")) connection_keep_alive = true;
         return true;
       });
     }

@@ -1,5 +1,7 @@
 // eio::poco_client: the driver thread, the HTTP and WebSocket workers, and
 // the one-step helpers they share (see include/eio/poco_client.hpp).
+#include "http_text.hpp"
+
 #include <eio/poco_client.hpp>
 
 #include <eio/base64.hpp>
@@ -18,7 +20,6 @@
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/SHA1Engine.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/Timestamp.h>
 #include <Poco/URI.h>
@@ -43,31 +44,14 @@
 namespace eio {
 namespace {
 
+using detail::has_token;
+using detail::websocket_accept_value;
+
 millis steady_now() {
   return std::chrono::duration_cast<millis>(std::chrono::steady_clock::now().time_since_epoch());
 }
 
 Poco::Timespan to_timespan(millis m) { return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(m.count()) * 1000); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-bool has_token(std::string_view list, std::string_view token) {
-  // A comma-separated header value ("keep-alive, Upgrade").
-  while (!list.empty()) {
-    const std::size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (iequals(item, token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
-}
 
 // One client context per verification mode, shared by every connection.
 Poco::Net::Context::Ptr tls_context(bool insecure) {
@@ -186,15 +170,6 @@ response_head read_head(Poco::Net::StreamSocket& socket) {
     if (n <= 0) throw Poco::Net::ConnectionResetException(buffer.empty() ? "closed before any response" : "closed inside the response head");
     buffer.append(chunk, static_cast<std::size_t>(n));
   }
-}
-
-std::string accept_value(const std::string& key) {
-  Poco::SHA1Engine sha1;
-  sha1.update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");  // RFC 6455 section 4.2.2
-  const Poco::DigestEngine::Digest& digest = sha1.digest();
-  std::string out;
-  base64_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()), out);
-  return out;
 }
 
 }  // namespace
@@ -549,11 +524,11 @@ struct poco_client::impl {
             hs.body.append(chunk, static_cast<std::size_t>(n));
           }
         }
-      } else if (!upgrade || !iequals(*upgrade, "websocket")) {
+      } else if (!upgrade || !ascii_iequals(*upgrade, "websocket")) {
         hs.error = "101 without \"Upgrade: websocket\"";
       } else if (!connection || !has_token(*connection, "upgrade")) {
         hs.error = "101 without \"Connection: Upgrade\"";
-      } else if (!accept || *accept != accept_value(key)) {
+      } else if (!accept || *accept != websocket_accept_value(key)) {
         hs.error = "wrong Sec-WebSocket-Accept";
       } else {
         hs.accepted = true;

@@ -8,6 +8,8 @@
 // Locks, always taken in this order: impl::mutex (the core, the exchange and
 // link tables), then websocket_link::mutex (one outbox). No socket I/O
 // happens under impl::mutex, except a zero-timeout poll of a held poll's socket.
+#include "http_text.hpp"
+
 #include <eio/base64.hpp>
 #include <eio/poco_handler.hpp>
 #include <eio/utf8.hpp>
@@ -36,32 +38,12 @@
 namespace eio {
 namespace {
 
+using detail::has_token;
+
 using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 using Poco::Net::WebSocket;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
-// Whether comma-separated header `value` lists `token` (RFC 9110 section 5.6.1).
-bool has_token(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    const std::size_t comma = value.find(',');
-    std::string_view item = value.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (iequals(item, token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
 
 // RFC 6455 section 7.4.1 close codes.
 constexpr std::uint16_t close_normal = 1000;
@@ -334,7 +316,7 @@ struct poco_engine::impl {
     const connection_id id = next_id.fetch_add(1, std::memory_order_relaxed);
 
     const auto upgrade = r.header_value("upgrade");
-    if (upgrade && iequals(*upgrade, "websocket")) return serve_websocket(id, r, request, response);
+    if (upgrade && ascii_iequals(*upgrade, "websocket")) return serve_websocket(id, r, request, response);
 
     exchange ex;
     bool refused = false;

@@ -4,6 +4,7 @@
 // eio::server core deciding everything Engine.IO.
 #include "compression.hpp"
 #include "http_reader.hpp"
+#include "http_text.hpp"
 
 #include <eio/base64.hpp>
 #include <eio/poco_server.hpp>
@@ -20,7 +21,6 @@
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/SHA1Engine.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -37,38 +37,6 @@ namespace {
 
 millis steady_now() {
   return std::chrono::duration_cast<millis>(std::chrono::steady_clock::now().time_since_epoch());
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
-// Whether comma-separated header `value` lists `token` (RFC 9110 section 5.6.1).
-bool has_token(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    const std::size_t comma = value.find(',');
-    std::string_view item = value.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (iequals(item, token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-// RFC 6455 section 4.2.2: base64(SHA-1(key + GUID)).
-std::string websocket_accept_value(const std::string& key) {
-  Poco::SHA1Engine sha1;
-  sha1.update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-  const Poco::DigestEngine::Digest& digest = sha1.digest();
-  std::string out;
-  base64_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()), out);
-  return out;
 }
 
 }  // namespace
@@ -571,7 +539,7 @@ bool event_loop::start_request(connection& c, http_head head, std::size_t head_b
     return true;  // the caller looks the connection up again: it may be gone
   }
   const auto upgrade = find_header(request.headers, "upgrade");
-  if (upgrade && iequals(*upgrade, "websocket")) {
+  if (upgrade && ascii_iequals(*upgrade, "websocket")) {
     // RFC 6455 section 4.2.1: our own checks; the core checks Engine.IO's.
     const auto version = find_header(request.headers, "sec-websocket-version");
     const auto key = find_header(request.headers, "sec-websocket-key");

@@ -146,7 +146,10 @@ public:
   // Starts the handshake (idle only; later calls are ignored).
   void open(millis now);
   // Queues a message. False when the session is closing or closed (or
-  // never opened). Messages sent while opening wait for the handshake.
+  // never opened), and for text the transport could not carry: text that
+  // is not UTF-8, and, for v4 while polling may still carry it (before the
+  // upgrade to WebSocket), text containing '\x1e', the polling separator.
+  // Messages sent while opening wait for the handshake.
   bool send(std::string data, bool binary, millis now);
   // Flushes the buffer, sends a close packet, ends the session with
   // "forced close". While opening: ends it at once.
@@ -210,7 +213,7 @@ private:
   void queue(packet_type type, std::string data, bool binary);
   void flush(millis now);
   void maybe_finish_pause(millis now);
-  void drop_probe(std::string why);
+  void drop_probe(std::string why, millis now);
   void finish(std::string reason, std::string description);
 
   client_options options_;

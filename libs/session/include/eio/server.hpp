@@ -54,6 +54,9 @@ using header_list = std::vector<header>;
 // The value of header `name` in `headers` (the first, case-insensitively).
 std::optional<std::string_view> find_header(const header_list& headers, std::string_view name) noexcept;
 
+// ASCII case-insensitive equality, as header names and tokens compare.
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept;
+
 // An HTTP request as the adapter received it.
 struct http_request {
   std::string method;  // "GET", "POST", "OPTIONS", ...

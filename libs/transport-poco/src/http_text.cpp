@@ -1,0 +1,32 @@
+#include "http_text.hpp"
+
+#include <eio/base64.hpp>
+#include <eio/server.hpp>  // ascii_iequals
+
+#include <Poco/SHA1Engine.h>
+
+namespace eio::detail {
+
+bool has_token(std::string_view list, std::string_view token) noexcept {
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (ascii_iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string websocket_accept_value(std::string_view key) {
+  Poco::SHA1Engine sha1;
+  sha1.update(std::string(key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+  const Poco::DigestEngine::Digest& digest = sha1.digest();
+  std::string out;
+  base64_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()), out);
+  return out;
+}
+
+}  // namespace eio::detail
