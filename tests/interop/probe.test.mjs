@@ -210,3 +210,52 @@ test("--listen prints what arrives: a broadcast from another client", async () =
   assert.equal(code, 0, stdout);
   assert.match(stdout, /hello listeners/);
 });
+
+test("a proxy that drops the Upgrade header: the upgrade step fails and names the proxy", async () => {
+  const server = await start([]);
+  const sockets = new Set();
+  // Forwards every request with its Upgrade header and the "Upgrade" token
+  // of Connection removed, as a proxy without websocket support does.
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(server.port, server.host);
+    sockets.add(client).add(upstream);
+    let head = "";
+    client.on("data", (chunk) => {
+      head += chunk.toString("latin1");
+      let end;
+      while ((end = head.indexOf("\r\n\r\n")) >= 0) {
+        const request = head.slice(0, end + 4);
+        head = head.slice(end + 4);
+        upstream.write(
+          request
+            .split("\r\n")
+            .filter((line) => !/^upgrade:/i.test(line))
+            .map((line) => (/^connection:/i.test(line) ? "Connection: keep-alive" : line))
+            .join("\r\n"),
+          "latin1",
+        );
+        if (head.length) upstream.write(head, "latin1"); // a body (our POSTs are small)
+        head = "";
+      }
+    });
+    upstream.pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", drop);
+    upstream.on("error", drop);
+  });
+  await new Promise((done) => proxy.listen(0, "127.0.0.1", done));
+  try {
+    const { code, report } = await probeJson([`http://127.0.0.1:${proxy.address().port}/`, "--timeout", "3000"]);
+    assert.equal(code, 1, JSON.stringify(report, null, 1));
+    assert.equal(report.failed, "upgrade");
+    assert.equal(report.steps.handshake.result, "pass");
+    assert.match(report.steps.upgrade.summary, /websocket refused: 400/);
+    assert.ok(report.steps.upgrade.notes.some((n) => /proxy that does not pass "Upgrade: websocket"/.test(n)), report.steps.upgrade.notes);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((done) => proxy.close(done));
+  }
+});
