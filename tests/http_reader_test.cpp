@@ -73,6 +73,18 @@ TEST(HttpReader, ReadsAGet) {
   EXPECT_EQ(t.consumed, get("Host: example.com\r\nAccept:  */* \t\r\nX-Empty:\r\n").size());
 }
 
+TEST(HttpReader, RawHeadIsTheHeadAsItCameHoweverSplit) {
+  const std::string bytes = "\r\n" + get() + "rest";
+  for (std::size_t cut = 0; cut <= bytes.size() - 4; ++cut) {
+    http_reader reader;
+    const http_read_result first = reader.feed(std::string_view(bytes).substr(0, cut));
+    const std::size_t used = first.event == event::head ? first.consumed : cut;
+    const http_read_result second = first.event == event::head ? first : reader.feed(std::string_view(bytes).substr(used));
+    ASSERT_EQ(second.event, event::head) << cut;
+    EXPECT_EQ(reader.raw_head(), bytes.substr(0, bytes.size() - 4)) << cut;
+  }
+}
+
 TEST(HttpReader, TakesTheRequestFromTheHead) {
   http_reader reader;
   const std::string bytes = get();
@@ -80,13 +92,14 @@ TEST(HttpReader, TakesTheRequestFromTheHead) {
   ASSERT_EQ(r.event, event::head);
   EXPECT_EQ(r.consumed, bytes.size());
   EXPECT_TRUE(reader.complete());
-  EXPECT_EQ(reader.buffered_head_bytes(), 0u);
+  EXPECT_EQ(reader.raw_head(), bytes) << "kept until reset_for_next";
   http_request request = std::move(reader.head().request);
   EXPECT_EQ(request.header_value("host"), "x");
   EXPECT_EQ(request.query_param("transport"), "polling");
   // A complete request consumes nothing more until reset.
   EXPECT_EQ(reader.feed(bytes).consumed, 0u);
   reader.reset_for_next();
+  EXPECT_EQ(reader.buffered_head_bytes(), 0u);
   EXPECT_EQ(reader.feed(bytes).event, event::head);
 }
 

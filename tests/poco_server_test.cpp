@@ -3,9 +3,12 @@
 // thread-safe entry points (post/send/close from a foreign thread).
 #include <eio/poco_server.hpp>
 
+#include <eio/websocket_codec.hpp>
+
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
@@ -30,8 +33,9 @@ struct running_server {
   std::unique_ptr<eio::poco_server> server;
   std::thread thread;
 
-  explicit running_server(unsigned threads) {
-    eio::poco_server_options options;
+  std::vector<eio::close_reason> closes;
+
+  explicit running_server(unsigned threads, eio::poco_server_options options = {}) {
     options.port = 0;
     options.threads = threads;
     server = std::make_unique<eio::poco_server>(options, [this](eio::loop_context& loop, const eio::event& e) {
@@ -42,6 +46,9 @@ struct running_server {
         changed.notify_all();
       } else if (const auto* message = std::get_if<eio::message_event>(&e)) {
         loop.engine.send(message->session, message->data, message->binary, loop.now);
+      } else if (const auto* closed = std::get_if<eio::close_event>(&e)) {
+        closes.push_back(closed->reason);
+        changed.notify_all();
       }
     });
     thread = std::thread([this] { server->run(); });
@@ -146,6 +153,145 @@ TEST(poco_server, post_runs_on_the_named_loop_in_order) {
   for (int i = 0; i < 100; ++i) expected[i] = i;
   EXPECT_EQ(result.get(), expected);
   EXPECT_NE(ran_on, std::this_thread::get_id());
+}
+
+// A raw connection to the server, for bytes no HTTP client would send.
+struct raw_connection {
+  Poco::Net::StreamSocket socket;
+  explicit raw_connection(std::uint16_t port) : socket(Poco::Net::SocketAddress("127.0.0.1", port)) {
+    socket.setNoDelay(true);
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+  }
+  void send(std::string_view bytes) { socket.sendBytes(bytes.data(), static_cast<int>(bytes.size())); }
+  // Reads until `until` is in what came, or the peer closes, or 5 s pass.
+  std::string read_until(std::string_view until) {
+    std::string got;
+    char buffer[4096];
+    while (got.find(until) == std::string::npos) {
+      int n = 0;
+      try {
+        n = socket.receiveBytes(buffer, sizeof buffer);
+      } catch (const Poco::Exception&) {
+        break;
+      }
+      if (n <= 0) break;
+      got.append(buffer, static_cast<std::size_t>(n));
+    }
+    return got;
+  }
+  // True when the peer closed within 5 s (bytes before the close are skipped).
+  bool closed_by_peer() {
+    char buffer[65536];
+    for (;;) {
+      int n = 0;
+      try {
+        n = socket.receiveBytes(buffer, sizeof buffer);
+      } catch (const Poco::TimeoutException&) {
+        return false;
+      } catch (const Poco::Exception&) {
+        return true;  // reset
+      }
+      if (n <= 0) return true;
+    }
+  }
+};
+
+TEST(poco_server, a_request_whose_head_comes_in_pieces_reaches_the_loop_of_its_session) {
+  running_server s(2);
+  // Several sessions, so both loops own some; each request on a new
+  // connection (accepted by either loop), its head cut at every 7th byte
+  // and sent in two reads: the loop that does not own the sid hands the
+  // request over with every byte of it.
+  for (int i = 0; i < 6; ++i) {
+    const std::string sid = s.handshake();
+    const std::string post = "POST /engine.io/?EIO=4&transport=polling&sid=" + sid +
+                             " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\n4hello";
+    for (std::size_t cut = 1; cut < post.size() - 6; cut += 7) {
+      raw_connection c(s.server->port());
+      c.send(post.substr(0, cut));
+      std::this_thread::sleep_for(5ms);  // a read of its own
+      c.send(post.substr(cut));
+      const std::string answer = c.read_until("\r\n\r\nok");
+      ASSERT_NE(answer.find("HTTP/1.1 200 OK"), std::string::npos) << "cut " << cut << ": " << answer;
+      EXPECT_EQ(s.request("GET", "&sid=" + sid), "4hello") << "cut " << cut;
+    }
+  }
+}
+
+TEST(poco_server, a_body_over_the_limit_after_the_answer_ends_the_connection_once) {
+  eio::poco_server_options options;
+  options.engine.max_http_buffer_size = 100;
+  running_server s(2, options);
+  raw_connection c(s.server->port());
+  // A handshake GET is answered at its head; its chunked body then goes over
+  // the limit. One answer, then the connection ends; no second request is
+  // made of it.
+  c.send("GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  const std::string answer = c.read_until("\"maxPayload\":100}");
+  ASSERT_NE(answer.find("HTTP/1.1 200 OK"), std::string::npos) << answer;
+  c.send("c8\r\n" + std::string(200, 'x') + "\r\n0\r\n\r\n");
+  std::string rest;
+  char buffer[4096];
+  for (;;) {
+    int n = 0;
+    try {
+      n = c.socket.receiveBytes(buffer, sizeof buffer);
+    } catch (const Poco::Exception&) {
+      break;
+    }
+    if (n <= 0) break;
+    rest.append(buffer, static_cast<std::size_t>(n));
+  }
+  EXPECT_EQ(rest, "") << "nothing after the one answer";
+  std::lock_guard<std::mutex> lock(s.mutex);
+  EXPECT_EQ(s.sessions.size(), 1u) << "the GET reached the core once";
+}
+
+std::string websocket_upgrade(const std::string& sid = {}) {
+  return "GET /engine.io/?EIO=4&transport=websocket" + (sid.empty() ? std::string() : "&sid=" + sid) +
+         " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+}
+
+TEST(poco_server, a_websocket_ping_is_answered_at_once) {
+  running_server s(1);
+  raw_connection c(s.server->port());
+  c.send(websocket_upgrade());
+  ASSERT_NE(c.read_until("\"maxPayload\":1000000}").find("101 Switching Protocols"), std::string::npos);
+  std::string ping;
+  eio::websocket::append_masked_frame(eio::websocket::opcode::ping, "are you there", 0x11223344u, ping);
+  c.send(ping);
+  // A pong frame (0x8A) with the same payload, without waiting for any
+  // other traffic (the next Engine.IO ping is 25 s away).
+  const std::string got = c.read_until("are you there");
+  ASSERT_GE(got.size(), 2u + 13u);
+  EXPECT_EQ(static_cast<unsigned char>(got[got.size() - 15]), 0x8Au);
+}
+
+TEST(poco_server, a_peer_that_does_not_read_is_dropped_past_max_output_bytes) {
+  eio::poco_server_options options;
+  options.max_output_bytes = 256 * 1024;
+  running_server s(1, options);
+  raw_connection c(s.server->port());
+  c.socket.setReceiveBufferSize(4096);
+  c.send(websocket_upgrade());
+  ASSERT_NE(c.read_until("\"maxPayload\":1000000}").find("101 Switching Protocols"), std::string::npos);
+  // Echoes pile up on the server while we do not read.
+  std::string message;
+  eio::websocket::append_masked_frame(eio::websocket::opcode::text, "4" + std::string(60000, 'e'), 0x01020304u, message);
+  for (int i = 0; i < 300; ++i) {
+    try {
+      c.send(message);
+    } catch (const Poco::Exception&) {
+      break;  // dropped already
+    }
+  }
+  std::unique_lock<std::mutex> lock(s.mutex);
+  s.changed.wait_for(lock, 10s, [&] { return !s.closes.empty(); });
+  ASSERT_EQ(s.closes.size(), 1u) << "the session ended";
+  EXPECT_EQ(s.closes[0], eio::close_reason::transport_close) << static_cast<int>(s.closes[0]);
+  lock.unlock();
+  EXPECT_TRUE(c.closed_by_peer());
 }
 
 }  // namespace

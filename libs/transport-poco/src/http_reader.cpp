@@ -130,7 +130,7 @@ void read_content_length(std::string_view value, std::optional<std::size_t>& len
 http_read_result http_reader::fail(int status, std::string_view reason, std::size_t consumed, std::size_t offset) {
   state_ = state::failed;
   error_ = {status, reason, offset};
-  head_bytes_.clear();
+  if (!has_head_) head_bytes_.clear();  // a read head stays: raw_head() after a 413 at the head
   return {http_read_event::error, consumed, error_};
 }
 
@@ -156,6 +156,7 @@ void http_reader::reset_for_next() noexcept {
   head_ = {};
   body_.clear();
   head_bytes_.clear();
+  head_bytes_.shrink_to_fit();  // a connection idles with nothing buffered
   head_started_ = false;
   crlf_run_ = 0;
   message_bytes_ = 0;
@@ -310,8 +311,8 @@ http_read_result http_reader::parse_head(std::size_t consumed) {
 
   head_ = std::move(head);
   has_head_ = true;
-  head_bytes_.clear();
-  head_bytes_.shrink_to_fit();  // a connection idles with nothing buffered
+  // head_bytes_ stays until reset_for_next(): raw_head() (the adapter hands
+  // a request to another thread as the bytes it came as).
   if (length > limits_.max_body_bytes) return fail(413, "Content-Length over max_body_bytes", consumed, h.size());
   content_left_ = length;
   state_ = head_.expects_body ? state::reading_body : state::complete;

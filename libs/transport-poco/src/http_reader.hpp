@@ -138,9 +138,12 @@ public:
 
   bool complete() const noexcept { return state_ == state::complete; }
   bool failed() const noexcept { return state_ == state::failed; }
-  // Head bytes held while waiting for the rest of the head: at most
-  // limits.max_header_bytes.
+  // Head bytes held, while waiting for the rest of the head and, once it is
+  // read, until reset_for_next(): at most limits.max_header_bytes.
   std::size_t buffered_head_bytes() const noexcept { return head_bytes_.size(); }
+  // The head exactly as it came (with any empty lines before it), from the
+  // head event until reset_for_next(), and after a 413 with has_head().
+  std::string_view raw_head() const noexcept { return head_bytes_; }
   const http_reader_limits& limits() const noexcept { return limits_; }
 
 private:

@@ -1,7 +1,7 @@
 #include "http_text.hpp"
 
 #include <eio/base64.hpp>
-#include <eio/server.hpp>  // ascii_iequals
+#include <eio/server.hpp>
 
 #include <Poco/SHA1Engine.h>
 
@@ -27,6 +27,20 @@ std::string websocket_accept_value(std::string_view key) {
   std::string out;
   base64_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()), out);
   return out;
+}
+
+std::optional<upgrade_refusal> check_websocket_upgrade(const http_request& request, bool has_body) {
+  const auto version = request.header_value("sec-websocket-version");
+  if (!version || *version != "13") return upgrade_refusal{"Unsupported WebSocket version", true};
+  const auto key = request.header_value("sec-websocket-key");
+  const auto connection = request.header_value("connection");
+  std::string decoded;
+  std::size_t bad = 0;
+  if (request.method != "GET" || has_body || !key || !base64_decode(*key, decoded, bad) || decoded.size() != 16 ||
+      !connection || !has_token(*connection, "upgrade")) {
+    return upgrade_refusal{"Bad WebSocket handshake", false};
+  }
+  return std::nullopt;
 }
 
 }  // namespace eio::detail

@@ -2,6 +2,9 @@
 // need (internal): one copy each.
 #pragma once
 
+#include <eio/server.hpp>
+
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,5 +17,15 @@ bool has_token(std::string_view list, std::string_view token) noexcept;
 // Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + GUID))
 // (RFC 6455 section 4.2.2).
 std::string websocket_accept_value(std::string_view key);
+
+// What is wrong with a WebSocket upgrade request by RFC 6455 section 4.2.1
+// (the adapter's part; the core checks Engine.IO's), or nothing. Either way
+// the answer is a 400 with `reason` as its text, and, for a version we do
+// not speak, a "Sec-WebSocket-Version: 13" header (section 4.4).
+struct upgrade_refusal {
+  std::string_view reason;
+  bool name_our_version = false;
+};
+std::optional<upgrade_refusal> check_websocket_upgrade(const http_request& request, bool has_body);
 
 }  // namespace eio::detail

@@ -1,6 +1,7 @@
 // eio::poco_client: the driver thread, the HTTP and WebSocket workers, and
 // the one-step helpers they share (see include/eio/poco_client.hpp).
 #include "http_text.hpp"
+#include "steady_clock.hpp"
 
 #include <eio/poco_client.hpp>
 
@@ -47,9 +48,7 @@ namespace {
 using detail::has_token;
 using detail::websocket_accept_value;
 
-millis steady_now() {
-  return std::chrono::duration_cast<millis>(std::chrono::steady_clock::now().time_since_epoch());
-}
+using detail::steady_now;
 
 Poco::Timespan to_timespan(millis m) { return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(m.count()) * 1000); }
 
@@ -561,7 +560,7 @@ struct poco_client::impl {
   }
 
   void pump_websocket(websocket_link& link, Poco::Net::StreamSocket& socket, std::string buffer) {
-    websocket::frame_reader reader(std::size_t{1} << 30, /*require_masked=*/false);
+    websocket::frame_reader reader(options.max_message_bytes, /*require_masked=*/false);
     const connection_id id = link.id;
     const auto closed = [this, id] { post([this, id](millis now) { core.websocket_closed(id, now); }); };
     const auto write_all = [&socket](const std::string& bytes) {
@@ -593,9 +592,12 @@ struct poco_client::impl {
           } else if (frame.what == websocket::frame_event::kind::close ||
                      frame.what == websocket::frame_event::kind::error) {
             std::string reply;
-            websocket::append_masked_close_frame(
-                frame.what == websocket::frame_event::kind::close ? websocket::close_normal : frame.close_code, "",
-                random_mask(), reply);
+            // Echo the peer's close code (RFC 6455 section 5.5.1), or name
+            // the error we close for.
+            const bool peer_closed = frame.what == websocket::frame_event::kind::close;
+            const std::uint16_t code = peer_closed ? (frame.close_code == 1005 ? websocket::close_normal : frame.close_code)
+                                                   : frame.close_code;
+            websocket::append_masked_close_frame(code, "", random_mask(), reply);
             write_all(reply);
             return closed();
           }

@@ -9,6 +9,7 @@
 // link tables), then websocket_link::mutex (one outbox). No socket I/O
 // happens under impl::mutex, except a zero-timeout poll of a held poll's socket.
 #include "http_text.hpp"
+#include "steady_clock.hpp"
 
 #include <eio/base64.hpp>
 #include <eio/poco_handler.hpp>
@@ -38,7 +39,6 @@
 namespace eio {
 namespace {
 
-using detail::has_token;
 
 using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerRequest;
@@ -443,15 +443,9 @@ struct poco_engine::impl {
 
   void serve_websocket(connection_id id, const http_request& r, HTTPServerRequest& request,
                        HTTPServerResponse& response) {
-    // RFC 6455 section 4.2.1: our checks; the core checks Engine.IO's.
-    const auto version = r.header_value("sec-websocket-version");
-    const auto key = r.header_value("sec-websocket-key");
-    const auto connection_header = r.header_value("connection");
-    std::string decoded;
-    std::size_t bad = 0;
-    if (r.method != "GET" || !version || *version != "13" || !key || !base64_decode(*key, decoded, bad) ||
-        decoded.size() != 16 || !connection_header || !has_token(*connection_header, "upgrade")) {
-      return write_plain(response, 400, "Bad WebSocket handshake", false);
+    if (const auto refusal = detail::check_websocket_upgrade(r, false)) {
+      if (refusal->name_our_version) response.set("Sec-WebSocket-Version", "13");
+      return write_plain(response, 400, std::string(refusal->reason), false);
     }
 
     auto link = std::make_shared<websocket_link>(id);
@@ -704,9 +698,7 @@ poco_engine::~poco_engine() {
   impl_->timer.join();
 }
 
-millis poco_engine::now() noexcept {
-  return std::chrono::duration_cast<millis>(std::chrono::steady_clock::now().time_since_epoch());
-}
+millis poco_engine::now() noexcept { return detail::steady_now(); }
 
 bool poco_engine::handles(const HTTPServerRequest& request) const {
   return on_engine_path(impl_->options.engine.path, request);

@@ -1,10 +1,11 @@
 // The event loops of eio::poco_server: non-blocking sockets in a PollSet,
-// HTTP/1.1 requests parsed with Poco's message classes once their head is
-// buffered, WebSocket frames through eio::websocket's codec, and the
-// eio::server core deciding everything Engine.IO.
+// HTTP/1.1 requests read by detail::http_reader, WebSocket frames through
+// eio::websocket's codec, and the eio::server core deciding everything
+// Engine.IO.
 #include "compression.hpp"
 #include "http_reader.hpp"
 #include "http_text.hpp"
+#include "steady_clock.hpp"
 
 #include <eio/base64.hpp>
 #include <eio/poco_server.hpp>
@@ -25,7 +26,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -35,9 +38,7 @@
 namespace eio {
 namespace {
 
-millis steady_now() {
-  return std::chrono::duration_cast<millis>(std::chrono::steady_clock::now().time_since_epoch());
-}
+using detail::steady_now;
 
 }  // namespace
 
@@ -52,16 +53,17 @@ struct event_loop {
     std::string out;
     bool websocket = false;
     bool close_after_write = false;
-    bool want_write = false;
+    bool want_write = false;  // POLL_WRITE is armed
+    // TLS may need the other direction first (a record to read before a
+    // write can go on, or the reverse): wait for that readiness, not ours.
+    bool tls_write_waits_for_read = false;
+    bool tls_read_waits_for_write = false;
     // The HTTP request being read or answered (one at a time: no pipelining).
     http_reader http;
     bool head_done = false;        // its head was read
     bool reading_post = false;     // a POST the core waits to see the body of (begin_post said so)
     bool awaiting_answer = false;  // handed to the core, not answered yet
     bool keep_alive = true;
-    // A POST whose Content-Length was over the limit, handed to the loop
-    // that owns its session (its bytes are gone: the reader stopped there).
-    std::optional<http_head> too_large_head;
     std::string websocket_key;
     http_encoding response_encoding = http_encoding::identity;  // for the answer to the GET being served
     std::optional<permessage_deflate_params> offered_deflate;  // negotiated on the upgrade request
@@ -82,6 +84,7 @@ struct event_loop {
   std::mutex inbox_mutex;
   std::vector<poco_server::task> tasks;                   // guarded by inbox_mutex
   std::vector<std::unique_ptr<connection>> arrivals;      // guarded by inbox_mutex
+  bool stopped = false;                                   // guarded by inbox_mutex: drained, takes no more
   std::unordered_map<connection_id, std::unique_ptr<connection>> connections;
   std::unordered_map<Poco::Net::SocketImpl*, connection_id> by_socket;  // keyed by the shared impl
   connection_id next_id = 1;
@@ -92,12 +95,14 @@ struct event_loop {
   void run();
   void wake();
   void hand_over(std::unique_ptr<connection> c);
-  void post(poco_server::task work);
+  bool post(poco_server::task work);
 
 private:
   const poco_server_options& options() const;
   loop_context context(millis now);
   void run_inbox(millis now);
+  template <typename F>
+  void guarded(const char* what, F&& f);
   void accept_all(millis now);
   void adopt(std::unique_ptr<connection> c, millis now);
   connection* find(connection_id id);
@@ -106,8 +111,10 @@ private:
   void read_some(connection_id id, millis now);
   void process_input(connection_id id, millis now);
   bool start_request(connection& c, http_head head, std::size_t head_bytes, millis now);
-  void reject_request(connection& c, const http_reader_error& error, millis now);
+  void reject_request(connection& c, const http_reader_error& error, bool at_head, millis now);
   void refuse_large_body(connection_id id, http_head head, millis now);
+  bool route_elsewhere(connection& c, const http_request& request, std::size_t head_bytes);
+  void update_poll_mode(connection& c);
   void read_frames(connection& c, millis now);
   void respond_plain(connection& c, int status, std::string_view text);
   void reply_and_close(connection& c, int status, std::string_view text);
@@ -214,18 +221,32 @@ void event_loop::wake() {
   }
 }
 
-void event_loop::post(poco_server::task work) {
+bool event_loop::post(poco_server::task work) {
   {
     std::lock_guard<std::mutex> lock(inbox_mutex);
+    if (stopped) return false;
     tasks.push_back(std::move(work));
   }
   wake();
+  return true;
 }
 
 void event_loop::hand_over(std::unique_ptr<connection> c) {
+  if (!c) return;
   {
     std::lock_guard<std::mutex> lock(inbox_mutex);
-    arrivals.push_back(std::move(c));
+    if (!stopped) {
+      arrivals.push_back(std::move(c));
+      c = nullptr;
+    }
+  }
+  if (c) {  // this loop has drained and closed its connections already
+    --shared.open_connections;
+    try {
+      c->socket.close();
+    } catch (const Poco::Exception&) {
+    }
+    return;
   }
   wake();
 }
@@ -248,8 +269,22 @@ void event_loop::run_inbox(millis now) {
   for (auto& c : came) adopt(std::move(c), now);
   for (auto& w : work) {
     loop_context ctx = context(now);
-    w(ctx);
+    guarded("a posted task", [&] { w(ctx); });
     pump(now);
+  }
+}
+
+// Runs application code. An exception from it must not end the loop (on any
+// thread but run()'s it would end the process): it is reported on stderr
+// and the loop goes on.
+template <typename F>
+void event_loop::guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "eio::poco_server: %s threw: %s\n", what, e.what());
+  } catch (...) {
+    std::fprintf(stderr, "eio::poco_server: %s threw\n", what);
   }
 }
 
@@ -269,8 +304,16 @@ void event_loop::run() {
       const auto found = by_socket.find(socket.impl());
       if (found == by_socket.end()) continue;
       const connection_id id = found->second;
-      if (mode & Poco::Net::PollSet::POLL_WRITE) write_some(id);
-      if (mode & (Poco::Net::PollSet::POLL_READ | Poco::Net::PollSet::POLL_ERROR)) read_some(id, now);
+      bool read = mode & (Poco::Net::PollSet::POLL_READ | Poco::Net::PollSet::POLL_ERROR);
+      if (mode & Poco::Net::PollSet::POLL_WRITE) {
+        if (connection* c = find(id); c && c->tls_read_waits_for_write) {
+          c->tls_read_waits_for_write = false;  // the write TLS needed can go now: read on
+          update_poll_mode(*c);
+          read = true;
+        }
+        write_some(id);
+      }
+      if (read) read_some(id, now);
       pump(now);
     }
     run_inbox(now);
@@ -292,7 +335,11 @@ void event_loop::drain_and_close() {
     }
   }
   millis now = steady_now();
-  run_inbox(now);  // connections handed over late are closed with the rest
+  {
+    std::lock_guard<std::mutex> lock(inbox_mutex);
+    stopped = true;  // from here, connections handed over are closed by the sender
+  }
+  run_inbox(now);  // what came before: the connections close with the rest
   engine.shutdown(now);
   pump(now);
   // Flush what the sockets take within the bound, then close them all.
@@ -330,8 +377,12 @@ void event_loop::accept_all(millis now) {
       socket.close();
       continue;
     }
-    socket.setBlocking(false);
-    socket.setNoDelay(true);
+    try {
+      socket.setBlocking(false);
+      socket.setNoDelay(true);
+    } catch (const Poco::Exception&) {
+      continue;  // reset before we got to it
+    }
     auto c = std::make_unique<connection>();
     c->socket = socket;
     ++shared.open_connections;
@@ -356,13 +407,15 @@ void event_loop::adopt(std::unique_ptr<connection> c, millis now) {
   c->awaiting_answer = false;
   c->reader = websocket::frame_reader(options().engine.max_http_buffer_size);
   c->want_write = !c->out.empty();
+  try {
+    poll.add(c->socket, Poco::Net::PollSet::POLL_READ | (c->want_write ? Poco::Net::PollSet::POLL_WRITE : 0));
+  } catch (const Poco::Exception&) {
+    --shared.open_connections;  // the socket went bad in between: it closes with `c`
+    return;
+  }
   by_socket[c->socket.impl()] = c->id;
-  poll.add(c->socket, Poco::Net::PollSet::POLL_READ | (c->want_write ? Poco::Net::PollSet::POLL_WRITE : 0));
   const connection_id id = c->id;
-  std::optional<http_head> too_large = std::move(c->too_large_head);
-  c->too_large_head.reset();
   connections.emplace(id, std::move(c));
-  if (too_large) return refuse_large_body(id, std::move(*too_large), now);
   if (!find(id)->in.empty()) process_input(id, now);
 }
 
@@ -408,8 +461,14 @@ void event_loop::drop(connection_id id, bool tell_core) {
 void event_loop::read_some(connection_id id, millis now) {
   connection* c = find(id);
   if (!c) return;
+  if (c->tls_write_waits_for_read) {  // the record TLS wanted may be here now
+    c->tls_write_waits_for_read = false;
+    write_some(id);
+    if (!(c = find(id))) return;
+  }
+  const bool tls = !shared.tls_context.isNull();
   char buffer[64 * 1024];
-  for (;;) {
+  for (int turn = 0;; ++turn) {
     int n = 0;
     try {
       n = c->socket.receiveBytes(buffer, sizeof buffer);
@@ -418,7 +477,12 @@ void event_loop::read_some(connection_id id, millis now) {
     } catch (const Poco::Exception&) {
       return drop(id, true);
     }
-    if (n < 0) break;                  // would block (under TLS: the record layer wants more)
+    if (n == -2 && tls) {  // TLS must write before it can read on
+      c->tls_read_waits_for_write = true;
+      update_poll_mode(*c);
+      break;
+    }
+    if (n < 0) break;                   // would block (TLS: the record layer wants more)
     if (n == 0) return drop(id, true);  // the peer closed
     c->in.append(buffer, static_cast<std::size_t>(n));
     // Bytes pile up while a request waits for its answer (a held poll):
@@ -426,9 +490,17 @@ void event_loop::read_some(connection_id id, millis now) {
     if (!c->websocket && c->in.size() > options().max_header_bytes + options().engine.max_http_buffer_size) {
       return drop(id, true);
     }
-    // A short read drained the kernel buffer; TLS may still hold a decrypted
-    // record, so it reads until told to wait.
-    if (!shared.tls_context && n < static_cast<int>(sizeof buffer)) break;
+    // Handle what came before reading more, so a fast sender is bounded by
+    // what one message may be rather than by how fast it sends.
+    if (c->in.size() >= 256 * 1024) {
+      process_input(id, now);
+      if (!(c = find(id))) return;
+    }
+    // A short read drained the kernel buffer. TLS may still hold a decrypted
+    // record no poll() would report, so it reads until told to wait; plain
+    // sockets yield after 1 MiB so one connection cannot hold the loop
+    // (the poll is level-triggered: the rest is reported again).
+    if (!tls && (n < static_cast<int>(sizeof buffer) || turn == 15)) break;
   }
   process_input(id, now);
 }
@@ -441,13 +513,15 @@ void event_loop::process_input(connection_id id, millis now) {
       return;
     }
     if (c->awaiting_answer) return;  // one request at a time
+    const bool had_head = c->http.has_head();
     const http_read_result read = c->http.feed(c->in);
     switch (read.event) {
       case http_read_event::need_more:
         c->in.clear();  // all consumed
         return;
       case http_read_event::error:
-        return reject_request(*c, read.error, now);
+        c->in.erase(0, read.consumed);
+        return reject_request(*c, read.error, !had_head && c->http.has_head(), now);
       case http_read_event::head:
         // start_request erases the head, unless it hands the connection over.
         if (!start_request(*c, std::move(c->http.head()), read.consumed, now)) return;
@@ -466,9 +540,13 @@ void event_loop::process_input(connection_id id, millis now) {
   }
 }
 
-// The reader refused the request: 413 goes through the core for a POST it
-// knows (the session closes, as the reference does), the rest is answered here.
-void event_loop::reject_request(connection& c, const http_reader_error& error, millis now) {
+// The reader refused the request. A body over the limit goes through the
+// core when the core waits for it (413, and the session closes, as in the
+// reference); a Content-Length over the limit, seen at the head, too (the
+// core decides what to answer). A body that breaks off after its request was
+// answered (read only to be dropped) ends the connection without a word;
+// the rest gets its status here.
+void event_loop::reject_request(connection& c, const http_reader_error& error, bool at_head, millis now) {
   c.keep_alive = false;
   if (error.status == 413 && c.reading_post) {
     c.reading_post = false;
@@ -476,22 +554,32 @@ void event_loop::reject_request(connection& c, const http_reader_error& error, m
     engine.body_too_large(c.id, now);
     return;
   }
-  if (error.status == 413 && c.http.has_head() && !c.head_done) {
-    // Content-Length over the limit, seen at the head: the session's core
-    // decides (413, and the session closes).
+  if (error.status == 413 && at_head) {
     http_head head = std::move(c.http.head());
-    const auto sid = head.request.query_param("sid");
-    const unsigned owner = sid ? shared.owner_of(*sid, index) : index;
-    if (owner != index) {
-      c.too_large_head = std::move(head);
-      shared.loops[owner]->hand_over(detach(c.id));
-      return;
-    }
+    if (route_elsewhere(c, head.request, 0)) return;
     return refuse_large_body(c.id, std::move(head), now);
   }
+  if (!c.head_done && c.http.has_head()) return drop(c.id, true);  // the answered request's dropped body
   if (c.head_done) engine.http_closed(c.id, now);  // a body that broke off: the core forgets the exchange
   c.in.clear();
   respond_plain(c, error.status, error.reason);
+}
+
+// With several loops, a request naming a session of another loop goes to
+// that loop as the bytes it came as: the head (`head_bytes` of it still lead
+// c.in, the rest the reader holds) and whatever followed. Returns true when
+// the connection left this loop.
+bool event_loop::route_elsewhere(connection& c, const http_request& request, std::size_t head_bytes) {
+  if (shared.loops.size() < 2) return false;
+  const auto sid = request.query_param("sid");
+  if (!sid) return false;
+  const unsigned owner = shared.owner_of(*sid, index);
+  if (owner == index) return false;
+  std::string bytes(c.http.raw_head());
+  bytes.append(c.in, head_bytes, std::string::npos);
+  c.in = std::move(bytes);
+  shared.loops[owner]->hand_over(detach(c.id));
+  return true;
 }
 
 void event_loop::refuse_large_body(connection_id id, http_head head, millis now) {
@@ -514,13 +602,7 @@ void event_loop::refuse_large_body(connection_id id, http_head head, millis now)
 // loop that owns the session it names.
 bool event_loop::start_request(connection& c, http_head head, std::size_t head_bytes, millis now) {
   http_request& request = head.request;
-  if (const auto sid = request.query_param("sid")) {
-    const unsigned owner = shared.owner_of(*sid, index);
-    if (owner != index && head_bytes > 0) {  // the request, unread, goes to the session's loop
-      shared.loops[owner]->hand_over(detach(c.id));
-      return false;
-    }
-  }
+  if (head_bytes > 0 && route_elsewhere(c, request, head_bytes)) return false;
   c.in.erase(0, head_bytes);
   c.head_done = true;
   c.request_started = now;
@@ -540,26 +622,15 @@ bool event_loop::start_request(connection& c, http_head head, std::size_t head_b
   }
   const auto upgrade = find_header(request.headers, "upgrade");
   if (upgrade && ascii_iequals(*upgrade, "websocket")) {
-    // RFC 6455 section 4.2.1: our own checks; the core checks Engine.IO's.
-    const auto version = find_header(request.headers, "sec-websocket-version");
-    const auto key = find_header(request.headers, "sec-websocket-key");
-    const auto connection_header = find_header(request.headers, "connection");
-    if (!version || *version != "13") {
-      // RFC 6455 section 4.4: name the versions we speak.
+    if (const auto refusal = check_websocket_upgrade(request, head.expects_body)) {
       c.keep_alive = false;
-      write_response(c, 400, {{"Content-Type", "text/plain; charset=UTF-8"}, {"Sec-WebSocket-Version", "13"}},
-                     "Unsupported WebSocket version");
+      header_list headers{{"Content-Type", "text/plain; charset=UTF-8"}};
+      if (refusal->name_our_version) headers.push_back({"Sec-WebSocket-Version", "13"});
+      write_response(c, 400, headers, std::string(refusal->reason));
       finish_exchange(c);
       return false;
     }
-    std::string decoded;
-    std::size_t bad = 0;
-    if (request.method != "GET" || head.expects_body || !key || !base64_decode(*key, decoded, bad) ||
-        decoded.size() != 16 || !connection_header || !has_token(*connection_header, "upgrade")) {
-      reply_and_close(c, 400, "Bad WebSocket handshake");
-      return false;
-    }
-    c.websocket_key = std::string(*key);
+    c.websocket_key = std::string(*request.header_value("sec-websocket-key"));
     c.offered_deflate.reset();
     if (options().per_message_deflate) {
       if (const auto extensions = find_header(request.headers, "sec-websocket-extensions")) {
@@ -598,6 +669,7 @@ bool event_loop::start_request(connection& c, http_head head, std::size_t head_b
 void event_loop::read_frames(connection& c, millis now) {
   std::size_t offset = 0;
   const connection_id id = c.id;
+  bool answered_ping = false;
   for (;;) {
     websocket::frame_event frame;
     const std::size_t used = c.reader.read(std::string_view(c.in).substr(offset), frame);
@@ -620,6 +692,7 @@ void event_loop::read_frames(connection& c, millis now) {
     }
     if (frame.what == kind::ping) {
       websocket::append_frame(websocket::opcode::pong, frame.data, c.out);
+      answered_ping = true;
       continue;
     }
     if (frame.what == kind::pong) continue;
@@ -635,6 +708,7 @@ void event_loop::read_frames(connection& c, millis now) {
     return;
   }
   c.in.erase(0, offset);
+  if (answered_ping) write_some(id);  // the pong goes now, not with the next message
 }
 
 void event_loop::respond_plain(connection& c, int status, std::string_view text) {
@@ -685,6 +759,12 @@ void event_loop::apply(action& a, millis now) {
     connection* c = find(response->connection);
     if (!c || c->websocket) return;
     if (c->websocket_key.size() && c->awaiting_answer) c->keep_alive = false;  // a refused upgrade ends the connection
+    if (c->reading_post) {
+      // Answered before its body came (the session closed meanwhile): the
+      // body is not read, so the connection cannot carry another request.
+      c->reading_post = false;
+      c->keep_alive = false;
+    }
     write_response(*c, response->status, response->headers, response->body);
     c->websocket_key.clear();
     finish_exchange(*c);
@@ -746,7 +826,7 @@ void event_loop::pump(millis now) {
       any = true;
       if (shared.handler) {
         loop_context ctx = context(now);
-        shared.handler(ctx, *e);
+        guarded("the event handler", [&] { shared.handler(ctx, *e); });
       }
     }
     if (!any) return;
@@ -756,27 +836,41 @@ void event_loop::pump(millis now) {
 void event_loop::write_some(connection_id id) {
   connection* c = find(id);
   if (!c) return;
-  bool wants_read_to_write = false;
-  while (!c->out.empty()) {
+  const bool tls = !shared.tls_context.isNull();
+  while (!c->out.empty() && !c->tls_write_waits_for_read) {
     int n = 0;
     try {
       n = c->socket.sendBytes(c->out.data(), static_cast<int>(std::min<std::size_t>(c->out.size(), 1 << 20)));
     } catch (const Poco::TimeoutException&) {
       n = -2;
-    } catch (const Poco::Exception&) {
-      return drop(id, true);
+    } catch (const Poco::Exception& e) {
+      // Poco 1.11 throws for a full send buffer on a non-blocking socket
+      // (receiveBytes returns -1 instead): that is "wait until writable".
+      if (e.code() != EAGAIN && e.code() != EWOULDBLOCK) return drop(id, true);
+      n = -2;
     }
-    if (n == -1 && shared.tls_context) wants_read_to_write = true;  // TLS wants to read first: POLL_READ is always on
+    if (n == -1 && tls) c->tls_write_waits_for_read = true;  // read_some retries the write
     if (n < 0) break;  // would block: wait until writable
     c->out.erase(0, static_cast<std::size_t>(n));
   }
-  (void)wants_read_to_write;
-  const bool want_write = !c->out.empty();
-  if (want_write != c->want_write) {
-    c->want_write = want_write;
-    poll.update(c->socket, Poco::Net::PollSet::POLL_READ | (want_write ? Poco::Net::PollSet::POLL_WRITE : 0));
+  // A peer that does not read: its bytes are not ours to keep forever.
+  if (c->out.size() > options().max_output_bytes) return drop(id, true);
+  if (c->out.empty() && c->close_after_write) return drop(id, true);
+  update_poll_mode(*c);
+}
+
+// POLL_WRITE while there is something to write that waits for the socket
+// (not for a TLS read), or while a TLS read waits for the socket to take a
+// write.
+void event_loop::update_poll_mode(connection& c) {
+  const bool want_write = (!c.out.empty() && !c.tls_write_waits_for_read) || c.tls_read_waits_for_write;
+  if (want_write == c.want_write) return;
+  c.want_write = want_write;
+  try {
+    poll.update(c.socket, Poco::Net::PollSet::POLL_READ | (want_write ? Poco::Net::PollSet::POLL_WRITE : 0));
+  } catch (const Poco::Exception&) {
+    // A socket gone bad reports an error on the next poll, and is dropped then.
   }
-  if (!want_write && c->close_after_write) drop(id, true);
 }
 
 // Slowloris: a request head or body that does not arrive in time gets 408.
@@ -823,8 +917,7 @@ void poco_server::stop() noexcept { impl_->stopping.store(true, std::memory_orde
 
 bool poco_server::post(unsigned loop, task work) {
   if (loop >= impl_->loops.size()) return false;
-  impl_->loops[loop]->post(std::move(work));
-  return true;
+  return impl_->loops[loop]->post(std::move(work));
 }
 
 bool poco_server::send(session_handle session, std::string data, bool binary) {

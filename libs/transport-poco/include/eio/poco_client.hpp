@@ -64,6 +64,9 @@ struct poco_client_options {
                                    // a long-poll GET gets pingInterval + pingTimeout more
   bool insecure = false;           // TLS: accept any certificate and host name
   bool observe = false;            // report http_exchange / websocket_handshake / websocket_received
+  // The largest WebSocket message taken from the server; past it the
+  // connection closes with 1009 (a server cannot make us buffer without end).
+  std::size_t max_message_bytes = 100 * 1024 * 1024;
 };
 
 // One HTTP exchange. status 0: no response (`error` says why).

@@ -19,7 +19,6 @@
 
 #include <eio/server.hpp>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,12 +31,20 @@ struct poco_server_options {
   std::uint16_t port = 3000;  // 0: any free port (see poco_server::port())
   server_options engine;      // the Engine.IO options (path, timeouts, limits, CORS, ...)
   unsigned threads = 0;       // event loops; 0: one per core
-  std::size_t max_connections = 100'000;  // past it, new connections get 503 and are closed
+  // Past it, new connections are refused: "503 Too many connections" and
+  // closed (under TLS only closed: the refusal would need a handshake).
+  std::size_t max_connections = 100'000;
   std::size_t max_header_bytes = 16 * 1024;  // request line + headers; past it: 431
   std::size_t max_header_count = 100;        // header fields; past it: 431
   millis header_timeout{10'000};  // a request head must arrive within this (slowloris): 408
   millis body_timeout{30'000};    // and its body within this: 408
   millis drain_timeout{2'000};    // on stop, how long closing sessions may take to flush
+  // Bytes waiting to be written to one connection; past it the connection
+  // is dropped (a peer that does not read). Bytes read and not yet handled
+  // are bounded too: an HTTP connection may hold max_header_bytes +
+  // engine.max_http_buffer_size behind a request waiting for its answer
+  // (past it: dropped without an answer), a WebSocket one message.
+  std::size_t max_output_bytes = 64 * 1024 * 1024;
 
   // TLS: both set, PEM files, serves https:// and wss:// only.
   std::string tls_certificate_file;
@@ -76,7 +83,8 @@ class poco_server {
 public:
   // Called on a loop's thread for every event of that loop's core. With more
   // than one loop it is called from several threads at once: keep per-loop
-  // state (indexed by context.loop) or synchronise.
+  // state (indexed by context.loop) or synchronise. It should not throw: an
+  // exception is reported on stderr and the loop goes on.
   using event_handler = std::function<void(loop_context& context, const event& e)>;
   using task = std::function<void(loop_context& context)>;
 
@@ -100,7 +108,8 @@ public:
   void stop() noexcept;
 
   // Safe from any thread: runs `work` on loop `loop` soon (in order of
-  // posting). Returns false when there is no such loop.
+  // posting). Returns false when there is no such loop, or when it has
+  // stopped (the task is dropped).
   bool post(unsigned loop, task work);
   // Safe from any thread: queue a message to, or close, a session of any
   // loop. A session gone by then is skipped silently.
