@@ -29,9 +29,10 @@
 //      close at most, and nothing (no event, no action) in any call after
 //      the one that closed the session; state() == closed iff a close event
 //      was seen.
-//   4. Messages out (v4 texts without "\x1e", see case 1): the message packets in POST bodies and WebSocket frames,
+//   4. Messages out: the message packets in POST bodies and WebSocket frames,
 //      decoded, are the application's accepted sends, in order, none
-//      duplicated (a prefix: close may drop the rest).
+//      duplicated (a prefix: close may drop the rest). v4 texts are sent
+//      without '\x1e' (see the send operation: a known protocol limit).
 //   5. Buffering: buffered_packets() is 0 once closed, never more than the
 //      packets the client was given to send (app messages, pongs, v3 pings,
 //      one close), and 0 after any call that leaves an open session with a

@@ -10,6 +10,7 @@ comment at the top of fuzz/packet_decode.cpp and fuzz/payload_decode.cpp):
   base64 texts    -> fuzz/corpus/base64/   (binary packet data, b-frames)
   HTTP requests   -> fuzz/corpus/http_reader/ (hand-made only, below)
   client programs -> fuzz/corpus/client_session/ (hand-made only, below)
+  UTF-8 text      -> fuzz/corpus/utf8/ (hand-made only, below)
 
 plus the hand-made seeds below. Files are named by the SHA-1 of their content,
 as libFuzzer names its own finds, so rerunning is idempotent and a merge never
@@ -195,6 +196,20 @@ CLIENT_SEEDS = [
 ]
 
 
+# utf8 (fuzz/utf8.cpp): the bytes themselves. The boundaries of table 3-7,
+# every kind of error, and inputs of 64 bytes or more, where the SIMD
+# validators run, with the interesting byte across a 16- and 32-byte block.
+MIXED = "a\u00e9\u20ac\U0001F600".encode()  # 1, 2, 3 and 4 bytes
+UTF8_SEEDS = [
+    b"", b"hello", MIXED,
+    b"\xc2\x80\xdf\xbf", b"\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf", b"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf",
+    b"\xc0\x80", b"\xc1\xbf", b"\xe0\x80\x80", b"\xed\xa0\x80", b"\xf0\x80\x80\x80", b"\xf4\x90\x80\x80",
+    b"\xf5\x80", b"\xff", b"\x80", b"\xe2\x82", b"\xf0\x9f\x98", b"a\xe2\x28\xa1",
+    MIXED * 8, (MIXED * 8)[:-1], b"x" * 30 + MIXED + b"y" * 40, b"x" * 31 + "\U0001F600".encode() + b"y" * 40,
+    b"x" * 65 + b"\xed\xa0\x80", b"x" * 63 + b"\xc3", b"\xe2\x82\xac" * 30 + b"\x80", b"z" * 128,
+]
+
+
 def case_input(case):
     if "input" in case:
         return case["input"].encode("utf-8")
@@ -235,6 +250,7 @@ def main():
     written = {}
     existing = {}
     seeds = list(seeds_from_vectors(args.vectors)) + HAND_SEEDS + [("client_session", p) for p in CLIENT_SEEDS]
+    seeds += [("utf8", text) for text in UTF8_SEEDS]
     for target, data in seeds:
         directory = os.path.join(args.out, target)
         path = os.path.join(directory, hashlib.sha1(data).hexdigest())

@@ -119,6 +119,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::check_same(first, decode(c, frame, dirty, dirty_scratch), "again with dirty buffers");
 
   if (!first.code) {
+    // The packet type's name maps back to it (eiotool decode/encode use both).
+    EIO_FUZZ_CHECK(packet_type_from_name(to_string(p.type)) == p.type);
+    EIO_FUZZ_CHECK(!packet_type_from_name(std::string(to_string(p.type)) + "x"));
     check_round_trip(c, p, true);
     check_round_trip(c, p, false);
     check_same_as_payload(c, frame, p);

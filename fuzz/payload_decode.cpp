@@ -62,6 +62,9 @@ void check_limits(const outcome& o, std::string_view payload, const decode_optio
   if (o.code) {
     EIO_FUZZ_CHECK(o.code.category() == parser_category());
     EIO_FUZZ_CHECK(o.offset <= payload.size());
+    // Every error has a message and a name that maps back to it.
+    EIO_FUZZ_CHECK(!o.code.message().empty() && std::string(o.code.category().name()) == "eio.parser");
+    EIO_FUZZ_CHECK(errc_from_name(errc_name(o.code)) == static_cast<errc>(o.code.value()));
   } else {
     EIO_FUZZ_CHECK(payload.size() <= options.max_payload_bytes);
   }

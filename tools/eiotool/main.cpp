@@ -1,9 +1,11 @@
 // eiotool: serve, decode and encode Engine.IO traffic from the command line.
 // Each subcommand lives in its own <name>_command.cpp; main() only registers
 // them, parses the command line and runs the chosen one.
+#include "bench_command.hpp"
 #include "command.hpp"
 #include "decode_command.hpp"
 #include "encode_command.hpp"
+#include "fuzz_command.hpp"
 #include "probe_command.hpp"
 #include "serve_command.hpp"
 
@@ -21,8 +23,10 @@ int main(int argc, char** argv) {
   app.footer("Run 'eiotool <command> --help' for a command's options and examples.");
 
   command_action action;
+  add_bench_command(app, action);
   add_decode_command(app, action);
   add_encode_command(app, action);
+  add_fuzz_command(app, action);
   add_probe_command(app, action);
   add_serve_command(app, action);
 
