@@ -54,6 +54,7 @@ struct event_loop {
     bool websocket = false;
     bool close_after_write = false;
     bool want_write = false;  // POLL_WRITE is armed
+    bool flush_pending = false;  // listed in event_loop::unflushed
     // TLS may need the other direction first (a record to read before a
     // write can go on, or the reverse): wait for that readiness, not ours.
     bool tls_write_waits_for_read = false;
@@ -89,6 +90,11 @@ struct event_loop {
   std::unordered_map<Poco::Net::SocketImpl*, connection_id> by_socket;  // keyed by the shared impl
   connection_id next_id = 1;
   millis last_sweep{0};
+  // Connections with WebSocket frames appended and not yet written: written
+  // once the core's outputs are all applied, so the frames one read produced
+  // go out in one send (a send per frame was most of the server's CPU time).
+  std::vector<connection_id> unflushed;
+  std::vector<connection_id> flushing;  // its swap partner, to keep both capacities
   std::size_t next_accept_loop = 0;  // loop 0 only: round-robin of accepted sockets
 
   event_loop(poco_server::impl& owner, unsigned i);
@@ -802,7 +808,10 @@ void event_loop::apply(action& a, millis now) {
     } else {
       websocket::append_frame(op, send->data, c->out);
     }
-    write_some(c->id);
+    if (!c->flush_pending) {
+      c->flush_pending = true;
+      unflushed.push_back(c->id);
+    }
   } else if (auto* close = std::get_if<websocket_close>(&a)) {
     connection* c = find(close->connection);
     if (!c) return;
@@ -814,7 +823,8 @@ void event_loop::apply(action& a, millis now) {
 }
 
 // Runs the core's outputs until both queues are empty: actions to sockets,
-// events to the application (which may queue more of both).
+// events to the application (which may queue more of both); then writes the
+// WebSocket frames they appended, one send per connection.
 void event_loop::pump(millis now) {
   for (;;) {
     bool any = false;
@@ -829,7 +839,18 @@ void event_loop::pump(millis now) {
         guarded("the event handler", [&] { shared.handler(ctx, *e); });
       }
     }
-    if (!any) return;
+    if (any) continue;
+    if (unflushed.empty()) return;
+    // Write what the outputs appended; a write that fails drops its
+    // connection, which may give the core more to say: go round again.
+    flushing.swap(unflushed);
+    for (const connection_id id : flushing) {
+      if (connection* c = find(id)) {
+        c->flush_pending = false;
+        write_some(id);
+      }
+    }
+    flushing.clear();
   }
 }
 
