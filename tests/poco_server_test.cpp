@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
@@ -292,6 +293,35 @@ TEST(poco_server, a_peer_that_does_not_read_is_dropped_past_max_output_bytes) {
   EXPECT_EQ(s.closes[0], eio::close_reason::transport_close) << static_cast<int>(s.closes[0]);
   lock.unlock();
   EXPECT_TRUE(c.closed_by_peer());
+}
+
+std::size_t open_descriptors() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST(poco_server, a_closed_connection_whose_peer_does_not_read_is_let_go_after_the_body_timeout) {
+  eio::poco_server_options options;
+  options.body_timeout = 1000ms;
+  running_server s(1, options);
+  raw_connection c(s.server->port());
+  c.socket.setReceiveBufferSize(4096);
+  c.send(websocket_upgrade());
+  const std::string open = c.read_until("\"maxPayload\":1000000}");
+  ASSERT_NE(open.find("101 Switching Protocols"), std::string::npos);
+  const auto start = open.find("\"sid\":\"") + 7;
+  const eio::session_handle handle = s.handle_of(open.substr(start, open.find('"', start) - start));
+  // Fill the server's socket buffer and some of its own with echoes.
+  std::string message;
+  eio::websocket::append_masked_frame(eio::websocket::opcode::text, "4" + std::string(60000, 'e'), 0x01020304u, message);
+  for (int i = 0; i < 100; ++i) c.send(message);
+  std::this_thread::sleep_for(300ms);
+  const std::size_t before = open_descriptors();
+  EXPECT_TRUE(s.server->close(handle));  // its close frame queues behind the echoes nobody reads
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (open_descriptors() == before && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(open_descriptors(), before - 1) << "the server's side of the connection is closed";
 }
 
 }  // namespace

@@ -71,6 +71,7 @@ struct event_loop {
     std::optional<permessage_deflate> deflate;                 // in use on this WebSocket
     std::string inflated;                                      // scratch for compressed messages
     millis request_started{0};
+    millis closing_since{0};  // first seen with close_after_write by the sweep
     websocket::frame_reader reader;
   };
 
@@ -898,8 +899,19 @@ void event_loop::update_poll_mode(connection& c) {
 void event_loop::sweep_slow_requests(millis now) {
   last_sweep = now;
   std::vector<connection_id> slow;
+  std::vector<connection_id> stuck;
   for (const auto& [id, c] : connections) {
-    if (c->websocket || c->awaiting_answer || c->close_after_write) continue;
+    if (c->close_after_write) {
+      // Its last bytes wait for a peer that does not read: give it the body
+      // timeout, then let the socket go.
+      if (c->closing_since == millis{0}) {
+        c->closing_since = now;
+      } else if (now - c->closing_since > options().body_timeout) {
+        stuck.push_back(id);
+      }
+      continue;
+    }
+    if (c->websocket || c->awaiting_answer) continue;
     const bool reading_head = !c->head_done;
     if (reading_head && c->in.empty() && c->http.buffered_head_bytes() == 0) {
       // An idle keep-alive connection: allow it the body timeout.
@@ -908,6 +920,7 @@ void event_loop::sweep_slow_requests(millis now) {
     }
     if (now - c->request_started > (reading_head ? options().header_timeout : options().body_timeout)) slow.push_back(id);
   }
+  for (const connection_id id : stuck) drop(id, true);
   for (const connection_id id : slow) {
     if (connection* c = find(id)) {
       const bool idle = !c->head_done && c->in.empty() && c->http.buffered_head_bytes() == 0;
