@@ -60,33 +60,10 @@
 namespace {
 
 using namespace eio;
+using fuzz::reader;
 
 constexpr std::size_t max_operations = 200;
 
-class reader {
-public:
-  reader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool empty() const noexcept { return at_ >= size_; }
-  std::uint8_t byte() noexcept { return at_ < size_ ? data_[at_++] : 0; }
-  std::uint32_t below(std::uint32_t n) noexcept { return n == 0 ? 0 : byte() % n; }
-  std::string bytes(std::size_t max) {
-    const std::size_t wanted = byte() % (max + 1);
-    const std::size_t n = std::min<std::size_t>(wanted, size_ - std::min(at_, size_));
-    std::string out(reinterpret_cast<const char*>(data_) + at_, n);
-    at_ += n;
-    return out;
-  }
-  std::string text(std::size_t max) {
-    std::string out = bytes(max);
-    out.resize(utf8_valid_prefix(out));
-    return out;
-  }
-
-private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t at_ = 0;
-};
 
 struct sent_message {
   bool binary;

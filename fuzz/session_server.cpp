@@ -77,6 +77,7 @@
 namespace {
 
 using namespace eio;
+using fuzz::reader;
 
 constexpr std::size_t max_operations = 200;
 constexpr std::size_t max_timer_steps = 64;            // on_timeout calls per clock advance
@@ -85,34 +86,6 @@ constexpr std::string_view initial_packet_text = "init";
 
 // ------------------------------------------------------------ input
 
-class reader {
-public:
-  reader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-
-  bool empty() const noexcept { return at_ >= size_; }
-  std::uint8_t byte() noexcept { return at_ < size_ ? data_[at_++] : 0; }
-  std::uint32_t below(std::uint32_t n) noexcept { return n == 0 ? 0 : byte() % n; }
-  bool flag() noexcept { return (byte() & 1) != 0; }
-  // Up to `max` raw bytes, the count read first.
-  std::string bytes(std::size_t max) {
-    const std::size_t wanted = byte() % (max + 1);  // first: it moves at_ (argument order is unspecified)
-    const std::size_t n = std::min<std::size_t>(wanted, size_ - std::min(at_, size_));
-    std::string out(reinterpret_cast<const char*>(data_) + at_, n);
-    at_ += n;
-    return out;
-  }
-  // Up to `max` bytes cut back to well-formed UTF-8 (encode_payload's precondition).
-  std::string text(std::size_t max) {
-    std::string out = bytes(max);
-    out.resize(utf8_valid_prefix(out));
-    return out;
-  }
-
-private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t at_ = 0;
-};
 
 server_options options_from(reader& in, std::uint64_t& id_counter) {
   const std::uint8_t b0 = in.byte();
