@@ -615,6 +615,17 @@ protected:
     }
     return out;
   }
+  // After a probe that failed: a message still goes by POST and the poll
+  // goes on.
+  void expect_polling_goes_on() {
+    ASSERT_TRUE(c->send("still", false, now));
+    EXPECT_EQ(actions(), strings{"POST " + poll_target() + " " + one("4still")});
+    answer_get(one("4here"));
+    EXPECT_EQ(events(), strings{"text here"});
+    EXPECT_EQ(actions(), strings{"GET " + poll_target()});
+    EXPECT_EQ(c->transport(), transport_kind::polling);
+  }
+
   void handshake(std::string_view json) {
     opts.version = GetParam();
     make().open(now);
@@ -899,12 +910,7 @@ TEST_P(client_version_test, a_probe_that_fails_to_connect_leaves_polling_working
   EXPECT_EQ(events(), strings{"error probe error: websocket failed"});
   EXPECT_TRUE(actions().empty());  // never opened: nothing to close
   EXPECT_FALSE(c->upgrading());
-  ASSERT_TRUE(c->send("still", false, now));
-  EXPECT_EQ(actions(), strings{"POST " + poll_target() + " " + one("4still")});
-  answer_get(one("4here"));
-  EXPECT_EQ(events(), strings{"text here"});
-  EXPECT_EQ(actions(), strings{"GET " + poll_target()});
-  EXPECT_EQ(c->transport(), transport_kind::polling);
+  expect_polling_goes_on();
   EXPECT_EQ(c->state(), client_state::open);
 }
 
@@ -922,12 +928,7 @@ TEST_P(client_version_test, a_probe_answered_with_another_packet_is_dropped) {
   c->websocket_closed(ws(1), now);
   EXPECT_TRUE(events().empty());
   EXPECT_TRUE(actions().empty());
-  ASSERT_TRUE(c->send("still", false, now));
-  EXPECT_EQ(actions(), strings{"POST " + poll_target() + " " + one("4still")});
-  answer_get(one("4here"));
-  EXPECT_EQ(events(), strings{"text here"});
-  EXPECT_EQ(actions(), strings{"GET " + poll_target()});
-  EXPECT_EQ(c->transport(), transport_kind::polling);
+  expect_polling_goes_on();
 }
 
 TEST_P(client_version_test, a_probe_closed_while_pausing_resumes_polling) {

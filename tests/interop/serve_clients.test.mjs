@@ -3,38 +3,12 @@
 // eiotool in EIO_EIOTOOL.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { Socket } from "engine.io-client";
-import { serve } from "./serve_helper.mjs";
+import { serve, echo } from "./serve_helper.mjs";
 
-const require = createRequire(import.meta.url);
-const eioV3 = require("engine.io-client-v3");
 assert.ok(process.env.EIO_EIOTOOL, "EIO_EIOTOOL must name the eiotool binary");
 
 const asBytes = (m) => (typeof m === "string" ? m : Array.from(new Uint8Array(m)));
-
-// Opens a client, sends `messages` once open, resolves with the echoes.
-function echo(url, options, messages, { v3 = false, timeout = 15000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const socket = v3 ? eioV3(url, options) : new Socket(url, options);
-    const got = [];
-    const timer = setTimeout(() => reject(new Error(`timeout after ${got.length}/${messages.length} echoes`)), timeout);
-    socket.on("open", () => messages.forEach((m) => socket.send(m)));
-    socket.on("message", (m) => {
-      got.push(m);
-      if (got.length === messages.length) {
-        clearTimeout(timer);
-        const transport = socket.transport.name;
-        socket.close();
-        resolve({ got, transport });
-      }
-    });
-    socket.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
 
 const samples = ["héllo € 😀", "plain", new Uint8Array([0, 1, 2, 255]), new Uint8Array([])];
 

@@ -14,9 +14,15 @@
 //   await server.stop()          SIGCONT + SIGTERM, resolves with the exit code
 //                                (null when it had to be killed after 5 s)
 //
+// echo(url, options, messages, { v3, timeout }) opens an official client
+// (engine.io-client 6, or 3 with v3), sends `messages` once open and
+// resolves with { got, transport } once as many messages came back.
+//
 // Every server still running when the test process exits is killed, so a
 // failed test does not leave one behind.
 import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { Socket } from "engine.io-client";
 import { fileURLToPath } from "node:url";
 
 const live = new Set();
@@ -121,6 +127,31 @@ export function serve(args = [], { quiet = true, reference = false, startTimeout
     exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`the server exited with ${code}: ${out}${lines.join("\n")}`));
+    });
+  });
+}
+
+const eioV3 = createRequire(import.meta.url)("engine.io-client-v3");
+
+// Opens a client, sends `messages` once open, resolves with the echoes.
+export function echo(url, options, messages, { v3 = false, timeout = 15000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = v3 ? eioV3(url, options) : new Socket(url, options);
+    const got = [];
+    const timer = setTimeout(() => reject(new Error(`timeout after ${got.length}/${messages.length} echoes`)), timeout);
+    socket.on("open", () => messages.forEach((m) => socket.send(m)));
+    socket.on("message", (m) => {
+      got.push(m);
+      if (got.length === messages.length) {
+        clearTimeout(timer);
+        const transport = socket.transport.name;
+        socket.close();
+        resolve({ got, transport });
+      }
+    });
+    socket.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
     });
   });
 }

@@ -10,7 +10,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Socket } from "engine.io-client";
-import { serve } from "./serve_helper.mjs";
+import { serve, echo } from "./serve_helper.mjs";
 
 let dir;
 let certificate;
@@ -32,26 +32,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function echo(options, messages) {
-  return new Promise((resolve, reject) => {
-    const socket = new Socket(server.url, options);
-    const got = [];
-    const timer = setTimeout(() => reject(new Error(`timeout after ${got.length} echoes`)), 10000);
-    socket.on("open", () => messages.forEach((m) => socket.send(m)));
-    socket.on("upgrade", () => (socket.upgraded = true));
-    socket.on("message", (m) => {
-      got.push(typeof m === "string" ? m : Array.from(new Uint8Array(m)));
-      if (got.length < messages.length) return;
-      clearTimeout(timer);
-      const transport = socket.transport.name;
-      socket.close();
-      resolve({ got, transport });
-    });
-    socket.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
+const asBytes = (m) => (typeof m === "string" ? m : Array.from(new Uint8Array(m)));
+
+async function tlsEcho(options, messages) {
+  const { got, transport } = await echo(server.url, options, messages, { timeout: 10000 });
+  return { got: got.map(asBytes), transport };
 }
 
 test("the server says https:// in the URL it prints", () => {
@@ -64,7 +49,7 @@ const expected = messages.map((m) => (typeof m === "string" ? m : Array.from(m))
 
 for (const transports of [["polling"], ["websocket"]]) {
   test(`engine.io-client 6 over ${transports[0] === "polling" ? "https" : "wss"}: echoes byte-identical`, async () => {
-    const { got, transport } = await echo({ transports, ca: certificate }, messages);
+    const { got, transport } = await tlsEcho({ transports, ca: certificate }, messages);
     assert.deepEqual(got, expected);
     assert.equal(transport, transports[0]);
   });
@@ -89,7 +74,7 @@ test("engine.io-client 6 upgrades https polling to wss", async () => {
 });
 
 test("a client that does not trust the certificate cannot connect", async () => {
-  await assert.rejects(echo({ transports: ["polling"] }, ["x"]), (e) => {
+  await assert.rejects(tlsEcho({ transports: ["polling"] }, ["x"]), (e) => {
     assert.equal(e.type, "TransportError");
     return true;
   });
@@ -107,6 +92,6 @@ test("plain HTTP on the TLS port is dropped without harm to the server", async (
     setTimeout(() => socket.destroy(), 5000);
   });
   assert.doesNotMatch(answer, /^HTTP\/1\.1 200/);
-  const { got } = await echo({ transports: ["websocket"], ca: certificate }, ["still serving"]);
+  const { got } = await tlsEcho({ transports: ["websocket"], ca: certificate }, ["still serving"]);
   assert.deepEqual(got, ["still serving"]);
 });
