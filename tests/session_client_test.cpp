@@ -190,6 +190,16 @@ protected:
 
   // The v4 polling handshake with `json`, with the GET it triggers checked;
   // leaves the actions after the open event to the test.
+  // A v3 session open over polling, without the upgrade; the open event read.
+  void open_v3_polling() {
+    opts.version = protocol_version::v3;
+    opts.upgrade = false;
+    make().open(now);
+    actions();
+    answer_get(v3_packet("0" + std::string(handshake_ws)));
+    events();
+  }
+
   void handshake_v4(std::string_view json) {
     make().open(now);
     ASSERT_EQ(actions(), strings{"GET /engine.io/?EIO=4&transport=polling"});
@@ -369,12 +379,7 @@ TEST_F(client_test, messages_before_the_open_packet_are_dropped) {
 }
 
 TEST_F(client_test, v3_binary_payload_from_a_server_of_xhr2_clients) {
-  opts.version = protocol_version::v3;
-  opts.upgrade = false;
-  make().open(now);
-  actions();
-  answer_get(v3_packet("0" + std::string(handshake_ws)));
-  events();
+  open_v3_polling();
   actions();
   // 0x00 <2> 0xff "4a"  then  0x01 <4> 0xff 0x04 00 01 ff
   answer_get(std::string("\x00\x02\xff" "4a" "\x01\x04\xff\x04\x00\x01\xff", 12), 200,
@@ -537,12 +542,7 @@ TEST_F(client_test, v4_ping_timeout_on_websocket_only) {
 }
 
 TEST_F(client_test, v3_client_pings_every_ping_interval_after_the_pong) {
-  opts.version = protocol_version::v3;
-  opts.upgrade = false;
-  make().open(now);
-  actions();
-  answer_get(v3_packet("0" + std::string(handshake_ws)));
-  events();
+  open_v3_polling();
   EXPECT_EQ(actions(), strings{"GET /engine.io/?EIO=3&transport=polling&sid=abc"});
   ASSERT_EQ(c->next_deadline(), std::optional<millis>(1000ms));
   c->on_timeout(999ms);
@@ -571,12 +571,7 @@ TEST_F(client_test, v3_client_pings_every_ping_interval_after_the_pong) {
 }
 
 TEST_F(client_test, v3_times_out_without_pongs) {
-  opts.version = protocol_version::v3;
-  opts.upgrade = false;
-  make().open(now);
-  actions();
-  answer_get(v3_packet("0" + std::string(handshake_ws)));
-  events();
+  open_v3_polling();
   actions();
   now = 1000ms;
   c->on_timeout(now);
