@@ -24,6 +24,10 @@
 #include <Poco/Net/StreamSocket.h>
 #include <openssl/ssl.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>  // malloc_trim
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -90,6 +94,7 @@ struct event_loop {
   std::unordered_map<Poco::Net::SocketImpl*, connection_id> by_socket;  // keyed by the shared impl
   connection_id next_id = 1;
   millis last_sweep{0};
+  bool busy_since_trim = false;  // took a connection since memory was last handed back
   // Connections with WebSocket frames appended and not yet written: written
   // once the core's outputs are all applied, so the frames one read produced
   // go out in one send (a send per frame was most of the server's CPU time).
@@ -130,6 +135,7 @@ private:
   void pump(millis now);
   void write_some(connection_id id);
   void sweep_slow_requests(millis now);
+  void release_memory_when_idle();
   void drain_and_close();
 };
 
@@ -324,7 +330,10 @@ void event_loop::run() {
     }
     run_inbox(now);
     if (const auto due = engine.next_deadline(); due && *due <= now) engine.on_timeout(now);
-    if (now - last_sweep >= millis(1000)) sweep_slow_requests(now);
+    if (now - last_sweep >= millis(1000)) {
+      sweep_slow_requests(now);
+      release_memory_when_idle();
+    }
     pump(now);
   }
   drain_and_close();
@@ -405,6 +414,7 @@ void event_loop::accept_all(millis now) {
 // the start of a request for one of our sessions.
 void event_loop::adopt(std::unique_ptr<connection> c, millis now) {
   c->id = next_id++;
+  busy_since_trim = true;
   c->request_started = now;
   c->http = http_reader(http_reader_limits{options().max_header_bytes, options().max_header_count,
                                             options().engine.max_http_buffer_size});
@@ -931,6 +941,19 @@ void event_loop::sweep_slow_requests(millis now) {
       }
     }
   }
+}
+
+// A burst of traffic leaves the heap with free pages scattered between live
+// blocks, which free() does not return (it only trims the top); an idle
+// server would keep its peak RSS for good. Once a loop that had traffic has
+// no connection and no session left, hand the free pages back: at most once
+// a second per loop, and never while it serves anybody.
+void event_loop::release_memory_when_idle() {
+  if (!busy_since_trim || !connections.empty() || engine.session_count() != 0) return;
+  busy_since_trim = false;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 poco_server::poco_server(poco_server_options options, event_handler handler)
