@@ -62,8 +62,12 @@ struct event_loop {
     // write can go on, or the reverse): wait for that readiness, not ours.
     bool tls_write_waits_for_read = false;
     bool tls_read_waits_for_write = false;
-    // The HTTP request being read or answered (one at a time: no pipelining).
-    http_reader http;
+    // The HTTP request being read (one at a time: no pipelining). Made when
+    // a request's first bytes come and let go once it is read, so the
+    // connections an idle polling session holds (its long-poll GET, its
+    // keep-alive POST connection) and WebSocket connections carry none:
+    // it is half the size of a connection.
+    std::unique_ptr<http_reader> http;
     bool head_done = false;        // its head was read
     bool reading_post = false;     // a POST the core waits to see the body of (begin_post said so)
     bool awaiting_answer = false;  // handed to the core, not answered yet
@@ -71,11 +75,16 @@ struct event_loop {
     std::string websocket_key;
     http_encoding response_encoding = http_encoding::identity;  // for the answer to the GET being served
     std::optional<permessage_deflate_params> offered_deflate;  // negotiated on the upgrade request
-    std::optional<permessage_deflate> deflate;                 // in use on this WebSocket
-    std::string inflated;                                      // scratch for compressed messages
     millis request_started{0};
     millis closing_since{0};  // first seen with close_after_write by the sweep
-    websocket::frame_reader reader;
+    // What only a WebSocket needs, made when the upgrade is accepted: the
+    // connections of polling sessions, most of all, go without.
+    struct websocket_side {
+      websocket::frame_reader reader;
+      std::optional<permessage_deflate> deflate;  // negotiated on the upgrade request
+      std::string inflated;                       // scratch for compressed messages
+    };
+    std::unique_ptr<websocket_side> ws;  // set together with `websocket`
   };
 
   poco_server::impl& shared;
@@ -416,12 +425,10 @@ void event_loop::adopt(std::unique_ptr<connection> c, millis now) {
   c->id = next_id++;
   busy_since_trim = true;
   c->request_started = now;
-  c->http = http_reader(http_reader_limits{options().max_header_bytes, options().max_header_count,
-                                            options().engine.max_http_buffer_size});
+  c->http.reset();
   c->head_done = false;
   c->reading_post = false;
   c->awaiting_answer = false;
-  c->reader = websocket::frame_reader(options().engine.max_http_buffer_size);
   c->want_write = !c->out.empty();
   try {
     poll.add(c->socket, Poco::Net::PollSet::POLL_READ | (c->want_write ? Poco::Net::PollSet::POLL_WRITE : 0));
@@ -529,27 +536,33 @@ void event_loop::process_input(connection_id id, millis now) {
       return;
     }
     if (c->awaiting_answer) return;  // one request at a time
-    const bool had_head = c->http.has_head();
-    const http_read_result read = c->http.feed(c->in);
+    if (!c->http) {
+      if (c->in.empty()) return;
+      c->http = std::make_unique<http_reader>(
+          http_reader_limits{options().max_header_bytes, options().max_header_count, options().engine.max_http_buffer_size});
+    }
+    const bool had_head = c->http->has_head();
+    const http_read_result read = c->http->feed(c->in);
     switch (read.event) {
       case http_read_event::need_more:
         c->in.clear();  // all consumed
+        if (!c->http->has_head() && c->http->buffered_head_bytes() == 0) c->http.reset();  // nothing begun
         return;
       case http_read_event::error:
         c->in.erase(0, read.consumed);
-        return reject_request(*c, read.error, !had_head && c->http.has_head(), now);
+        return reject_request(*c, read.error, !had_head && c->http->has_head(), now);
       case http_read_event::head:
         // start_request erases the head, unless it hands the connection over.
-        if (!start_request(*c, std::move(c->http.head()), read.consumed, now)) return;
+        if (!start_request(*c, std::move(c->http->head()), read.consumed, now)) return;
         break;
       case http_read_event::body_done:
         c->in.erase(0, read.consumed);
         if (c->reading_post) {
           c->reading_post = false;
           c->awaiting_answer = true;
-          engine.finish_post(c->id, std::move(c->http.body()), now);
+          engine.finish_post(c->id, std::move(c->http->body()), now);
         }
-        c->http.reset_for_next();
+        c->http.reset();
         break;
     }
     c = find(id);
@@ -571,11 +584,11 @@ void event_loop::reject_request(connection& c, const http_reader_error& error, b
     return;
   }
   if (error.status == 413 && at_head) {
-    http_head head = std::move(c.http.head());
+    http_head head = std::move(c.http->head());
     if (route_elsewhere(c, head.request, 0)) return;
     return refuse_large_body(c.id, std::move(head), now);
   }
-  if (!c.head_done && c.http.has_head()) return drop(c.id, true);  // the answered request's dropped body
+  if (!c.head_done && c.http->has_head()) return drop(c.id, true);  // the answered request's dropped body
   if (c.head_done) engine.http_closed(c.id, now);  // a body that broke off: the core forgets the exchange
   c.in.clear();
   respond_plain(c, error.status, error.reason);
@@ -591,7 +604,7 @@ bool event_loop::route_elsewhere(connection& c, const http_request& request, std
   if (!sid) return false;
   const unsigned owner = shared.owner_of(*sid, index);
   if (owner == index) return false;
-  std::string bytes(c.http.raw_head());
+  std::string bytes(c.http->raw_head());
   bytes.append(c.in, head_bytes, std::string::npos);
   c.in = std::move(bytes);
   shared.loops[owner]->hand_over(detach(c.id));
@@ -627,7 +640,7 @@ bool event_loop::start_request(connection& c, http_head head, std::size_t head_b
     request.remote_address = c.socket.peerAddress().toString();
   } catch (const Poco::Exception&) {
   }
-  if (!head.expects_body) c.http.reset_for_next();
+  if (!head.expects_body) c.http.reset();  // read in full
 
   const std::string& path = options().engine.path;
   const std::string_view bare_path = std::string_view(path).substr(0, path.size() - (path.size() > 1 && path.back() == '/'));
@@ -659,7 +672,7 @@ bool event_loop::start_request(connection& c, http_head head, std::size_t head_b
   }
   if (request.method != "POST") {
     // A body on anything else is read and dropped after the answer.
-    if (head.expects_body) c.http.discard_body();
+    if (head.expects_body) c.http->discard_body();
     c.response_encoding = http_encoding::identity;
     if (options().http_compression && request.method == "GET") {
       if (const auto accepted = find_header(request.headers, "accept-encoding")) c.response_encoding = choose_encoding(*accepted);
@@ -688,15 +701,16 @@ void event_loop::read_frames(connection& c, millis now) {
   bool answered_ping = false;
   for (;;) {
     websocket::frame_event frame;
-    const std::size_t used = c.reader.read(std::string_view(c.in).substr(offset), frame);
+    const std::size_t used = c.ws->reader.read(std::string_view(c.in).substr(offset), frame);
     offset += used;
     using kind = websocket::frame_event::kind;
     if (frame.what == kind::need_more) break;
     if (frame.what == kind::message && frame.compressed) {
       const inflate_result inflated =
-          c.deflate ? c.deflate->decompress(frame.data, options().engine.max_http_buffer_size, c.inflated) : inflate_result::corrupt;
-      if (inflated == inflate_result::ok && (frame.message_kind == frame_kind::binary || utf8_valid_prefix(c.inflated) == c.inflated.size())) {
-        engine.websocket_message(id, frame.message_kind, c.inflated, now);
+          c.ws->deflate ? c.ws->deflate->decompress(frame.data, options().engine.max_http_buffer_size, c.ws->inflated) : inflate_result::corrupt;
+      if (inflated == inflate_result::ok &&
+          (frame.message_kind == frame_kind::binary || utf8_valid_prefix(c.ws->inflated) == c.ws->inflated.size())) {
+        engine.websocket_message(id, frame.message_kind, c.ws->inflated, now);
         continue;
       }
       frame.what = kind::error;  // closed below like any protocol error
@@ -793,10 +807,12 @@ void event_loop::apply(action& a, millis now) {
     std::string& out = c->out;
     out += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
     out += "Sec-WebSocket-Accept: " + websocket_accept_value(c->websocket_key) + "\r\n";
+    c->ws = std::make_unique<connection::websocket_side>(connection::websocket_side{
+        websocket::frame_reader(options().engine.max_http_buffer_size, true, /*allow_compressed=*/c->offered_deflate.has_value()),
+        std::nullopt, std::string()});
     if (c->offered_deflate) {
       out += "Sec-WebSocket-Extensions: " + c->offered_deflate->header_value() + "\r\n";
-      c->deflate.emplace(*c->offered_deflate);
-      c->reader = websocket::frame_reader(options().engine.max_http_buffer_size, true, /*allow_compressed=*/true);
+      c->ws->deflate.emplace(*c->offered_deflate);
     }
     for (const auto& h : accept->headers) out += h.name + ": " + h.value + "\r\n";
     out += "\r\n";
@@ -812,9 +828,9 @@ void event_loop::apply(action& a, millis now) {
     connection* c = find(send->connection);
     if (!c || !c->websocket) return;
     const auto op = send->kind == frame_kind::text ? websocket::opcode::text : websocket::opcode::binary;
-    if (c->deflate && c->deflate->compress(send->data, c->inflated)) {
-      websocket::append_frame_header(op, true, c->inflated.size(), c->out, /*compressed=*/true);
-      c->out += c->inflated;
+    if (c->ws->deflate && c->ws->deflate->compress(send->data, c->ws->inflated)) {
+      websocket::append_frame_header(op, true, c->ws->inflated.size(), c->out, /*compressed=*/true);
+      c->out += c->ws->inflated;
     } else {
       websocket::append_frame(op, send->data, c->out);
     }
@@ -922,7 +938,7 @@ void event_loop::sweep_slow_requests(millis now) {
     }
     if (c->websocket || c->awaiting_answer) continue;
     const bool reading_head = !c->head_done;
-    if (reading_head && c->in.empty() && c->http.buffered_head_bytes() == 0) {
+    if (reading_head && c->in.empty() && (!c->http || c->http->buffered_head_bytes() == 0)) {
       // An idle keep-alive connection: allow it the body timeout.
       if (now - c->request_started > options().body_timeout) slow.push_back(id);
       continue;
@@ -932,7 +948,7 @@ void event_loop::sweep_slow_requests(millis now) {
   for (const connection_id id : stuck) drop(id, true);
   for (const connection_id id : slow) {
     if (connection* c = find(id)) {
-      const bool idle = !c->head_done && c->in.empty() && c->http.buffered_head_bytes() == 0;
+      const bool idle = !c->head_done && c->in.empty() && (!c->http || c->http->buffered_head_bytes() == 0);
       if (idle) {
         drop(id, true);
       } else {
