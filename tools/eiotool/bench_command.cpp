@@ -26,6 +26,7 @@ struct bench_arguments {
   double duration = 5;
   double rate = 10;
   unsigned threads = 1;
+  unsigned busy_poll_us = 0;
   std::string on_open;
   bool allow_remote = false;
   bool json = false;
@@ -182,6 +183,7 @@ int run_bench(const bench_arguments& args) {
   options.duration = args.duration;
   options.rate = args.rate;
   options.threads = args.threads;
+  options.busy_poll_us = args.busy_poll_us;
   options.on_open = args.on_open;
   options.progress = !args.quiet;
   const bench::load_result result = bench::run_load(options);
@@ -218,6 +220,10 @@ void add_bench_command(CLI::App& app, command_action& action) {
   command->add_option("--duration,-d", args->duration, "Seconds to measure, after every session is open")->check(CLI::Range(0.1, 86400.0))->capture_default_str();
   command->add_option("--rate,-r", args->rate, "fanout: broadcasts per second")->check(CLI::Range(0.1, 1e6))->capture_default_str();
   command->add_option("--threads,-t", args->threads, "Client threads, each with its own epoll loop")->check(CLI::Range(1u, 64u))->capture_default_str();
+  command->add_option("--busy-poll", args->busy_poll_us,
+                      "Microseconds each thread polls without sleeping before it waits (sharper latency, a busy core)")
+      ->check(CLI::Range(0u, 1'000'000u))
+      ->capture_default_str();
   command->add_option("--on-open", args->on_open, "idle: shell command to run once every session is open");
   command->add_flag("--allow-remote", args->allow_remote, "Allow a server that is not on a loopback address");
   command->add_flag("--json", args->json, "Print the figures as one JSON object");

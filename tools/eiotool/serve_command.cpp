@@ -33,6 +33,7 @@ struct serve_arguments {
   std::string tls_key;
   std::size_t max_connections = 100'000;
   bool per_message_deflate = false;
+  unsigned busy_poll_us = 0;
   bool no_http_compression = false;
   std::string log_level = "info";
   bool quiet = false;
@@ -186,6 +187,7 @@ int run_serve(const serve_arguments& args) {
 
   options.threads = args.threads;
   options.per_message_deflate = args.per_message_deflate;
+  options.busy_poll = std::chrono::microseconds(args.busy_poll_us);
   options.http_compression = !args.no_http_compression;
   options.max_connections = args.max_connections;
   options.tls_certificate_file = args.tls_cert;
@@ -242,6 +244,10 @@ void add_serve_command(CLI::App& app, command_action& action) {
   cert->needs(key);
   key->needs(cert);
   command->add_flag("--per-message-deflate", args->per_message_deflate, "Compress WebSocket messages when the client offers it (RFC 7692)");
+  command->add_option("--busy-poll", args->busy_poll_us,
+                      "Microseconds a loop polls without sleeping before it waits: lower latency, a busy core while traffic flows")
+      ->check(CLI::Range(0u, 1'000'000u))
+      ->capture_default_str();
   command->add_flag("--no-http-compression", args->no_http_compression, "Do not gzip/deflate polling responses of 1 KiB or more");
   command->add_option("--auth-token", args->auth_token,
                       "Refuse handshakes (403) without ?token=TOKEN or 'Authorization: Bearer TOKEN' (a token in the query shows in proxy logs: prefer the header)");

@@ -123,6 +123,7 @@ private:
   void run_inbox(millis now);
   template <typename F>
   void guarded(const char* what, F&& f);
+  Poco::Net::PollSet::SocketModeMap wait_for_sockets(long wait_ms);
   void accept_all(millis now);
   void adopt(std::unique_ptr<connection> c, millis now);
   connection* find(connection_id id);
@@ -309,12 +310,25 @@ void event_loop::guarded(const char* what, F&& f) {
   }
 }
 
+// poll() with options().busy_poll: non-blocking polls until something is
+// ready or that time is up, then the blocking one.
+Poco::Net::PollSet::SocketModeMap event_loop::wait_for_sockets(long wait_ms) {
+  if (options().busy_poll.count() > 0 && wait_ms > 0) {
+    const auto until = std::chrono::steady_clock::now() + options().busy_poll;
+    do {
+      Poco::Net::PollSet::SocketModeMap ready = poll.poll(Poco::Timespan(0));
+      if (!ready.empty()) return ready;
+    } while (std::chrono::steady_clock::now() < until && !shared.stopping.load(std::memory_order_relaxed));
+  }
+  return poll.poll(Poco::Timespan(wait_ms * 1000));
+}
+
 void event_loop::run() {
   while (!shared.stopping.load(std::memory_order_relaxed)) {
     millis now = steady_now();
     long wait_ms = 100;  // also how soon stop() is noticed
     if (const auto due = engine.next_deadline()) wait_ms = std::clamp<long>(static_cast<long>((*due - now).count()), 0, wait_ms);
-    const Poco::Net::PollSet::SocketModeMap ready = poll.poll(Poco::Timespan(wait_ms * 1000));
+    const Poco::Net::PollSet::SocketModeMap ready = wait_for_sockets(wait_ms);
     now = steady_now();
     for (const auto& [socket, mode] : ready) {
       if (socket == shared.listener) {

@@ -43,6 +43,7 @@ struct load_options {
   double open_timeout = 60;     // seconds to open every session
   std::string on_open;          // idle: shell command run once all sessions are open
   bool progress = true;         // a line on stderr every second
+  unsigned busy_poll_us = 0;    // each thread polls without sleeping this long before it waits
 };
 
 struct load_result {
