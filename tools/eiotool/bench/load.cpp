@@ -143,14 +143,19 @@ public:
   // epoll_wait; with busy_poll_us, non-blocking ones first until something
   // is ready or that time is up (the sleep and wake-up it saves are most of
   // a round trip on an idle machine: it sharpens the latency case).
+  // The spin never runs past `timeout` (the next broadcast), and the wait
+  // after it takes only what is left.
   int wait_for_events(std::vector<epoll_event>& events, int timeout) {
     const int capacity = static_cast<int>(events.size());
     if (options_.busy_poll_us > 0 && timeout > 0) {
-      const std::int64_t until = now_ns() + static_cast<std::int64_t>(options_.busy_poll_us) * 1000;
+      const std::int64_t start = now_ns();
+      const std::int64_t due = start + static_cast<std::int64_t>(timeout) * 1'000'000;
+      const std::int64_t until = std::min(due, start + static_cast<std::int64_t>(options_.busy_poll_us) * 1000);
       do {
         const int n = epoll_wait(epoll_, events.data(), capacity, 0);
         if (n != 0) return n;
       } while (now_ns() < until && !shared_.stop.load(std::memory_order_relaxed));
+      timeout = static_cast<int>(std::max<std::int64_t>(0, (due - now_ns()) / 1'000'000));
     }
     return epoll_wait(epoll_, events.data(), capacity, timeout);
   }

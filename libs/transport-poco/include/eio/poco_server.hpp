@@ -59,10 +59,11 @@ struct poco_server_options {
   bool per_message_deflate = false;
 
   // Latency against CPU: before a loop sleeps in epoll_wait it polls without
-  // waiting for up to this long. A message that comes meanwhile is served
-  // without the sleep and wake-up (most of a round trip's time on an idle
-  // machine), at the price of a core kept busy while traffic flows. 0 (the
-  // default): sleep at once.
+  // waiting for up to this long (never past its next timer). A message that
+  // comes meanwhile is served without the sleep and wake-up (most of a round
+  // trip's time on an idle machine), at the price of each loop's core kept
+  // busy while traffic flows (`threads` cores). 0 (the default): sleep at
+  // once.
   std::chrono::microseconds busy_poll{0};
 };
 
