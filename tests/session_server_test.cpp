@@ -429,6 +429,39 @@ TEST(session_handshake, v3_jsonp_wraps_and_decodes_d) {
   EXPECT_CLEAN(h);
 }
 
+TEST(session_handshake, v4_jsonp_is_served_as_the_reference_does) {
+  // The v4 client has no JSONP, but engine.io 6 picks it for any version
+  // whose request has `j`: v4 payloads ('\x1e' between packets) wrapped the
+  // same way, the separator escaped as \u001e in the string literal.
+  server_harness h;
+  const opened o = h.handshake(v4, "j=2");
+  ASSERT_FALSE(o.ok());  // the harness reads XHR bodies only; check by hand
+  const auto r = *o.out.response(o.connection);
+  EXPECT_EQ(r.body.rfind("___eio[2](\"0{", 0), 0u) << r.body;
+  EXPECT_EQ(header_or(r, "Content-Type"), "text/plain; charset=UTF-8");
+  std::string unescaped;
+  for (std::size_t i = 0; i < r.body.size(); ++i) {
+    if (!(r.body[i] == '\\' && i + 1 < r.body.size() && r.body[i + 1] == '"')) unescaped += r.body[i];
+  }
+  const std::string sid = *test::json_field(unescaped, "sid");
+  const auto ref = h.srv().find_session(sid);
+  ASSERT_TRUE(ref);
+
+  const connection_id p = h.request(test::post(test::sid_query(v4, "polling", sid, "j=2"), "d=4one%1E4two",
+                                               "application/x-www-form-urlencoded"));
+  const auto out = h.take();
+  EXPECT_EQ(out.response(p)->body, "ok");
+  ASSERT_EQ(out.messages().size(), 2u);
+  EXPECT_EQ(out.messages()[0].data, "one");
+  EXPECT_EQ(out.messages()[1].data, "two");
+
+  h.send(*ref, "a");
+  h.send(*ref, "b");
+  const connection_id g = h.request(get(test::sid_query(v4, "polling", sid, "j=2")));
+  EXPECT_EQ(h.take().response(g)->body, "___eio[2](\"4a\\u001e4b\");");
+  EXPECT_CLEAN(h);
+}
+
 TEST(session_handshake, v3_jsonp_post_without_a_single_d_is_ok_and_ignored) {
   // Fact 47: nothing is decoded, the answer is still "ok", the session lives.
   for (const char* body : {"x=1", "d=1%3A4&d=1%3A4"}) {

@@ -320,7 +320,7 @@ session* server::handshake(connection_id connection, const http_request& request
     if (options_.cookie) {
       s.held_get_headers.push_back({"Set-Cookie", detail::set_cookie_value(*options_.cookie, s.id)});
     }
-    s.held_get_jsonp = jsonp_of(request, s);
+    s.held_get_jsonp = jsonp_of(request);
     by_connection_[connection] = slot;
     flush(s, now);
   }
@@ -329,8 +329,9 @@ session* server::handshake(connection_id connection, const http_request& request
   return lookup(ref);
 }
 
-std::string server::jsonp_of(const http_request& request, const session& s) const {
-  if (s.version != protocol_version::v3) return {};  // JSONP is a v3 transport
+std::string server::jsonp_of(const http_request& request) {
+  // The v4 client no longer offers JSONP, but the reference still serves it
+  // to any protocol version that asks with `j`; so do we.
   const std::optional<std::string> j = request.query_param("j");
   return j ? "j" + detail::jsonp_index(*j) : std::string();
 }
@@ -346,7 +347,7 @@ void server::poll_get(session& s, connection_id connection, const http_request& 
   }
   s.held_get = connection;
   s.held_get_headers = response_headers(request, {}, false);
-  s.held_get_jsonp = jsonp_of(request, s);
+  s.held_get_jsonp = jsonp_of(request);
   by_connection_[connection] = s.ref.slot;
   // While upgrading, an empty GET waits for the next noop tick rather than
   // getting one at once: a client that has not seen "3probe" yet would poll
@@ -368,7 +369,7 @@ void server::poll_post_begin(session& s, connection_id connection, const http_re
     return;
   }
   s.pending_post = connection;
-  post_formats_[connection] = post_format{binary_body, !jsonp_of(request, s).empty(), response_headers(request, {}, false)};
+  post_formats_[connection] = post_format{binary_body, !jsonp_of(request).empty(), response_headers(request, {}, false)};
   by_connection_[connection] = s.ref.slot;
 }
 
@@ -541,7 +542,7 @@ void server::finish_upgrade(session& s, millis now) {
   flush(s, now);
 }
 
-void server::websocket_closed(connection_id connection, bool error, millis now) {
+void server::websocket_closed(connection_id connection, bool error, millis now, std::string_view why) {
   session* s = by_connection(connection);
   if (!s) return;
   if (s->probe == connection) {
@@ -557,7 +558,7 @@ void server::websocket_closed(connection_id connection, bool error, millis now) 
   by_connection_.erase(connection);
   s->websocket.reset();
   close_session(*s, error ? close_reason::transport_error : close_reason::transport_close,
-                error ? "websocket error" : "", now);
+                error ? (why.empty() ? std::string("websocket error") : std::string(why)) : std::string(), now);
 }
 
 // ------------------------------------------------------------ packets in

@@ -599,7 +599,9 @@ struct poco_engine::impl {
       link.push(std::move(close));
     }
     locked([&](millis t) {
-      if (!link.closed_by_core) core.websocket_closed(link.id, error, t);
+      if (!link.closed_by_core) {
+        core.websocket_closed(link.id, error, t, error && close_code ? "closed with " + std::to_string(*close_code) : std::string());
+      }
     });
     link.flush();
     {

@@ -750,7 +750,7 @@ void event_loop::read_frames(connection& c, millis now) {
     c.close_after_write = true;
     c.in.clear();
     c.websocket = false;
-    engine.websocket_closed(id, error, now);
+    engine.websocket_closed(id, error, now, error ? std::string(frame.reason) + " (" + std::to_string(frame.close_code) + ")" : std::string());
     write_some(id);
     return;
   }

@@ -285,8 +285,9 @@ public:
   void handle_websocket(connection_id connection, const http_request& request, millis now);
   // One whole WebSocket message (fragments joined, UTF-8 checked for text).
   void websocket_message(connection_id connection, frame_kind kind, std::string_view data, millis now);
-  // The peer closed, or the connection failed (then `error` is true).
-  void websocket_closed(connection_id connection, bool error, millis now);
+  // The peer closed, or the connection failed (then `error` is true, and
+  // `why` may say how, e.g. "message too big (1009)", for the close event).
+  void websocket_closed(connection_id connection, bool error, millis now, std::string_view why = {});
   // An HTTP exchange ended before it was answered (a held GET, a POST whose
   // body never came).
   void http_closed(connection_id connection, millis now);
@@ -344,7 +345,7 @@ private:
   void refuse(connection_id connection, const http_request& request, bool websocket, request_error code,
               std::string context, std::string message = {});
   header_list response_headers(const http_request& request, std::string_view content_type, bool handshake) const;
-  std::string jsonp_of(const http_request& request, const detail::session& s) const;
+  static std::string jsonp_of(const http_request& request);
   void poll_get(detail::session& s, connection_id connection, const http_request& request, millis now);
   void poll_post_begin(detail::session& s, connection_id connection, const http_request& request, millis now);
   void answer_held_get(detail::session& s, std::string_view payload, payload_format format);
