@@ -324,4 +324,110 @@ TEST(poco_server, a_closed_connection_whose_peer_does_not_read_is_let_go_after_t
   EXPECT_EQ(open_descriptors(), before - 1) << "the server's side of the connection is closed";
 }
 
+
+TEST(poco_server, a_head_or_body_that_does_not_arrive_in_time_gets_408) {
+  eio::poco_server_options options;
+  options.header_timeout = 300ms;
+  options.body_timeout = 600ms;
+  running_server s(1, options);
+
+  // Slowloris on the head: half a request line, then nothing.
+  raw_connection head(s.server->port());
+  head.send("GET /engine.io/?EIO=4&transport=pol");
+  const std::string head_answer = head.read_until("\r\n\r\n");
+  EXPECT_EQ(head_answer.rfind("HTTP/1.1 408 ", 0), 0u) << head_answer;
+  EXPECT_TRUE(head.closed_by_peer());
+
+  // On the body: a POST that promises 10 bytes and sends 3.
+  const std::string sid = s.handshake();
+  raw_connection body(s.server->port());
+  body.send("POST /engine.io/?EIO=4&transport=polling&sid=" + sid +
+            " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\n4he");
+  const std::string body_answer = body.read_until("\r\n\r\n");
+  EXPECT_EQ(body_answer.rfind("HTTP/1.1 408 ", 0), 0u) << body_answer;
+  EXPECT_TRUE(body.closed_by_peer());
+  // The session lost its POST half-way: it ends, as when the POST's
+  // connection closes early.
+  std::unique_lock<std::mutex> lock(s.mutex);
+  s.changed.wait_for(lock, 5s, [&] { return !s.closes.empty(); });
+  ASSERT_EQ(s.closes.size(), 1u);
+  EXPECT_EQ(s.closes[0], eio::close_reason::transport_error);
+}
+
+TEST(poco_server, the_hooks_add_headers_to_polling_answers_and_the_websocket_accept) {
+  eio::poco_server_options options;
+  options.engine.initial_headers = [](const eio::http_request&, eio::header_list& headers) {
+    headers.push_back({"X-Initial", "handshake"});
+  };
+  options.engine.headers = [](const eio::http_request& request, eio::header_list& headers) {
+    headers.push_back({"X-Every", std::string(request.header_value("x-tag").value_or("none"))});
+  };
+  running_server s(1, options);
+
+  raw_connection polling(s.server->port());
+  polling.send("GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Tag: first\r\n\r\n");
+  const std::string open = polling.read_until("\"maxPayload\":1000000}");
+  EXPECT_NE(open.find("\r\nX-Initial: handshake\r\n"), std::string::npos) << open;
+  EXPECT_NE(open.find("\r\nX-Every: first\r\n"), std::string::npos) << open;
+  const auto start = open.find("\"sid\":\"") + 7;
+  const std::string sid = open.substr(start, open.find('"', start) - start);
+
+  polling.send("POST /engine.io/?EIO=4&transport=polling&sid=" + sid +
+               " HTTP/1.1\r\nHost: x\r\nX-Tag: second\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\n4hi");
+  const std::string post = polling.read_until("\r\n\r\nok");
+  EXPECT_NE(post.find("\r\nX-Every: second\r\n"), std::string::npos) << post;
+  EXPECT_EQ(post.find("X-Initial"), std::string::npos) << "handshake only: " << post;
+
+  raw_connection websocket(s.server->port());
+  std::string upgrade = websocket_upgrade(sid);
+  upgrade.insert(upgrade.size() - 2, "X-Tag: third\r\n");
+  websocket.send(upgrade);
+  const std::string accept = websocket.read_until("\r\n\r\n");
+  EXPECT_NE(accept.find("101 Switching Protocols"), std::string::npos) << accept;
+  EXPECT_NE(accept.find("\r\nX-Every: third\r\n"), std::string::npos) << accept;
+  EXPECT_EQ(accept.find("X-Initial"), std::string::npos) << accept;
+}
+
+TEST(poco_server, stop_gives_up_on_a_peer_that_does_not_read_after_the_drain_timeout) {
+  eio::poco_server_options options;
+  options.port = 0;
+  options.threads = 1;
+  options.drain_timeout = 500ms;
+  eio::poco_server server(options, [](eio::loop_context& loop, const eio::event& e) {
+    if (const auto* message = std::get_if<eio::message_event>(&e)) {
+      loop.engine.send(message->session, message->data, message->binary, loop.now);
+    }
+  });
+  std::promise<void> returned;
+  std::thread runner([&] {
+    server.run();
+    returned.set_value();
+  });
+
+  // A healthy peer, which reads, and a stuck one, whose echoes fill every
+  // buffer between it and the server.
+  raw_connection healthy(server.port());
+  healthy.send(websocket_upgrade());
+  ASSERT_NE(healthy.read_until("\"maxPayload\":1000000}").find("101 Switching Protocols"), std::string::npos);
+  raw_connection stuck(server.port());
+  stuck.socket.setReceiveBufferSize(4096);
+  stuck.send(websocket_upgrade());
+  ASSERT_NE(stuck.read_until("\"maxPayload\":1000000}").find("101 Switching Protocols"), std::string::npos);
+  std::string message;
+  eio::websocket::append_masked_frame(eio::websocket::opcode::text, "4" + std::string(60000, 'e'), 0x01020304u, message);
+  for (int i = 0; i < 100; ++i) stuck.send(message);
+  std::this_thread::sleep_for(300ms);
+
+  server.stop();
+  auto done = returned.get_future();
+  // The bound is drain_timeout; 10 s only says "it did not hang".
+  const bool returned_in_time = done.wait_for(10s) == std::future_status::ready;
+  EXPECT_TRUE(returned_in_time) << "run() did not return after stop()";
+  // The healthy peer got its close (the socket ends) even though the other
+  // never drained.
+  EXPECT_TRUE(healthy.closed_by_peer());
+  if (!returned_in_time) std::abort();  // the runner thread cannot be joined
+  runner.join();
+}
+
 }  // namespace

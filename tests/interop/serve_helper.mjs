@@ -6,6 +6,7 @@
 //   const server = await serve(["--ping-interval", "300"], { quiet: false });
 //   server.url                   http://127.0.0.1:PORT (no path; https:// with TLS)
 //   server.host, server.port, server.pid
+//   server.banner                the "listening on ..." line it printed
 //   server.lines()               the stderr lines so far (none with quiet)
 //   await server.waitForLine(/close 0\.1: /, 5000)  resolves with the first
 //                                matching line (earlier ones count), rejects
@@ -109,7 +110,7 @@ export function serve(args = [], { quiet = true, reference = false, startTimeout
     }, startTimeout);
     child.stdout.on("data", (chunk) => {
       out += chunk;
-      const m = out.match(/listening on (https?):\/\/([^:/]+):(\d+)\//);
+      const m = out.match(/listening on (https?):\/\/([^:/]+):(\d+)\/.*\n/);
       if (!m) return;
       clearTimeout(timer);
       resolve({
@@ -117,6 +118,7 @@ export function serve(args = [], { quiet = true, reference = false, startTimeout
         host: m[2],
         port: Number(m[3]),
         pid: child.pid,
+        banner: m[0].trim(),
         lines: () => lines.slice(),
         waitForLine,
         signal: (name) => child.kill(name),

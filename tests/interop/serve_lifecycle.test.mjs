@@ -441,3 +441,110 @@ test("--cookie io: the handshake sets io=<sid> as engine.io 6 does, and engine.i
     assert.equal(await server.stop(), 0);
   }
 });
+
+// ---------------------------------------------------------------------------
+// 6. The other flags of `eiotool serve`, each seen from outside
+
+test("SIGINT stops the server as SIGTERM does: clients see 'transport close', exit code 0", { timeout: 15000 }, async () => {
+  const server = await serve([], { quiet: false });
+  const socket = await openClient(server.url, { transports: ["websocket"] });
+  try {
+    const name = await sessionName(server, socket.id);
+    const closed = closeOf(socket);
+    server.signal("SIGINT");
+    assert.equal(await within(5000, "server exit", server.exited), 0);
+    assert.equal((await within(5000, "client close", closed)).reason, "transport close");
+    assert.ok(server.lines().includes(`close ${name}: server shutting down`), server.lines().join("\n"));
+  } finally {
+    socket.close();
+    await server.stop();
+  }
+});
+
+test("--host and --path: it listens on that address only, and serves that path only", { timeout: 15000 }, async () => {
+  // Any 127.x.y.z is loopback on Linux; 127.0.0.1 on the same port is then not listened on.
+  const server = await serve(["--host", "127.0.0.2", "--path", "/custom/"]);
+  try {
+    assert.equal(server.host, "127.0.0.2");
+    assert.match(server.banner, /^listening on http:\/\/127\.0\.0\.2:\d+\/custom\/ /);
+    const socket = await openClient(server.url, { path: "/custom/", transports: ["websocket"] });
+    assert.equal(await echoes(socket, "on /custom/"), "on /custom/");
+    socket.close();
+    const other = await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`);
+    assert.notEqual(other.status, 200);
+    await assert.rejects(fetch(`http://127.0.0.1:${server.port}/custom/?EIO=4&transport=polling`), /fetch failed/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("--no-upgrades: the handshake offers none and the default client stays on polling", { timeout: 15000 }, async () => {
+  const server = await serve(["--no-upgrades"]);
+  try {
+    const open = await (await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`)).text();
+    assert.deepEqual(JSON.parse(open.slice(1)).upgrades, []);
+    const socket = await openClient(server.url, {});
+    let upgraded = false;
+    socket.on("upgrade", () => (upgraded = true));
+    assert.equal(await echoes(socket, "one"), "one");
+    await sleep(500);
+    assert.equal(await echoes(socket, "two"), "two");
+    assert.equal(socket.transport.name, "polling");
+    assert.equal(upgraded, false);
+    socket.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test("--upgrade-timeout: a probe never finished with '5' is closed after it, and the session goes on polling", { timeout: 15000 }, async () => {
+  const server = await serve(["--upgrade-timeout", "300"]);
+  try {
+    const base = `${server.url}/engine.io/?EIO=4&transport=polling`;
+    const sid = JSON.parse((await (await fetch(base)).text()).slice(1)).sid;
+    const ws = new WebSocket(`ws://${server.host}:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    const probed = new Promise((resolve) => ws.once("message", (m) => resolve(String(m))));
+    ws.send("2probe");
+    assert.equal(await within(5000, "3probe", probed), "3probe");
+    const started = Date.now();
+    await within(5000, "the probe's close", new Promise((resolve) => ws.once("close", resolve)));
+    assert.ok(Date.now() - started >= 250, `closed after ${Date.now() - started} ms, before the upgrade timeout`);
+    // Still a polling session: a message goes through POST and comes back on GET.
+    const post = await fetch(`${base}&sid=${sid}`, { method: "POST", body: "4still here" });
+    assert.equal(await post.text(), "ok");
+    assert.equal(await (await fetch(`${base}&sid=${sid}`)).text(), "4still here");
+  } finally {
+    await server.stop();
+  }
+});
+
+test("--log-level: error logs no sessions, info logs opens, closes and refusals, debug also upgrades", { timeout: 20000 }, async () => {
+  const lines = {};
+  for (const level of ["error", "info", "debug"]) {
+    const server = await serve(["--log-level", level], { quiet: false });
+    try {
+      const socket = await openClient(server.url, {});
+      await within(5000, "upgrade", new Promise((resolve) => socket.once("upgrade", resolve)));
+      const closed = closeOf(socket);
+      socket.close();
+      await closed;
+      await fetch(`${server.url}/engine.io/?EIO=4&transport=polling&sid=nope`);
+      if (level !== "error") await server.waitForLine(/^close /);
+      if (level !== "error") await server.waitForLine(/^refused /);
+      await sleep(200);
+      lines[level] = server.lines();
+    } finally {
+      await server.stop();
+    }
+  }
+  const has = (level, pattern) => lines[level].some((line) => pattern.test(line));
+  assert.ok(!has("error", /^(open|close|upgrade|refused) /), lines.error.join("\n"));
+  assert.ok(has("info", /^open \S+ polling v4$/) && has("info", /^close \S+: /), lines.info.join("\n"));
+  assert.ok(has("info", /^refused GET \/engine\.io\/\?.*sid=nope: 1 Session ID unknown/), lines.info.join("\n"));
+  assert.ok(!has("info", /^upgrade /), lines.info.join("\n"));
+  assert.ok(has("debug", /^upgrade \S+ websocket$/), lines.debug.join("\n"));
+});

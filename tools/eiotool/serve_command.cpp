@@ -251,7 +251,7 @@ void add_serve_command(CLI::App& app, command_action& action) {
   command->add_flag("--no-http-compression", args->no_http_compression, "Do not gzip/deflate polling responses of 1 KiB or more");
   command->add_option("--auth-token", args->auth_token,
                       "Refuse handshakes (403) without ?token=TOKEN or 'Authorization: Bearer TOKEN' (a token in the query shows in proxy logs: prefer the header)");
-  command->add_option("--log-level", args->log_level, "error, warn, info (sessions opened and closed) or debug (every request refused)")
+  command->add_option("--log-level", args->log_level, "error, warn, info (sessions opened and closed, requests refused) or debug (also upgrades)")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->capture_default_str();
   command->add_flag("--quiet", args->quiet, "Same as --log-level warn");
