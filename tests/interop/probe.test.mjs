@@ -59,7 +59,7 @@ for (const reference of [false, true]) {
         ]);
         assert.equal(code, 0, JSON.stringify(report, null, 1));
         assert.equal(report.ok, true);
-        const handshake = transport === "websocket" ? report.steps.handshake : report.steps.handshake;
+        const handshake = report.steps.handshake;
         assert.equal(handshake.result, "pass");
         assert.equal(handshake.pingInterval, 1234);
         assert.equal(handshake.pingTimeout, 4321);
@@ -209,6 +209,29 @@ test("--listen prints what arrives: a broadcast from another client", async () =
   const { code, stdout } = await listening;
   assert.equal(code, 0, stdout);
   assert.match(stdout, /hello listeners/);
+});
+
+test("--count: the --send messages go N times, each echo timed; with --listen alone it stops after N messages", async () => {
+  const server = await start([]);
+  const sent = await probeJson([`${server.url}/engine.io/`, "--send", "a", "--send", "b", "--count", "3", "--expect-echo", "--timeout", "5000"]);
+  assert.equal(sent.code, 0, JSON.stringify(sent.report, null, 1));
+  const items = sent.report.steps.messages.items;
+  assert.equal(items.length, 6);
+  assert.ok(items.every((item) => typeof item.rttMs === "number"), JSON.stringify(items));
+
+  // Listen for up to 20 s, but stop after 2 messages: 3 broadcasts are sent.
+  const started = Date.now();
+  const listening = probeJson([`${server.url}/engine.io/`, "--transport", "websocket", "--listen", "20", "--count", "2", "--timeout", "5000"]);
+  await new Promise((done) => setTimeout(done, 1000));
+  const sid = JSON.parse((await (await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`)).text()).slice(1)).sid;
+  for (const n of [1, 2, 3]) {
+    await fetch(`${server.url}/engine.io/?EIO=4&transport=polling&sid=${sid}`, { method: "POST", body: `4broadcast:n${n}` });
+  }
+  const { code, report } = await listening;
+  assert.equal(code, 0, JSON.stringify(report, null, 1));
+  assert.ok(report.steps.listen.received.length >= 2, JSON.stringify(report.steps.listen));
+  assert.deepEqual(report.steps.listen.received.slice(0, 2), ["n1", "n2"]);
+  assert.ok(Date.now() - started < 15000, "it stopped at the count, not at --listen");
 });
 
 test("a proxy that drops the Upgrade header: the upgrade step fails and names the proxy", async () => {
