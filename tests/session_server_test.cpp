@@ -400,6 +400,16 @@ TEST(session_handshake, v3_b64_sends_binary_as_base64_text) {
   EXPECT_EQ(r2.body, "6:b4AQI=");
 }
 
+// The sid in a JSONP handshake answer: the string literal's \" back to ",
+// then the handshake JSON's field.
+std::string jsonp_handshake_sid(const std::string& body) {
+  std::string unescaped;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if (!(body[i] == '\\' && i + 1 < body.size() && body[i + 1] == '"')) unescaped += body[i];
+  }
+  return test::json_field(unescaped, "sid").value_or("");
+}
+
 TEST(session_handshake, v3_jsonp_wraps_and_decodes_d) {
   server_harness h(eio3_options());
   const opened o = h.handshake(v3, "j=4");
@@ -408,11 +418,7 @@ TEST(session_handshake, v3_jsonp_wraps_and_decodes_d) {
   EXPECT_EQ(r.body.rfind("___eio[4](\"", 0), 0u) << r.body;
   EXPECT_EQ(r.body.substr(r.body.size() - 3), "\");");
   EXPECT_EQ(header_or(r, "Content-Type"), "text/plain; charset=UTF-8");
-  std::string unescaped;  // the JSON string literal's \" back to "
-  for (std::size_t i = 0; i < r.body.size(); ++i) {
-    if (!(r.body[i] == '\\' && i + 1 < r.body.size() && r.body[i + 1] == '"')) unescaped += r.body[i];
-  }
-  const std::string sid = *test::json_field(unescaped, "sid");
+  const std::string sid = jsonp_handshake_sid(r.body);
   const auto ref = h.srv().find_session(sid);
   ASSERT_TRUE(ref);
 
@@ -439,11 +445,7 @@ TEST(session_handshake, v4_jsonp_is_served_as_the_reference_does) {
   const auto r = *o.out.response(o.connection);
   EXPECT_EQ(r.body.rfind("___eio[2](\"0{", 0), 0u) << r.body;
   EXPECT_EQ(header_or(r, "Content-Type"), "text/plain; charset=UTF-8");
-  std::string unescaped;
-  for (std::size_t i = 0; i < r.body.size(); ++i) {
-    if (!(r.body[i] == '\\' && i + 1 < r.body.size() && r.body[i + 1] == '"')) unescaped += r.body[i];
-  }
-  const std::string sid = *test::json_field(unescaped, "sid");
+  const std::string sid = jsonp_handshake_sid(r.body);
   const auto ref = h.srv().find_session(sid);
   ASSERT_TRUE(ref);
 
