@@ -379,7 +379,7 @@ private:
     bool binary_format = false;
     std::string payload = pick_body(version, valid, binary_format);
     if (binary_format || in_.below(16) == 0) r.headers.push_back({"Content-Type", "application/octet-stream"});
-    const bool jsonp = target && version == protocol_version::v3 && r.query_param("j").has_value();
+    const bool jsonp = target && r.query_param("j").has_value();  // any version, as the reference
     bool exact = true;
     if (jsonp) {
       // A form body; the server turns "\\n" into a newline, so only payloads
@@ -650,8 +650,8 @@ private:
     const std::optional<std::string> sid = r.query_param("sid");
     if (const session_model* s = alive(sid)) {
       m.session = index_of(*s);
-      if (s->version == protocol_version::v3 && r.query_param("j")) m.jsonp = true;
-    } else if (!sid && handshake_version_ == protocol_version::v3 && r.query_param("j")) {
+      if (r.query_param("j")) m.jsonp = true;
+    } else if (!sid && r.query_param("j")) {
       m.jsonp = true;
     }
     if (!exact_messages) unchecked_messages_ = true;
