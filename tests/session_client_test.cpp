@@ -1002,6 +1002,24 @@ TEST_F(client_test, websocket_only_v3_b64_sends_binary_as_base64_text) {
   EXPECT_EQ(actions(), strings{"WS-TEXT ws1 b4AAH/"});
 }
 
+// A fuzzer's find (FUZZING.md): a v3 server's binary ping (a binary frame
+// whose type byte is 2) was answered with a text pong carrying raw bytes,
+// which is not UTF-8. The pong keeps the ping's binary flag and bytes.
+TEST_F(client_test, v3_binary_ping_gets_a_binary_pong) {
+  opts.version = protocol_version::v3;
+  opts.polling = false;
+  make().open(now);
+  actions();
+  c->websocket_opened(ws(1), now);
+  c->websocket_message(ws(1), frame_kind::text, "0" + std::string(handshake_no_upgrade), now);
+  events();
+  c->websocket_message(ws(1), frame_kind::binary, std::string("\x02\xff\x00", 3), now);
+  EXPECT_EQ(actions(), strings{"WS-BINARY ws1 \\x03\\xff\\x00"});
+  c->websocket_message(ws(1), frame_kind::text, "2probe", now);
+  EXPECT_EQ(actions(), strings{"WS-TEXT ws1 3probe"});
+  EXPECT_TRUE(events().empty());
+}
+
 TEST_F(client_test, websocket_only_failures) {
   opts.polling = false;
   make().open(now);

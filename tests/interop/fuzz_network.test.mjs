@@ -145,6 +145,41 @@ test("a server that crashes on one input: found, saved, and replayed", async () 
   }
 });
 
+test("a seed sends the same cases: the same crash at the same case twice; another seed finds it elsewhere", async () => {
+  const found = [];
+  for (const seed of ["1", "1", "5"]) {
+    const broken = await startCrashServer();
+    const run = await fuzzJson([broken.url, "--duration", "60", "--seed", seed, "--cases", join(scratch, `seed-${found.length}`)]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(run.summary.failures.length, 1);
+    found.push([run.summary.failures[0].case, run.summary.failures[0].name]);
+    await broken.exited;
+  }
+  assert.deepEqual(found[1], found[0]);
+  assert.notDeepEqual(found[2], found[0]);
+});
+
+test("--count, --only and --rate bound a run", async () => {
+  const server = await serve(["--allow-eio3"]);
+  try {
+    const counted = await fuzzJson([`${server.url}/engine.io/`, "--count", "25", "--only", "handshake", "--seed", "3"]);
+    assert.equal(counted.code, 0, counted.stderr);
+    assert.equal(counted.summary.cases, 25);
+    assert.deepEqual(counted.summary.by_category, { handshake: 25 });
+    const histogram = Object.values(counted.summary.statuses).reduce((a, b) => a + b, 0);
+    assert.ok(histogram >= 25, JSON.stringify(counted.summary.statuses));
+    // 10 cases at most 20 a second: the first goes at once, the tenth no
+    // earlier than 0.45 s later.
+    const paced = await fuzzJson([`${server.url}/engine.io/`, "--count", "10", "--rate", "20", "--only", "payload", "--seed", "3"]);
+    assert.equal(paced.code, 0, paced.stderr);
+    assert.equal(paced.summary.cases, 10);
+    assert.deepEqual(Object.keys(paced.summary.by_category), ["payload"]);
+    assert.ok(paced.summary.seconds >= 0.45, `10 cases at 20/s took ${paced.summary.seconds} s`);
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});
+
 test("usage: remote targets need --allow-remote; an unreachable target exits 2", async () => {
   const remote = await fuzz(["http://192.0.2.1:3000/engine.io/", "--duration", "1"]);
   assert.equal(remote.code, 2);

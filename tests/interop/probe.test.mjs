@@ -234,6 +234,19 @@ test("--count: the --send messages go N times, each echo timed; with --listen al
   assert.ok(Date.now() - started < 15000, "it stopped at the count, not at --listen");
 });
 
+test("the sticky-session cookie is reported; a v3 probe of a v4-only server decodes error 5", async () => {
+  const server = await start(["--cookie", "io"]);
+  const withCookie = await probeJson([`${server.url}/engine.io/`, "--timeout", "3000"]);
+  assert.equal(withCookie.code, 0, JSON.stringify(withCookie.report, null, 1));
+  const notes = JSON.stringify(withCookie.report.steps.handshake);
+  assert.match(notes, /Set-Cookie: io=[\w-]{20}/, notes);
+  const v3 = await probeJson([`${server.url}/engine.io/`, "--eio", "3", "--timeout", "3000"]);
+  assert.equal(v3.code, 1);
+  assert.equal(v3.report.failed, "handshake");
+  assert.match(v3.report.steps.handshake.summary, /Engine\.IO error 5/);
+  assert.match(v3.report.steps.handshake.summary, /Unsupported protocol version/);
+});
+
 test("a proxy that drops the Upgrade header: the upgrade step fails and names the proxy", async () => {
   const server = await start([]);
   const sockets = new Set();
