@@ -200,6 +200,17 @@ protected:
     events();
   }
 
+  // A session open over websocket only (no polling), in opts.version; the
+  // open event read.
+  void open_websocket_only() {
+    opts.polling = false;
+    make().open(now);
+    actions();
+    c->websocket_opened(ws(1), now);
+    c->websocket_message(ws(1), frame_kind::text, "0" + std::string(handshake_no_upgrade), now);
+    events();
+  }
+
   void handshake_v4(std::string_view json) {
     make().open(now);
     ASSERT_EQ(actions(), strings{"GET /engine.io/?EIO=4&transport=polling"});
@@ -524,12 +535,7 @@ TEST_F(client_test, v4_ping_timeout_exactly_at_the_deadline) {
 }
 
 TEST_F(client_test, v4_ping_timeout_on_websocket_only) {
-  opts.polling = false;
-  make().open(now);
-  actions();
-  c->websocket_opened(ws(1), now);
-  c->websocket_message(ws(1), frame_kind::text, "0" + std::string(handshake_no_upgrade), now);
-  events();
+  open_websocket_only();
   now = 900ms;
   c->websocket_message(ws(1), frame_kind::text, "2", now);
   EXPECT_EQ(actions(), strings{"WS-TEXT ws1 3"});
@@ -778,12 +784,7 @@ TEST_F(client_test, v4_text_with_a_record_separator_is_refused_while_polling_may
   EXPECT_EQ(actions().size(), 1u);
 
   // Over a WebSocket-only session the frame carries it whole.
-  opts.polling = false;
-  make().open(now);
-  actions();
-  c->websocket_opened(ws(1), now);
-  c->websocket_message(ws(1), frame_kind::text, "0" + std::string(handshake_no_upgrade), now);
-  events();
+  open_websocket_only();
   ASSERT_TRUE(c->send("a\x1e" "4b", false, now));
   EXPECT_EQ(actions(), strings{"WS-TEXT ws1 4a\\x1e4b"});
 }
@@ -801,12 +802,7 @@ TEST_P(client_version_test, text_that_is_not_utf8_is_refused) {
 
   // On a WebSocket too: a text frame that is not UTF-8 fails the connection
   // (RFC 6455 section 8.1).
-  opts.polling = false;
-  make().open(now);
-  actions();
-  c->websocket_opened(ws(1), now);
-  c->websocket_message(ws(1), frame_kind::text, "0" + std::string(handshake_no_upgrade), now);
-  events();
+  open_websocket_only();
   EXPECT_FALSE(c->send("\xff", false, now));
   EXPECT_TRUE(actions().empty());
 }
@@ -1007,12 +1003,7 @@ TEST_F(client_test, websocket_only_v3_b64_sends_binary_as_base64_text) {
 // which is not UTF-8. The pong keeps the ping's binary flag and bytes.
 TEST_F(client_test, v3_binary_ping_gets_a_binary_pong) {
   opts.version = protocol_version::v3;
-  opts.polling = false;
-  make().open(now);
-  actions();
-  c->websocket_opened(ws(1), now);
-  c->websocket_message(ws(1), frame_kind::text, "0" + std::string(handshake_no_upgrade), now);
-  events();
+  open_websocket_only();
   c->websocket_message(ws(1), frame_kind::binary, std::string("\x02\xff\x00", 3), now);
   EXPECT_EQ(actions(), strings{"WS-BINARY ws1 \\x03\\xff\\x00"});
   c->websocket_message(ws(1), frame_kind::text, "2probe", now);
@@ -1179,12 +1170,7 @@ TEST_P(client_version_test, inputs_after_close_are_ignored) {
 
 TEST_P(client_version_test, websocket_closed_by_the_server_is_transport_close) {
   opts.version = GetParam();
-  opts.polling = false;
-  make().open(now);
-  actions();
-  c->websocket_opened(ws(1), now);
-  c->websocket_message(ws(1), frame_kind::text, "0" + std::string(handshake_no_upgrade), now);
-  events();
+  open_websocket_only();
   c->websocket_closed(ws(1), now);
   EXPECT_EQ(events(), strings{"close transport close: the server closed the websocket"});
   EXPECT_TRUE(actions().empty());  // already closed by the server
@@ -1206,12 +1192,7 @@ TEST_P(client_version_test, websocket_closed_after_the_upgrade_is_transport_clos
 }
 
 TEST_F(client_test, server_close_packet_on_the_websocket) {
-  opts.polling = false;
-  make().open(now);
-  actions();
-  c->websocket_opened(ws(1), now);
-  c->websocket_message(ws(1), frame_kind::text, "0" + std::string(handshake_no_upgrade), now);
-  events();
+  open_websocket_only();
   c->websocket_message(ws(1), frame_kind::text, "1", now);
   EXPECT_EQ(events(), strings{"close transport close: the server closed the session"});
   EXPECT_EQ(actions(), strings{"WS-CLOSE ws1"});
