@@ -311,6 +311,17 @@ const post_then_follow_up = (query, body, follow_up, { headers } = {}) => async 
   return [observe("POST", first, sids), observe(`then POST ${JSON.stringify(follow_up)}`, second, sids)];
 };
 
+// A JSONP session opened with `query`: a urlencoded POST of `form`, then a GET.
+function jsonp_post_then_get(query, form) {
+  return async (server, sids) => {
+    const sid = await handshake(server, query, sids);
+    const target = `/engine.io/?${query}&sid=${sid}`;
+    const post = await request(server, "POST", target, { headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: form });
+    const get = await request(server, "GET", target);
+    return [observe("POST", post, sids), observe("then GET", get, sids)];
+  };
+}
+
 const cases = [
   // Handshake errors.
   { name: "handshake without EIO", flags: base, request: "GET ?transport=polling", script: simple("GET", "/engine.io/?transport=polling") },
@@ -422,13 +433,7 @@ const cases = [
     name: "jsonp POST and poll",
     flags: eio3,
     request: "JSONP session (j=0): POST d=6:4hello (urlencoded), then GET",
-    script: async (server, sids) => {
-      const sid = await handshake(server, "EIO=3&transport=polling&j=0", sids);
-      const target = `/engine.io/?EIO=3&transport=polling&j=0&sid=${sid}`;
-      const post = await request(server, "POST", target, { headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "d=6%3A4hello" });
-      const get = await request(server, "GET", target);
-      return [observe("POST", post, sids), observe("then GET", get, sids)];
-    },
+    script: jsonp_post_then_get("EIO=3&transport=polling&j=0", "d=6%3A4hello"),
   },
   {
     name: "jsonp POST without d",
@@ -451,13 +456,7 @@ const cases = [
     name: "jsonp POST and poll (v4)",
     flags: base,
     request: "JSONP session (j=3): POST d=4one\\x1e4two (urlencoded), then GET",
-    script: async (server, sids) => {
-      const sid = await handshake(server, "EIO=4&transport=polling&j=3", sids);
-      const target = `/engine.io/?EIO=4&transport=polling&j=3&sid=${sid}`;
-      const post = await request(server, "POST", target, { headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "d=4one%1E4two" });
-      const get = await request(server, "GET", target);
-      return [observe("POST", post, sids), observe("then GET", get, sids)];
-    },
+    script: jsonp_post_then_get("EIO=4&transport=polling&j=3", "d=4one%1E4two"),
   },
 
   // Cookie (--cookie io).

@@ -557,8 +557,9 @@ void server::websocket_closed(connection_id connection, bool error, millis now, 
   if (s->websocket != connection) return;
   by_connection_.erase(connection);
   s->websocket.reset();
-  close_session(*s, error ? close_reason::transport_error : close_reason::transport_close,
-                error ? (why.empty() ? std::string("websocket error") : std::string(why)) : std::string(), now);
+  std::string description;
+  if (error) description = why.empty() ? "websocket error" : std::string(why);
+  close_session(*s, error ? close_reason::transport_error : close_reason::transport_close, std::move(description), now);
 }
 
 // ------------------------------------------------------------ packets in
