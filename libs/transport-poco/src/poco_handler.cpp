@@ -90,7 +90,7 @@ void write_frame(WebSocket& socket, const outgoing& o) {
   switch (o.what) {
     case outgoing::kind::text: break;
     case outgoing::kind::binary: flags = WebSocket::FRAME_BINARY; break;
-    case outgoing::kind::pong: flags = WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PONG; break;
+    case outgoing::kind::pong: flags = int{WebSocket::FRAME_FLAG_FIN} | int{WebSocket::FRAME_OP_PONG}; break;
     case outgoing::kind::close:
       socket.shutdown(o.code);  // the close frame (RFC 6455 section 5.5.1) ...
       socket.shutdownSend();    // ... then FIN: a well-behaved peer answers and closes
