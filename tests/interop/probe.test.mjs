@@ -2,7 +2,8 @@
 // server (every transport option, v4, and v3 against --allow-eio3), and
 // against broken setups made here: websocket disabled, an --auth-token
 // server, two servers behind a round-robin proxy without stickiness, a
-// self-signed TLS server, and a port with nothing listening.
+// self-signed TLS server, a port with nothing listening, proxies that strip
+// the Upgrade header or let the upgrade hang.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -247,31 +248,40 @@ test("the sticky-session cookie is reported; a v3 probe of a v4-only server deco
   assert.match(v3.report.steps.handshake.summary, /Unsupported protocol version/);
 });
 
-test("a proxy that drops the Upgrade header: the upgrade step fails and names the proxy", async () => {
-  const server = await start([]);
+// A proxy in front of `server` that passes polling on and breaks the
+// websocket upgrade in one of three ways: "strip" removes the Upgrade header
+// and the Upgrade token of Connection, as a proxy without websocket support
+// does; "hold" never answers an upgrade request; "mute" passes the handshake
+// on (the probe sees its 101) and then drops whatever the client sends, so
+// the "2probe" never reaches the server.
+async function brokenProxy(server, mode) {
   const sockets = new Set();
-  // Forwards every request with its Upgrade header and the "Upgrade" token
-  // of Connection removed, as a proxy without websocket support does.
   const proxy = net.createServer((client) => {
     const upstream = net.connect(server.port, server.host);
     sockets.add(client).add(upstream);
     let head = "";
+    let dropping = false;
     client.on("data", (chunk) => {
+      if (dropping) return;
       head += chunk.toString("latin1");
       let end;
-      while ((end = head.indexOf("\r\n\r\n")) >= 0) {
-        const request = head.slice(0, end + 4);
-        head = head.slice(end + 4);
-        upstream.write(
-          request
-            .split("\r\n")
-            .filter((line) => !/^upgrade:/i.test(line))
-            .map((line) => (/^connection:/i.test(line) ? "Connection: keep-alive" : line))
-            .join("\r\n"),
-          "latin1",
-        );
-        if (head.length) upstream.write(head, "latin1"); // a body (our POSTs are small)
+      while (!dropping && (end = head.indexOf("\r\n\r\n")) >= 0) {
+        let request = head.slice(0, end + 4);
+        const body = head.slice(end + 4); // our POSTs are small: all in this chunk
         head = "";
+        if (/\r\nupgrade:\s*websocket/i.test(request)) {
+          if (mode === "strip") {
+            request = request
+              .split("\r\n")
+              .filter((line) => !/^upgrade:/i.test(line))
+              .map((line) => (/^connection:/i.test(line) ? "Connection: keep-alive" : line))
+              .join("\r\n");
+          } else {
+            dropping = true;
+            if (mode === "hold") break;
+          }
+        }
+        upstream.write(request + body, "latin1");
       }
     });
     upstream.pipe(client);
@@ -283,15 +293,47 @@ test("a proxy that drops the Upgrade header: the upgrade step fails and names th
     upstream.on("error", drop);
   });
   await new Promise((done) => proxy.listen(0, "127.0.0.1", done));
+  return {
+    url: `http://127.0.0.1:${proxy.address().port}/`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((done) => proxy.close(done));
+    },
+  };
+}
+
+test("a proxy that drops the Upgrade header: the upgrade step fails and names the proxy", async () => {
+  const server = await start([]);
+  const proxy = await brokenProxy(server, "strip");
   try {
-    const { code, report } = await probeJson([`http://127.0.0.1:${proxy.address().port}/`, "--timeout", "3000"]);
+    const { code, report } = await probeJson([proxy.url, "--timeout", "3000"]);
     assert.equal(code, 1, JSON.stringify(report, null, 1));
     assert.equal(report.failed, "upgrade");
     assert.equal(report.steps.handshake.result, "pass");
     assert.match(report.steps.upgrade.summary, /websocket refused: 400/);
     assert.ok(report.steps.upgrade.notes.some((n) => /proxy that does not pass "Upgrade: websocket"/.test(n)), report.steps.upgrade.notes);
   } finally {
-    for (const s of sockets) s.destroy();
-    await new Promise((done) => proxy.close(done));
+    await proxy.close();
   }
 });
+
+for (const [mode, expected] of [
+  ["hold", /^no websocket connection within 2000 ms$/],
+  ["mute", /^websocket connected but the probe got no answer within 2000 ms$/],
+]) {
+  test(`an upgrade that never completes (${mode}): the upgrade step times out, named, and polling goes on`, async () => {
+    const server = await start([]);
+    const proxy = await brokenProxy(server, mode);
+    try {
+      const { code, report } = await probeJson([proxy.url, "--timeout", "2000", "--send", "after", "--expect-echo"]);
+      assert.equal(code, 1, JSON.stringify(report, null, 1));
+      assert.equal(report.failed, "upgrade");
+      assert.equal(report.steps.handshake.result, "pass");
+      assert.match(report.steps.upgrade.summary, expected);
+      // The session stayed on polling: the message still came back.
+      assert.equal(report.steps.messages.result, "pass", JSON.stringify(report.steps.messages));
+    } finally {
+      await proxy.close();
+    }
+  });
+}
