@@ -7,30 +7,10 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import http from "node:http";
 import { createRequire } from "node:module";
-import { serve } from "./serve_helper.mjs";
+import { bench, cleanBench as clean, serve } from "./serve_helper.mjs";
 
 const eiotool = process.env.EIO_EIOTOOL;
 if (!eiotool) throw new Error("EIO_EIOTOOL must name the eiotool binary");
-
-// Runs `eiotool bench URL --json ...args`; resolves with { code, report, stderr }.
-function bench(url, args, duration = 2) {
-  return new Promise((resolve, reject) => {
-    execFile(eiotool, ["bench", `${url}/engine.io/`, "--json", "--duration", String(duration), ...args], { timeout: 60000 },
-      (error, stdout, stderr) => {
-        try {
-          resolve({ code: error ? error.code : 0, report: JSON.parse(stdout.trim().split("\n").pop()), stderr });
-        } catch {
-          reject(new Error(`no JSON from eiotool bench ${args.join(" ")}: ${stdout}\n${stderr}`));
-        }
-      });
-  });
-}
-
-function clean(r) {
-  assert.equal(r.report.errors, 0, `errors: ${r.report.first_error}`);
-  assert.equal(r.report.mismatches, 0);
-  assert.equal(r.code, 0);
-}
 
 const server = await serve(["--ping-interval", "500"]);
 after(() => server.stop());

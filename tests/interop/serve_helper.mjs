@@ -15,13 +15,21 @@
 //   await server.stop()          SIGCONT + SIGTERM, resolves with the exit code
 //                                (null when it had to be killed after 5 s)
 //
+// serve(args, { program }) starts another server that prints the same
+// "listening on http://..." line (eio_floor_server): `program --port 0 args`.
+//
+// bench(url, args, duration) runs `eiotool bench URL/engine.io/ --json
+// --duration D ...args` and resolves with { code, report, stderr };
+// cleanBench(result) asserts that it saw no error and no wrong echo.
+//
 // echo(url, options, messages, { v3, timeout }) opens an official client
 // (engine.io-client 6, or 3 with v3), sends `messages` once open and
 // resolves with { got, transport } once as many messages came back.
 //
 // Every server still running when the test process exits is killed, so a
 // failed test does not leave one behind.
-import { spawn } from "node:child_process";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { Socket } from "engine.io-client";
 import { fileURLToPath } from "node:url";
@@ -31,10 +39,14 @@ process.on("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
 
-export function serve(args = [], { quiet = true, reference = false, startTimeout = 10000 } = {}) {
+export function serve(args = [], { quiet = true, reference = false, program, startTimeout = 10000 } = {}) {
   let command;
   let commandArgs;
-  if (reference) {
+  if (program) {
+    command = program;
+    commandArgs = ["--port", "0"];
+    quiet = false; // no such flag
+  } else if (reference) {
     command = process.execPath;
     commandArgs = [fileURLToPath(new URL("./reference_server.mjs", import.meta.url)), "--port", "0"];
   } else {
@@ -131,6 +143,27 @@ export function serve(args = [], { quiet = true, reference = false, startTimeout
       reject(new Error(`the server exited with ${code}: ${out}${lines.join("\n")}`));
     });
   });
+}
+
+export function bench(url, args, duration = 2) {
+  const eiotool = process.env.EIO_EIOTOOL;
+  if (!eiotool) throw new Error("EIO_EIOTOOL must name the eiotool binary");
+  return new Promise((resolve, reject) => {
+    execFile(eiotool, ["bench", `${url}/engine.io/`, "--json", "--duration", String(duration), ...args], { timeout: 60000 },
+      (error, stdout, stderr) => {
+        try {
+          resolve({ code: error ? error.code : 0, report: JSON.parse(stdout.trim().split("\n").pop()), stderr });
+        } catch {
+          reject(new Error(`no JSON from eiotool bench ${args.join(" ")}: ${stdout}\n${stderr}`));
+        }
+      });
+  });
+}
+
+export function cleanBench(r) {
+  assert.equal(r.report.errors, 0, `errors: ${r.report.first_error}`);
+  assert.equal(r.report.mismatches, 0);
+  assert.equal(r.code, 0);
 }
 
 const eioV3 = createRequire(import.meta.url)("engine.io-client-v3");

@@ -71,7 +71,7 @@ class echo_application {
 public:
   echo_application(unsigned loops, log_level level) : loops_(loops), level_(level) {}
 
-  void operator()(loop_context& context, const event& e) {
+  void operator()(loop_context& context, event& e) {
     auto& sessions = loops_[context.loop].sessions;
     if (const auto* opened = std::get_if<connection_event>(&e)) {
       const std::string sid(context.engine.session_id(opened->session));
@@ -82,7 +82,7 @@ public:
         log("open %s %s v%d", sid.c_str(), transport ? std::string(to_string(*transport)).c_str() : "?",
             version ? static_cast<int>(*version) : 0);
       }
-    } else if (const auto* message = std::get_if<message_event>(&e)) {
+    } else if (auto* message = std::get_if<message_event>(&e)) {
       constexpr std::string_view broadcast = "broadcast:";
       if (!message->binary && std::string_view(message->data).substr(0, broadcast.size()) == broadcast) {
         // Every loop sends to its own sessions; this one at once, the others
@@ -96,7 +96,7 @@ public:
           }
         }
       } else {
-        context.engine.send(message->session, message->data, message->binary, context.now);
+        context.engine.send(message->session, std::move(message->data), message->binary, context.now);
       }
     } else if (const auto* upgraded = std::get_if<upgrade_event>(&e)) {
       if (level_ >= log_level::debug) log("upgrade %s websocket", std::string(context.engine.session_id(upgraded->session)).c_str());
@@ -198,7 +198,7 @@ int run_serve(const serve_arguments& args) {
   auto application = std::make_shared<std::unique_ptr<echo_application>>();
   std::unique_ptr<poco_server> server_instance;
   try {
-    server_instance = std::make_unique<poco_server>(options, [application](loop_context& context, const event& e) { (**application)(context, e); });
+    server_instance = std::make_unique<poco_server>(options, [application](loop_context& context, event& e) { (**application)(context, e); });
   } catch (const Poco::Exception& e) {
     std::fprintf(stderr, "error: cannot listen on %s:%u: %s\n", args.host.c_str(), args.port, e.displayText().c_str());
     return exit_failure;

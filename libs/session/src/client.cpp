@@ -242,17 +242,11 @@ client::client(client_options options) : options_(std::move(options)) {
 }
 
 std::optional<client_action> client::next_action() {
-  if (actions_.empty()) return std::nullopt;
-  client_action a = std::move(actions_.front());
-  actions_.pop_front();
-  return a;
+  return actions_.take();
 }
 
 std::optional<client_event> client::next_event() {
-  if (events_.empty()) return std::nullopt;
-  client_event e = std::move(events_.front());
-  events_.pop_front();
-  return e;
+  return events_.take();
 }
 
 std::string client::target(transport_kind kind) const {

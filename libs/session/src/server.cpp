@@ -114,17 +114,11 @@ std::optional<protocol_version> server::session_protocol(session_ref ref) const 
 }
 
 std::optional<action> server::next_action() {
-  if (actions_.empty()) return std::nullopt;
-  action a = std::move(actions_.front());
-  actions_.pop_front();
-  return a;
+  return actions_.take();
 }
 
 std::optional<event> server::next_event() {
-  if (events_.empty()) return std::nullopt;
-  event e = std::move(events_.front());
-  events_.pop_front();
-  return e;
+  return events_.take();
 }
 
 // ------------------------------------------------------------ HTTP responses

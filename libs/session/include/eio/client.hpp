@@ -31,6 +31,7 @@
 //     "transport close".
 #pragma once
 
+#include <eio/detail/output_queue.hpp>
 #include <eio/parser.hpp>
 #include <eio/server.hpp>  // millis, connection_id, header, header_list, transport_kind
 
@@ -238,8 +239,8 @@ private:
   std::optional<millis> silence_due_;  // nothing heard for pingInterval + pingTimeout
   std::optional<millis> ping_at_;      // v3: send the next ping
 
-  std::deque<client_action> actions_;
-  std::deque<client_event> events_;
+  detail::output_queue<client_action> actions_;
+  detail::output_queue<client_event> events_;
   std::string scratch_;
 };
 

@@ -17,11 +17,11 @@
 // docs/node-reference-behaviour.md for the facts and the places we differ.
 #pragma once
 
+#include <eio/detail/output_queue.hpp>
 #include <eio/parser.hpp>
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -370,8 +370,8 @@ private:
   std::unordered_map<connection_id, std::uint32_t> by_connection_;  // held GETs, pending POSTs, WebSockets
   std::unordered_map<connection_id, post_format> post_formats_;
   std::set<std::pair<millis, std::uint32_t>> deadlines_;  // one entry per session with a timer armed
-  std::deque<action> actions_;
-  std::deque<event> events_;
+  detail::output_queue<action> actions_;
+  detail::output_queue<event> events_;
   std::string frame_scratch_;  // base64 frames decode here
 };
 

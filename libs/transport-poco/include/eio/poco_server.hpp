@@ -93,8 +93,10 @@ public:
   // Called on a loop's thread for every event of that loop's core. With more
   // than one loop it is called from several threads at once: keep per-loop
   // state (indexed by context.loop) or synchronise. It should not throw: an
-  // exception is reported on stderr and the loop goes on.
-  using event_handler = std::function<void(loop_context& context, const event& e)>;
+  // exception is reported on stderr and the loop goes on. The event is the
+  // handler's: it may move from it (a message's data into send(), say, which
+  // saves a copy per echo); a handler taking `const event&` fits as well.
+  using event_handler = std::function<void(loop_context& context, event& e)>;
   using task = std::function<void(loop_context& context)>;
 
   // Binds and listens (throws Poco::Exception when it cannot, including a
