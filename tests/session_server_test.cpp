@@ -226,6 +226,31 @@ TEST(session_handshake, v4_open_packet_exact) {
   EXPECT_EQ(h.srv().session_id(o.ref), o.sid);
 }
 
+TEST(session_handshake, connection_event_carries_id_transport_and_version_for_a_session_already_gone) {
+  // An adapter may hand the core a handshake and its close in one turn; the
+  // application reads the connection_event after the core forgot the session.
+  for (const protocol_version version : {v4, v3}) {
+    server_harness h(eio3_options());
+    const opened o = h.websocket_handshake(version);
+    ASSERT_TRUE(o.ok());
+    h.ws_closed(o.connection);
+    EXPECT_EQ(h.srv().session_id(o.ref), "");
+    const auto e = test::first_of_kind<connection_event>(o.out.events);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->id, o.sid);
+    EXPECT_EQ(e->transport, transport_kind::websocket);
+    EXPECT_EQ(e->version, version);
+  }
+  server_harness h(eio3_options());
+  const opened polled = h.handshake(v3);
+  ASSERT_TRUE(polled.ok());
+  const auto e = test::first_of_kind<connection_event>(polled.out.events);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->id, polled.sid);
+  EXPECT_EQ(e->transport, transport_kind::polling);
+  EXPECT_EQ(e->version, v3);
+}
+
 TEST(session_handshake, v3_gets_the_same_json_in_v3_framing) {
   server_harness h(eio3_options());
   const opened o = h.handshake(v3);

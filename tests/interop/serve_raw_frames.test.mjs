@@ -208,3 +208,74 @@ test("malformed requests get their status and the connection closes", async () =
     assert.equal(await server.stop(), 0);
   }
 });
+
+test("an upgrade packet and a close frame in one write: the debug log names the session in both lines", async () => {
+  const server = await serve(["--log-level", "debug"], { quiet: false });
+  try {
+    const open = await (await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`)).text();
+    const sid = JSON.parse(open.slice(1)).sid;
+    await new Promise((resolve, reject) => {
+      const socket = net.connect(server.port, server.host);
+      let buffer = Buffer.alloc(0);
+      let upgraded = false;
+      const timer = setTimeout(() => reject(new Error("no 3probe")), 10000);
+      socket.on("connect", () => {
+        socket.write(
+          `GET /engine.io/?EIO=4&transport=websocket&sid=${sid} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
+      });
+      socket.on("data", (chunk) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        if (!upgraded) {
+          const end = buffer.indexOf("\r\n\r\n");
+          if (end < 0) return;
+          assert.match(buffer.subarray(0, end).toString(), /^HTTP\/1\.1 101 /);
+          buffer = buffer.subarray(end + 4);
+          upgraded = true;
+          socket.write(frame(0x81, "2probe"));
+        }
+        if (buffer.includes("3probe")) {
+          clearTimeout(timer);
+          // One write: the core sees the upgrade and the close before the
+          // application sees either.
+          socket.write(Buffer.concat([frame(0x81, "5"), frame(0x88, Buffer.from([0x03, 0xe8]))]));
+          socket.end();
+          resolve();
+        }
+      });
+      socket.on("error", () => {});
+    });
+    await server.waitForLine(new RegExp(`^close ${sid}: `));
+    const lines = server.lines();
+    assert.ok(lines.includes(`upgrade ${sid} websocket`), lines.join("\n"));
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test("a WebSocket handshake and a close frame in one write: the log names the session's open and close", async () => {
+  const server = await serve(["--log-level", "info"], { quiet: false });
+  try {
+    const socket = net.connect(server.port, server.host, () =>
+      socket.write(
+        Buffer.concat([
+          Buffer.from(
+            "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+              `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          ),
+          frame(0x88, Buffer.from([0x03, 0xe8])),
+        ]),
+      ),
+    );
+    socket.on("error", () => {});
+    const close = await server.waitForLine(/^close /);
+    socket.destroy();
+    const sid = close.match(/^close (\S+):/)[1];
+    assert.match(sid, /^[A-Za-z0-9_-]{20}$/);
+    const lines = server.lines();
+    assert.ok(lines.includes(`open ${sid} websocket v4`), lines.join("\n"));
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});

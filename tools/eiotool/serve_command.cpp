@@ -74,13 +74,9 @@ public:
   void operator()(loop_context& context, event& e) {
     auto& sessions = loops_[context.loop].sessions;
     if (const auto* opened = std::get_if<connection_event>(&e)) {
-      const std::string sid(context.engine.session_id(opened->session));
-      sessions.emplace(key(opened->session), sid);
+      sessions.emplace(key(opened->session), opened->id);
       if (level_ >= log_level::info) {
-        const auto transport = context.engine.session_transport(opened->session);
-        const auto version = context.engine.session_protocol(opened->session);
-        log("open %s %s v%d", sid.c_str(), transport ? std::string(to_string(*transport)).c_str() : "?",
-            version ? static_cast<int>(*version) : 0);
+        log("open %s %s v%d", opened->id.c_str(), std::string(to_string(opened->transport)).c_str(), static_cast<int>(opened->version));
       }
     } else if (auto* message = std::get_if<message_event>(&e)) {
       constexpr std::string_view broadcast = "broadcast:";
@@ -99,14 +95,15 @@ public:
         context.engine.send(message->session, std::move(message->data), message->binary, context.now);
       }
     } else if (const auto* upgraded = std::get_if<upgrade_event>(&e)) {
-      if (level_ >= log_level::debug) log("upgrade %s websocket", std::string(context.engine.session_id(upgraded->session)).c_str());
+      // The sid from our own map: one read may carry the upgrade and the
+      // close, so the core may have forgotten the session by now.
+      if (level_ >= log_level::debug) log("upgrade %s websocket", sid_of(sessions, upgraded->session));
     } else if (const auto* closed = std::get_if<close_event>(&e)) {
-      const auto found = sessions.find(key(closed->session));
       if (level_ >= log_level::info) {
-        log("close %s: %s%s%s", found == sessions.end() ? "?" : found->second.c_str(), std::string(to_string(closed->reason)).c_str(),
+        log("close %s: %s%s%s", sid_of(sessions, closed->session), std::string(to_string(closed->reason)).c_str(),
             closed->description.empty() ? "" : " - ", closed->description.c_str());
       }
-      if (found != sessions.end()) sessions.erase(found);
+      sessions.erase(key(closed->session));
     } else if (const auto* refused = std::get_if<connection_error_event>(&e)) {
       if (level_ >= log_level::info) {
         log("refused %s %s?%s: %d %s (%s)", refused->request.method.c_str(), refused->request.path.c_str(),
@@ -116,11 +113,17 @@ public:
   }
 
 private:
+  using sid_map = std::map<std::pair<std::uint32_t, std::uint32_t>, std::string>;
   struct loop_state {
-    std::map<std::pair<std::uint32_t, std::uint32_t>, std::string> sessions;  // -> sid, for the logs
+    sid_map sessions;  // -> sid, for the logs
   };
 
   static std::pair<std::uint32_t, std::uint32_t> key(session_ref s) { return {s.slot, s.generation}; }
+
+  static const char* sid_of(const sid_map& sessions, session_ref s) {
+    const auto found = sessions.find(key(s));
+    return found == sessions.end() ? "?" : found->second.c_str();
+  }
 
   void send_to_all(loop_context& context, const std::string& data) {
     for (const auto& entry : loops_[context.loop].sessions) {

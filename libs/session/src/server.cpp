@@ -297,7 +297,7 @@ session* server::handshake(connection_id connection, const http_request& request
   // Announced before anything can close it, so the application always hears
   // of a session before its close.
   const session_ref ref = s.ref;
-  events_.emplace_back(connection_event{ref});
+  events_.emplace_back(connection_event{ref, s.id, link == link_state::websocket ? transport_kind::websocket : transport_kind::polling, version});
 
   queue(s, packet_type::open, handshake_json(s, options_), false, std::nullopt);
   if (options_.initial_packet) queue(s, packet_type::message, *options_.initial_packet, false, std::nullopt);

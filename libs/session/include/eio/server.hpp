@@ -201,6 +201,11 @@ using action = std::variant<http_response, websocket_accept, websocket_send, web
 
 struct connection_event {  // a handshake succeeded
   session_ref session;
+  // What the handshake settled, carried here because the session may already
+  // be gone (closed by input handled in the same turn) when this is read.
+  std::string id;
+  transport_kind transport = transport_kind::polling;
+  protocol_version version = protocol_version::v4;
 };
 struct connection_error_event {  // a request was refused
   request_error code;
