@@ -325,6 +325,9 @@ public:
   std::optional<event> next_event();
 
   // ---- inspection
+  // The session's state now, not when an event was queued: by the time an
+  // event is read, input handled in the same turn may have closed its
+  // session (its close_event is then further down the queue).
 
   std::size_t session_count() const noexcept { return by_id_.size(); }
   std::optional<session_ref> find_session(std::string_view sid) const;
