@@ -55,11 +55,35 @@ TEST(OutputQueue, LaggingReaderKeepsOrder) {
   EXPECT_EQ(next_out, next_in);
 }
 
+// A reader always ten behind never drains the queue: the storage must not
+// keep every element ever taken.
+TEST(OutputQueue, ReaderAlwaysBehindHoldsBoundedStorage) {
+  output_queue<int> q;
+  int next_in = 0;
+  int next_out = 0;
+  for (int i = 0; i < 10; ++i) q.emplace_back(next_in++);
+  for (int round = 0; round < 100000; ++round) {
+    q.emplace_back(next_in++);
+    ASSERT_EQ(q.take().value(), next_out++);
+    ASSERT_EQ(q.size(), 10u);
+    ASSERT_LE(q.held(), output_queue<int>::keep_capacity + 2 * q.size() + 1) << "round " << round;
+  }
+}
+
 TEST(OutputQueue, BurstThenSteady) {
   output_queue<std::string> q;
   for (int i = 0; i < 100000; ++i) q.emplace_back(std::to_string(i));
+  EXPECT_GT(q.capacity(), output_queue<std::string>::keep_capacity);
   for (int i = 0; i < 100000; ++i) ASSERT_EQ(q.take().value(), std::to_string(i));
   EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.capacity(), 0u);  // the burst's memory handed back
+  // A small batch drained keeps its storage for the next one.
+  for (int i = 0; i < 100; ++i) q.emplace_back("small");
+  while (q.take()) {
+  }
+  const std::size_t kept = q.capacity();
+  EXPECT_GE(kept, 100u);
+  EXPECT_LE(kept, output_queue<std::string>::keep_capacity);
   for (int i = 0; i < 10; ++i) {
     q.emplace_back("steady");
     ASSERT_EQ(q.take().value(), "steady");

@@ -25,6 +25,11 @@ public:
   }
   bool empty() const noexcept { return head_ == items_.size(); }
   std::size_t size() const noexcept { return items_.size() - head_; }
+  // What the storage holds, taken or not, and its capacity: for the tests
+  // of the two memory bounds below.
+  std::size_t held() const noexcept { return items_.size(); }
+  std::size_t capacity() const noexcept { return items_.capacity(); }
+  static constexpr std::size_t keep_capacity = 4096;
 
   std::optional<T> take() {
     if (empty()) return std::nullopt;
@@ -47,7 +52,6 @@ public:
   }
 
 private:
-  static constexpr std::size_t keep_capacity = 4096;
   std::vector<T> items_;
   std::size_t head_ = 0;  // the next to take
 };
