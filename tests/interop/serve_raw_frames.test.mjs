@@ -28,6 +28,14 @@ function frame(firstByte, payload, { mask = true, length } = {}) {
   return Buffer.concat([Buffer.from(header), key, masked]);
 }
 
+// The HTTP head that opens an Engine.IO WebSocket (`query` after the "?").
+function upgradeHead(query) {
+  return (
+    `GET /engine.io/?${query} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  );
+}
+
 // Opens a raw Engine.IO WebSocket, sends `bytes`, resolves with the close
 // code of the server's close frame (or null when the socket just closed).
 function closeCodeFor(server, bytes) {
@@ -37,10 +45,7 @@ function closeCodeFor(server, bytes) {
     let upgraded = false;
     const timer = setTimeout(() => reject(new Error("no close")), 10000);
     socket.on("connect", () => {
-      socket.write(
-        "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-          `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      );
+      socket.write(upgradeHead("EIO=4&transport=websocket"));
     });
     socket.on("data", (chunk) => {
       buffer = Buffer.concat([buffer, chunk]);
@@ -220,10 +225,7 @@ test("an upgrade packet and a close frame in one write: the debug log names the 
       let upgraded = false;
       const timer = setTimeout(() => reject(new Error("no 3probe")), 10000);
       socket.on("connect", () => {
-        socket.write(
-          `GET /engine.io/?EIO=4&transport=websocket&sid=${sid} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-            `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-        );
+        socket.write(upgradeHead(`EIO=4&transport=websocket&sid=${sid}`));
       });
       socket.on("data", (chunk) => {
         buffer = Buffer.concat([buffer, chunk]);
@@ -259,13 +261,7 @@ test("a WebSocket handshake and a close frame in one write: the log names the se
   try {
     const socket = net.connect(server.port, server.host, () =>
       socket.write(
-        Buffer.concat([
-          Buffer.from(
-            "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-              `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-          ),
-          frame(0x88, Buffer.from([0x03, 0xe8])),
-        ]),
+        Buffer.concat([Buffer.from(upgradeHead("EIO=4&transport=websocket")), frame(0x88, Buffer.from([0x03, 0xe8]))]),
       ),
     );
     socket.on("error", () => {});
