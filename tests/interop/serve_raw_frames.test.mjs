@@ -36,48 +36,59 @@ function upgradeHead(query) {
   );
 }
 
+// Opens a raw Engine.IO WebSocket at `query`: once the server has answered
+// 101, `upgraded(socket)`; then `data(bytes, socket)` with what came after
+// the answer's head, returning what is left unread.
+function rawWebSocket(server, query, { upgraded, data }) {
+  const socket = net.connect(server.port, server.host, () => socket.write(upgradeHead(query)));
+  let buffer = Buffer.alloc(0);
+  let open = false;
+  socket.on("data", (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    if (!open) {
+      const end = buffer.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      assert.match(buffer.subarray(0, end).toString(), /^HTTP\/1\.1 101 /);
+      buffer = buffer.subarray(end + 4);
+      open = true;
+      upgraded(socket);
+    }
+    buffer = data(buffer, socket);
+  });
+  socket.on("error", () => {});
+  return socket;
+}
+
 // Opens a raw Engine.IO WebSocket, sends `bytes`, resolves with the close
 // code of the server's close frame (or null when the socket just closed).
 function closeCodeFor(server, bytes) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, server.host);
-    let buffer = Buffer.alloc(0);
-    let upgraded = false;
     const timer = setTimeout(() => reject(new Error("no close")), 10000);
-    socket.on("connect", () => {
-      socket.write(upgradeHead("EIO=4&transport=websocket"));
-    });
-    socket.on("data", (chunk) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      if (!upgraded) {
-        const end = buffer.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        assert.match(buffer.subarray(0, end).toString(), /^HTTP\/1\.1 101 /);
-        buffer = buffer.subarray(end + 4);
-        upgraded = true;
-        socket.write(bytes);
-      }
-      // Server frames are unmasked with short payloads here: walk them.
-      while (buffer.length >= 2) {
-        const length = buffer[1] & 0x7f;
-        const header = length === 126 ? 4 : 2;
-        const size = length === 126 ? buffer.readUInt16BE(2) : length;
-        if (buffer.length < header + size) return;
-        const opcode = buffer[0] & 0x0f;
-        if (opcode === 0x8) {
-          clearTimeout(timer);
-          resolve(size >= 2 ? buffer.readUInt16BE(header) : null);
-          socket.destroy();
-          return;
+    const socket = rawWebSocket(server, "EIO=4&transport=websocket", {
+      upgraded: () => socket.write(bytes),
+      data: (buffer) => {
+        // Server frames are unmasked with short payloads here: walk them.
+        while (buffer.length >= 2) {
+          const length = buffer[1] & 0x7f;
+          const header = length === 126 ? 4 : 2;
+          const size = length === 126 ? buffer.readUInt16BE(2) : length;
+          if (buffer.length < header + size) return buffer;
+          const opcode = buffer[0] & 0x0f;
+          if (opcode === 0x8) {
+            clearTimeout(timer);
+            resolve(size >= 2 ? buffer.readUInt16BE(header) : null);
+            socket.destroy();
+            return Buffer.alloc(0);
+          }
+          buffer = buffer.subarray(header + size);
         }
-        buffer = buffer.subarray(header + size);
-      }
+        return buffer;
+      },
     });
     socket.on("close", () => {
       clearTimeout(timer);
       resolve(null);
     });
-    socket.on("error", () => {});
   });
 }
 
@@ -220,33 +231,20 @@ test("an upgrade packet and a close frame in one write: the debug log names the 
     const open = await (await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`)).text();
     const sid = JSON.parse(open.slice(1)).sid;
     await new Promise((resolve, reject) => {
-      const socket = net.connect(server.port, server.host);
-      let buffer = Buffer.alloc(0);
-      let upgraded = false;
       const timer = setTimeout(() => reject(new Error("no 3probe")), 10000);
-      socket.on("connect", () => {
-        socket.write(upgradeHead(`EIO=4&transport=websocket&sid=${sid}`));
-      });
-      socket.on("data", (chunk) => {
-        buffer = Buffer.concat([buffer, chunk]);
-        if (!upgraded) {
-          const end = buffer.indexOf("\r\n\r\n");
-          if (end < 0) return;
-          assert.match(buffer.subarray(0, end).toString(), /^HTTP\/1\.1 101 /);
-          buffer = buffer.subarray(end + 4);
-          upgraded = true;
-          socket.write(frame(0x81, "2probe"));
-        }
-        if (buffer.includes("3probe")) {
+      rawWebSocket(server, `EIO=4&transport=websocket&sid=${sid}`, {
+        upgraded: (socket) => socket.write(frame(0x81, "2probe")),
+        data: (buffer, socket) => {
+          if (!buffer.includes("3probe")) return buffer;
           clearTimeout(timer);
           // One write: the core sees the upgrade and the close before the
           // application sees either.
           socket.write(Buffer.concat([frame(0x81, "5"), frame(0x88, Buffer.from([0x03, 0xe8]))]));
           socket.end();
           resolve();
-        }
+          return Buffer.alloc(0);
+        },
       });
-      socket.on("error", () => {});
     });
     await server.waitForLine(new RegExp(`^close ${sid}: `));
     const lines = server.lines();
