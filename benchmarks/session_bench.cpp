@@ -194,7 +194,7 @@ void websocket_message_out(benchmark::State& state) {
   s.handle_websocket(1, get("EIO=4&transport=websocket"), now);
   const session_ref ref = handshake_ref(s);
   for (auto _ : state) {
-    if (!s.send(ref, message_text, false, now)) die("send refused");
+    if (!s.send(ref, message_text, frame_kind::text, now)) die("send refused");
     std::optional<action> a = s.next_action();
     if (!a || !std::holds_alternative<websocket_send>(*a)) die("no websocket_send");
     benchmark::DoNotOptimize(a);

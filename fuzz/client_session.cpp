@@ -188,7 +188,7 @@ private:
           data.erase(std::remove(data.begin(), data.end(), '\x1e'), data.end());
         }
         const client_state before = c.state();
-        const bool accepted = c.send(data, binary, now_);
+        const bool accepted = c.send(data, binary ? frame_kind::binary : frame_kind::text, now_);
         const bool should = before == client_state::opening || before == client_state::open;
         EIO_FUZZ_CHECK(accepted == should);
         if (accepted) {

@@ -65,6 +65,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -176,6 +177,7 @@ struct delivery {
   std::size_t session = 0;
   std::optional<connection_id> post;  // the POST whose 200 says the body was accepted
   bool accepted = false;              // frames: known at once
+  bool refused = false;               // the body does not decode: its POST gets 400, never 200
   bool exact = true;                  // false: a body this oracle cannot decode (raw JSONP)
   std::vector<std::pair<bool, std::string>> messages;  // (binary, data)
   bool must_close = false;            // a close packet, wrong heartbeat or error among them
@@ -516,7 +518,7 @@ private:
         !found->second.server_closed) {
       found->second.peer_closed = true;
     }
-    server_.websocket_closed(c, in_.flag(), now_);
+    server_.websocket_closed(c, in_.flag() ? connection_end::failed : connection_end::closed, now_);
     end();
   }
 
@@ -557,7 +559,7 @@ private:
                      server_.session_transport(ref) != transport_kind::websocket &&
                      data.find('\x1e') != std::string::npos));
     const bool expected = s && !s->closed && !s->closing && carriable;
-    const bool sent = server_.send(ref, std::move(data), binary, now_, notify);
+    const bool sent = server_.send(ref, data, binary ? frame_kind::binary : frame_kind::text, now_, send_options{false, notify});
     EIO_FUZZ_CHECK(sent == expected);
     if (sent) {
       ++s->app_next;
@@ -570,7 +572,7 @@ private:
     const session_ref ref = pick_ref();
     const bool discard = in_.flag();
     begin_plain();
-    server_.close(ref, now_, discard);
+    server_.close(ref, now_, discard ? close_mode::discard : close_mode::flush);
     if (session_model* s = model_of(ref)) s->closing = true;
     end();
   }
@@ -700,7 +702,10 @@ private:
     std::vector<packet> packets;
     const decode_error error = decoder.decode(payload, packets);
     for (const packet& p : packets) collect(p, s.version, d);
-    if (error) d.must_close = true;
+    if (error) {
+      d.must_close = true;
+      d.refused = true;
+    }
     delivery_ = std::move(d);
   }
 
@@ -708,12 +713,20 @@ private:
 
   void end() {
     std::vector<event> events;
-    while (auto e = server_.next_event()) events.push_back(std::move(*e));
+    std::deque<std::string> message_bytes;  // a message_event's view lasts only until the next next_event()
+    while (auto e = server_.next_event()) {
+      if (auto* m = std::get_if<message_event>(&*e)) {
+        message_bytes.emplace_back(m->data);
+        m->data = message_bytes.back();
+      }
+      events.push_back(std::move(*e));
+    }
     std::vector<action> actions;
     while (auto a = server_.next_action()) actions.push_back(std::move(*a));
 
     std::map<session_key, std::vector<std::pair<bool, std::string>>> messages;
     std::vector<session_key> closed_now;
+    refused_answer_ = false;
     if (trace_) print(events, actions);
     check_events(events, messages, closed_now);
     bool post_accepted = false;
@@ -734,12 +747,12 @@ private:
 
   // EIO_FUZZ_TRACE=1: what each call did, to see what an input exercises.
   static void print(const std::vector<event>& events, const std::vector<action>& actions) {
-    static constexpr std::array<const char*, 12> event_names = {
-        "connection", "connection_error", "message", "packet", "packet_create", "heartbeat",
-        "flush",      "drain",            "sent",    "upgrading", "upgrade",    "close"};
+    static constexpr std::array<const char*, std::variant_size_v<event>> event_names = {
+        "connection", "connection_error", "message", "packet",         "packet_create",       "heartbeat", "flush",
+        "drain",      "sent",             "upgrading", "upgrade",      "high_watermark", "low_watermark",  "close"};
     for (const event& e : events) {
       std::fprintf(stderr, "  event %s", event_names[e.index()]);
-      if (const auto* m = std::get_if<message_event>(&e)) std::fprintf(stderr, " \"%s\"", m->data.c_str());
+      if (const auto* m = std::get_if<message_event>(&e)) std::fprintf(stderr, " \"%s\"", std::string(m->data).c_str());
       if (const auto* c = std::get_if<close_event>(&e)) {
         std::fprintf(stderr, " %s %s", std::string(to_string(c->reason)).c_str(), c->description.c_str());
       }
@@ -808,7 +821,7 @@ private:
       session_model* s = model_of(ref);
       EIO_FUZZ_CHECK(s != nullptr && !s->closed);  // announced, and never named after its close
       if (const auto* m = std::get_if<message_event>(&e)) {
-        messages[key_of(ref)].push_back({m->binary, m->data});
+        messages[key_of(ref)].push_back({m->kind == frame_kind::binary, std::string(m->data)});
       } else if (const auto* u = std::get_if<upgrade_event>(&e)) {
         (void)u;
         EIO_FUZZ_CHECK(s && upgrade_candidate_.has_value());
@@ -841,7 +854,16 @@ private:
         EIO_FUZZ_CHECK(c == request_conn_);  // refused in the call that asked
         return;
       }
-      if (delivery_ && delivery_->post == c && r->status == 200) post_accepted = true;
+      if (delivery_ && delivery_->post == c) {
+        // A body that was read is answered "ok", or 400 with code 3 when it
+        // does not decode (its packets before the error delivered all the
+        // same, and the session closed with "parse error").
+        EIO_FUZZ_CHECK(!(delivery_->refused && r->status == 200));
+        if (r->status == 200) post_accepted = true;
+        if (delivery_->refused && r->status == 400 && r->body == "{\"code\":3,\"message\":\"Bad request\"}") {
+          refused_answer_ = true;  // read and refused, if its session closed in this call (check_messages)
+        }
+      }
       if (m.kind == conn_kind::http_get && r->status == 200 && m.session) {
         if (m.jsonp) {
           sessions_[*m.session].unseen_jsonp = true;
@@ -926,7 +948,8 @@ private:
       const delivery& d = *delivery_;
       const session_key k = key_of(sessions_[d.session].ref);
       // A closing session hears nothing more (the reference's socket.ts onPacket).
-      const bool accepted = (d.accepted || post_accepted) && !d.closing;
+      const bool read = post_accepted || (refused_answer_ && closed_in_call(k));
+      const bool accepted = (d.accepted || read) && !d.closing;
       const auto found = messages.find(k);
       const std::size_t got = found == messages.end() ? 0 : found->second.size();
       if (!accepted) {
@@ -975,7 +998,7 @@ private:
       server_.finish_post(c, "4stale", now_);
       server_.body_too_large(c, now_);
       server_.http_closed(c, now_);
-      server_.websocket_closed(c, true, now_);
+      server_.websocket_closed(c, connection_end::failed, now_);
       EIO_FUZZ_CHECK(!server_.next_action().has_value());
       EIO_FUZZ_CHECK(!server_.next_event().has_value());
     }
@@ -983,6 +1006,7 @@ private:
   }
 
   const bool trace_ = std::getenv("EIO_FUZZ_TRACE") != nullptr;
+  bool refused_answer_ = false;  // the POST of this call was answered 400 for its body
   reader in_;
   std::uint64_t id_counter_ = 0;  // before server_: its generate_id refers to it
   server server_;

@@ -33,9 +33,9 @@ public:
 }  // namespace
 
 int main() {
-  eio::poco_engine engine(eio::server_options{}, [](eio::server& core, const eio::event& e, eio::millis now) {
+  eio::poco_engine engine(eio::server_options{}, [](eio::server& core, eio::event& e, eio::millis now) {
     if (const auto* message = std::get_if<eio::message_event>(&e)) {
-      core.send(message->session, message->data, message->binary, now);
+      core.send(message->session, message->data, message->kind, now);
     }
   });
   Poco::ThreadPool pool(2, 64);

@@ -74,9 +74,9 @@ protected:
     engine_options.disconnect_check_interval = 100ms;
     engine_options.close_grace = 1000ms;
     engine = std::make_unique<eio::poco_engine>(
-        engine_options, [this](eio::server& core, const eio::event& e, eio::millis now) {
+        engine_options, [this](eio::server& core, eio::event& e, eio::millis now) {
           if (const auto* message = std::get_if<eio::message_event>(&e)) {
-            core.send(message->session, message->data, message->binary, now);
+            core.send(message->session, message->data, message->kind, now);
             return;
           }
           std::lock_guard<std::mutex> lock(mutex);

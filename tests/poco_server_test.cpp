@@ -43,10 +43,10 @@ struct running_server {
       std::lock_guard<std::mutex> lock(mutex);
       loop_threads[loop.loop].insert(std::this_thread::get_id());
       if (const auto* opened = std::get_if<eio::connection_event>(&e)) {
-        sessions[std::string(loop.engine.session_id(opened->session))] = loop.handle(opened->session);
+        sessions[std::string(loop.core.session_id(opened->session))] = loop.handle(opened->session);
         changed.notify_all();
       } else if (const auto* message = std::get_if<eio::message_event>(&e)) {
-        loop.engine.send(message->session, message->data, message->binary, loop.now);
+        loop.core.send(message->session, message->data, message->kind, loop.now);
       } else if (const auto* closed = std::get_if<eio::close_event>(&e)) {
         closes.push_back(closed->reason);
         changed.notify_all();
@@ -122,7 +122,7 @@ TEST(poco_server, send_and_close_from_a_foreign_thread_reach_a_held_poll) {
   auto held = std::async(std::launch::async, [&] { return s.request("GET", "&sid=" + sid); });
   std::this_thread::sleep_for(100ms);  // the poll is held by now
   EXPECT_EQ(held.wait_for(0ms), std::future_status::timeout);
-  EXPECT_TRUE(s.server->send(handle, "from afar", false));
+  EXPECT_TRUE(s.server->send(handle, "from afar", eio::frame_kind::text));
   EXPECT_EQ(held.get(), "4from afar");
 
   auto closing = std::async(std::launch::async, [&] { return s.request("GET", "&sid=" + sid); });
@@ -221,7 +221,7 @@ TEST(poco_server, a_request_whose_head_comes_in_pieces_reaches_the_loop_of_its_s
 
 TEST(poco_server, a_body_over_the_limit_after_the_answer_ends_the_connection_once) {
   eio::poco_server_options options;
-  options.engine.max_http_buffer_size = 100;
+  options.core.max_http_buffer_size = 100;
   running_server s(2, options);
   raw_connection c(s.server->port());
   // A handshake GET is answered at its head; its chunked body then goes over
@@ -356,10 +356,10 @@ TEST(poco_server, a_head_or_body_that_does_not_arrive_in_time_gets_408) {
 
 TEST(poco_server, the_hooks_add_headers_to_polling_answers_and_the_websocket_accept) {
   eio::poco_server_options options;
-  options.engine.initial_headers = [](const eio::http_request&, eio::header_list& headers) {
+  options.core.initial_headers = [](const eio::http_request&, eio::header_list& headers) {
     headers.push_back({"X-Initial", "handshake"});
   };
-  options.engine.headers = [](const eio::http_request& request, eio::header_list& headers) {
+  options.core.headers = [](const eio::http_request& request, eio::header_list& headers) {
     headers.push_back({"X-Every", std::string(request.header_value("x-tag").value_or("none"))});
   };
   running_server s(1, options);
@@ -395,7 +395,7 @@ TEST(poco_server, stop_gives_up_on_a_peer_that_does_not_read_after_the_drain_tim
   options.drain_timeout = 500ms;
   eio::poco_server server(options, [](eio::loop_context& loop, const eio::event& e) {
     if (const auto* message = std::get_if<eio::message_event>(&e)) {
-      loop.engine.send(message->session, message->data, message->binary, loop.now);
+      loop.core.send(message->session, message->data, message->kind, loop.now);
     }
   });
   std::promise<void> returned;

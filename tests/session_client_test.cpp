@@ -133,12 +133,12 @@ protected:
       return out;
     }
     if (const auto* m = std::get_if<client_message_event>(&e)) {
-      return std::string(m->binary ? "binary " : "text ") + escaped(m->data);
+      return std::string(m->kind == frame_kind::binary ? "binary " : "text ") + escaped(m->data);
     }
     if (std::holds_alternative<client_upgrading_event>(e)) return "upgrading";
     if (std::holds_alternative<client_upgrade_event>(e)) return "upgrade";
     if (const auto* cl = std::get_if<client_close_event>(&e)) {
-      return "close " + cl->reason + (cl->description.empty() ? "" : ": " + cl->description);
+      return "close " + std::string(to_string(cl->reason)) + (cl->description.empty() ? "" : ": " + cl->description);
     }
     return "error " + std::get<client_error_event>(e).message;
   }
@@ -274,7 +274,7 @@ TEST_F(client_test, v4_handshake_over_polling) {
 
   // POSTs carry the same headers and a Content-Type.
   c->http_response_received(poll->request_id, 200, {}, "6", now);  // noop: keeps polling
-  ASSERT_TRUE(c->send("hi", false, now));
+  ASSERT_TRUE(c->send("hi", frame_kind::text, now));
   std::vector<client_action> after;
   while (auto a = c->next_action()) after.push_back(std::move(*a));
   ASSERT_EQ(after.size(), 2u);
@@ -294,10 +294,10 @@ TEST_F(client_test, handshake_fields_default_when_absent_and_unknown_keys_are_sk
   // The sid is percent-encoded in targets; no upgrade offered, no probe.
   EXPECT_EQ(actions(), strings{"GET /engine.io/?EIO=4&transport=polling&sid=x%2Fy%C3%A9"});
   // maxPayload 0 (not said): no limit on a POST.
-  ASSERT_TRUE(c->send("first", false, now));
+  ASSERT_TRUE(c->send("first", frame_kind::text, now));
   actions();
-  ASSERT_TRUE(c->send(std::string(2000, 'a'), false, now));
-  ASSERT_TRUE(c->send(std::string(2000, 'b'), false, now));
+  ASSERT_TRUE(c->send(std::string(2000, 'a'), frame_kind::text, now));
+  ASSERT_TRUE(c->send(std::string(2000, 'b'), frame_kind::text, now));
   answer_post();
   EXPECT_EQ(actions(), strings{"POST /engine.io/?EIO=4&transport=polling&sid=x%2Fy%C3%A9 4" + std::string(2000, 'a') +
                                "\\x1e4" + std::string(2000, 'b')});
@@ -363,7 +363,7 @@ TEST_F(client_test, exactly_one_get_in_flight_while_polling) {
   }
   EXPECT_EQ(events(), (strings{"text one", "text two", "text three", "binary \\x00\\x01\\xff"}));
   // A POST in flight changes nothing about the GET.
-  ASSERT_TRUE(c->send("up", false, now));
+  ASSERT_TRUE(c->send("up", frame_kind::text, now));
   EXPECT_EQ(actions(), strings{"POST /engine.io/?EIO=4&transport=polling&sid=abc 4up"});
   answer_post();
   EXPECT_TRUE(actions().empty());
@@ -475,12 +475,12 @@ TEST_F(client_test, refused_poll_or_post_after_the_handshake_closes_with_transpo
   handshake_v4(handshake_no_upgrade);
   events();
   actions();
-  ASSERT_TRUE(c->send("x", false, now));
+  ASSERT_TRUE(c->send("x", frame_kind::text, now));
   actions();
   fail_post();
   EXPECT_EQ(events(), (strings{"error xhr post error", "close transport error: xhr post error"}));
   EXPECT_TRUE(actions().empty());
-  EXPECT_FALSE(c->send("y", false, now));
+  EXPECT_FALSE(c->send("y", frame_kind::text, now));
 }
 
 // ------------------------------------------------------------ heartbeat
@@ -495,7 +495,7 @@ TEST_F(client_test, v4_ping_in_a_get_answer_is_answered_by_a_post) {
                                 "GET /engine.io/?EIO=4&transport=polling&sid=abc"}));
   EXPECT_TRUE(events().empty());
   // A ping while a POST is in flight: the pong waits for it.
-  ASSERT_TRUE(c->send("m", false, now));
+  ASSERT_TRUE(c->send("m", frame_kind::text, now));
   EXPECT_TRUE(actions().empty());  // behind the pong's POST
   answer_post();
   EXPECT_EQ(actions(), strings{"POST /engine.io/?EIO=4&transport=polling&sid=abc 4m"});
@@ -619,7 +619,7 @@ protected:
   // After a probe that failed: a message still goes by POST and the poll
   // goes on.
   void expect_polling_goes_on() {
-    ASSERT_TRUE(c->send("still", false, now));
+    ASSERT_TRUE(c->send("still", frame_kind::text, now));
     EXPECT_EQ(actions(), strings{"POST " + poll_target() + " " + one("4still")});
     answer_get(one("4here"));
     EXPECT_EQ(events(), strings{"text here"});
@@ -641,12 +641,12 @@ INSTANTIATE_TEST_SUITE_P(versions, client_version_test, ::testing::Values(protoc
 TEST_P(client_version_test, messages_sent_while_opening_follow_the_handshake_in_order) {
   opts.version = GetParam();
   make();
-  EXPECT_FALSE(c->send("too early", false, now));  // never opened
+  EXPECT_FALSE(c->send("too early", frame_kind::text, now));  // never opened
   c->open(now);
   actions();
-  ASSERT_TRUE(c->send("one", false, now));
-  ASSERT_TRUE(c->send("two", false, now));
-  ASSERT_TRUE(c->send("three", false, now));
+  ASSERT_TRUE(c->send("one", frame_kind::text, now));
+  ASSERT_TRUE(c->send("two", frame_kind::text, now));
+  ASSERT_TRUE(c->send("three", frame_kind::text, now));
   EXPECT_TRUE(actions().empty());
   EXPECT_EQ(c->buffered_packets(), 3u);
   answer_get(one("0" + std::string(handshake_ws)));
@@ -661,10 +661,10 @@ TEST_P(client_version_test, one_post_in_flight_at_a_time) {
   handshake(handshake_no_upgrade);
   events();
   actions();
-  ASSERT_TRUE(c->send("a", false, now));
+  ASSERT_TRUE(c->send("a", frame_kind::text, now));
   EXPECT_EQ(actions(), strings{"POST " + poll_target() + " " + one("4a")});
-  ASSERT_TRUE(c->send("b", false, now));
-  ASSERT_TRUE(c->send("c", false, now));
+  ASSERT_TRUE(c->send("b", frame_kind::text, now));
+  ASSERT_TRUE(c->send("c", frame_kind::text, now));
   EXPECT_TRUE(actions().empty());
   EXPECT_EQ(c->buffered_packets(), 2u);
   answer_post();
@@ -678,15 +678,15 @@ TEST_P(client_version_test, a_post_never_exceeds_max_payload_but_carries_one_pac
   handshake(handshake_no_upgrade);  // maxPayload 100
   events();
   actions();
-  ASSERT_TRUE(c->send("first", false, now));
+  ASSERT_TRUE(c->send("first", frame_kind::text, now));
   actions();
   // Two packets whose payload is exactly 100 bytes go together; one byte
   // more and they go in two POSTs.
   // v4: "4"+a + "\x1e" + "4"+b = a+b+3;  v3: "N:4"+a twice, N two digits: a+b+8.
   const std::size_t both = v4() ? 97 : 92;
   const std::string a(both / 2, 'a'), b(both - both / 2, 'b');
-  ASSERT_TRUE(c->send(a, false, now));
-  ASSERT_TRUE(c->send(b, false, now));
+  ASSERT_TRUE(c->send(a, frame_kind::text, now));
+  ASSERT_TRUE(c->send(b, frame_kind::text, now));
   answer_post();
   strings got = actions();
   ASSERT_EQ(got.size(), 1u);
@@ -695,8 +695,8 @@ TEST_P(client_version_test, a_post_never_exceeds_max_payload_but_carries_one_pac
   EXPECT_EQ(got[0].size() - prefix.size() - (v4() ? 3 : 0), 100u);  // "\x1e" is rendered as 4 characters
 
   const std::string b2 = b + "b";
-  ASSERT_TRUE(c->send(a, false, now));
-  ASSERT_TRUE(c->send(b2, false, now));
+  ASSERT_TRUE(c->send(a, frame_kind::text, now));
+  ASSERT_TRUE(c->send(b2, frame_kind::text, now));
   answer_post();
   EXPECT_EQ(actions(), strings{prefix + one("4" + a)});
   answer_post();
@@ -705,9 +705,9 @@ TEST_P(client_version_test, a_post_never_exceeds_max_payload_but_carries_one_pac
 
   // A packet larger than maxPayload still goes, alone.
   const std::string big(300, 'x');
-  ASSERT_TRUE(c->send(big, false, now));
+  ASSERT_TRUE(c->send(big, frame_kind::text, now));
   EXPECT_EQ(actions(), strings{prefix + one("4" + big)});
-  ASSERT_TRUE(c->send("after", false, now));
+  ASSERT_TRUE(c->send("after", frame_kind::text, now));
   answer_post();
   EXPECT_EQ(actions(), strings{prefix + one("4after")});
 }
@@ -716,12 +716,12 @@ TEST_P(client_version_test, many_small_messages_split_into_posts_of_at_most_max_
   handshake(handshake_no_upgrade);
   events();
   actions();
-  ASSERT_TRUE(c->send("start", false, now));
+  ASSERT_TRUE(c->send("start", frame_kind::text, now));
   actions();
   std::vector<std::string> sent;
   for (int i = 0; i < 40; ++i) {
     sent.push_back("m" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 7), '.'));
-    ASSERT_TRUE(c->send(sent.back(), false, now));
+    ASSERT_TRUE(c->send(sent.back(), frame_kind::text, now));
   }
   std::vector<std::string> bodies;
   while (post_) {
@@ -750,7 +750,7 @@ TEST_P(client_version_test, binary_messages_over_polling) {
   handshake(handshake_no_upgrade);
   events();
   actions();
-  ASSERT_TRUE(c->send(std::string("\x00\x01\xff", 3), true, now));
+  ASSERT_TRUE(c->send(std::string("\x00\x01\xff", 3), frame_kind::binary, now));
   // v4: b<base64>; v3 text payload: b<type digit><base64>, its length counted.
   EXPECT_EQ(actions(), strings{"POST " + poll_target() + " " + (v4() ? "bAAH/" : "6:b4AAH/")});
   answer_get(v4() ? "bAAH/" : "6:b4AAH/");
@@ -762,8 +762,8 @@ TEST_P(client_version_test, send_refused_once_closing_or_closed) {
   events();
   actions();
   c->close(now);
-  EXPECT_FALSE(c->send("late", false, now));
-  EXPECT_FALSE(c->send("late", true, now));
+  EXPECT_FALSE(c->send("late", frame_kind::text, now));
+  EXPECT_FALSE(c->send("late", frame_kind::binary, now));
 }
 
 // Text the polling payload cannot carry is refused by send(), where the
@@ -772,20 +772,20 @@ TEST_F(client_test, v4_text_with_a_record_separator_is_refused_while_polling_may
   opts.polling = true;
   make().open(now);
   actions();
-  EXPECT_FALSE(c->send("a\x1e" "4b", false, now)) << "while opening";
+  EXPECT_FALSE(c->send("a\x1e" "4b", frame_kind::text, now)) << "while opening";
   answer_get("0" + std::string(handshake_no_upgrade));
   events();
   actions();
   // "a\x1e4b" would reach the server as two messages, "a" and "b".
-  EXPECT_FALSE(c->send("a\x1e" "4b", false, now));
-  EXPECT_FALSE(c->send("x\x1ey", false, now));
+  EXPECT_FALSE(c->send("a\x1e" "4b", frame_kind::text, now));
+  EXPECT_FALSE(c->send("x\x1ey", frame_kind::text, now));
   EXPECT_TRUE(actions().empty());
-  EXPECT_TRUE(c->send("a\x1e" "4b", true, now)) << "binary is base64 in the payload: no separator";
+  EXPECT_TRUE(c->send("a\x1e" "4b", frame_kind::binary, now)) << "binary is base64 in the payload: no separator";
   EXPECT_EQ(actions().size(), 1u);
 
   // Over a WebSocket-only session the frame carries it whole.
   open_websocket_only();
-  ASSERT_TRUE(c->send("a\x1e" "4b", false, now));
+  ASSERT_TRUE(c->send("a\x1e" "4b", frame_kind::text, now));
   EXPECT_EQ(actions(), strings{"WS-TEXT ws1 4a\\x1e4b"});
 }
 
@@ -793,17 +793,17 @@ TEST_P(client_version_test, text_that_is_not_utf8_is_refused) {
   handshake(handshake_no_upgrade);
   events();
   actions();
-  EXPECT_FALSE(c->send("\xff", false, now));
-  EXPECT_FALSE(c->send("ok \xc3", false, now)) << "a cut sequence";
-  EXPECT_FALSE(c->send("\xed\xa0\x80", false, now)) << "a surrogate";
+  EXPECT_FALSE(c->send("\xff", frame_kind::text, now));
+  EXPECT_FALSE(c->send("ok \xc3", frame_kind::text, now)) << "a cut sequence";
+  EXPECT_FALSE(c->send("\xed\xa0\x80", frame_kind::text, now)) << "a surrogate";
   EXPECT_TRUE(actions().empty());
-  EXPECT_TRUE(c->send("\xff", true, now)) << "binary is bytes";
-  EXPECT_TRUE(c->send("h\xc3\xa9", false, now));
+  EXPECT_TRUE(c->send("\xff", frame_kind::binary, now)) << "binary is bytes";
+  EXPECT_TRUE(c->send("h\xc3\xa9", frame_kind::text, now));
 
   // On a WebSocket too: a text frame that is not UTF-8 fails the connection
   // (RFC 6455 section 8.1).
   open_websocket_only();
-  EXPECT_FALSE(c->send("\xff", false, now));
+  EXPECT_FALSE(c->send("\xff", frame_kind::text, now));
   EXPECT_TRUE(actions().empty());
 }
 
@@ -820,9 +820,9 @@ TEST_P(client_version_test, upgrade_step_by_step) {
   EXPECT_TRUE(events().empty());
 
   // Before "3probe" polling goes on as usual.
-  ASSERT_TRUE(c->send("p1", false, now));
+  ASSERT_TRUE(c->send("p1", frame_kind::text, now));
   EXPECT_EQ(actions(), strings{"POST " + poll_target() + " " + one("4p1")});
-  ASSERT_TRUE(c->send("p2", false, now));  // waits behind the POST
+  ASSERT_TRUE(c->send("p2", frame_kind::text, now));  // waits behind the POST
 
   c->websocket_message(ws(1), frame_kind::text, "3probe", now);
   EXPECT_EQ(events(), strings{"upgrading"});
@@ -833,7 +833,7 @@ TEST_P(client_version_test, upgrade_step_by_step) {
   answer_get(v4() ? "4s1\x1e" "6" : "3:4s11:6");
   EXPECT_EQ(events(), strings{"text s1"});
   EXPECT_TRUE(actions().empty());  // no new GET; the POST is still in flight
-  ASSERT_TRUE(c->send("p3", false, now));
+  ASSERT_TRUE(c->send("p3", frame_kind::text, now));
   EXPECT_TRUE(actions().empty());  // no new POST either
   EXPECT_EQ(c->buffered_packets(), 2u);
 
@@ -846,8 +846,8 @@ TEST_P(client_version_test, upgrade_step_by_step) {
   EXPECT_EQ(c->buffered_packets(), 0u);
 
   // From now on: the WebSocket only.
-  ASSERT_TRUE(c->send("w1", false, now));
-  ASSERT_TRUE(c->send(std::string("\x00\xff", 2), true, now));
+  ASSERT_TRUE(c->send("w1", frame_kind::text, now));
+  ASSERT_TRUE(c->send(std::string("\x00\xff", 2), frame_kind::binary, now));
   EXPECT_EQ(actions(), (strings{"WS-TEXT ws1 4w1", v4() ? "WS-BINARY ws1 \\x00\\xff" : "WS-BINARY ws1 \\x04\\x00\\xff"}));
   c->websocket_message(ws(1), frame_kind::text, "4ws", now);
   c->websocket_message(ws(1), frame_kind::binary, v4() ? std::string("\x01", 1) : std::string("\x04\x01", 2), now);
@@ -862,7 +862,7 @@ TEST_P(client_version_test, upgrade_waits_for_the_get_when_the_post_finishes_fir
   actions();
   c->websocket_opened(ws(1), now);
   actions();
-  ASSERT_TRUE(c->send("p1", false, now));
+  ASSERT_TRUE(c->send("p1", frame_kind::text, now));
   actions();
   c->websocket_message(ws(1), frame_kind::text, "3probe", now);
   EXPECT_EQ(events(), strings{"upgrading"});
@@ -889,7 +889,7 @@ TEST_P(client_version_test, upgrade_with_only_the_get_in_flight) {
   EXPECT_EQ(events(), strings{"upgrade"});
   // Polling does not come back: no GET after the noop.
   EXPECT_FALSE(get_.has_value());
-  ASSERT_TRUE(c->send("w", false, now));
+  ASSERT_TRUE(c->send("w", frame_kind::text, now));
   EXPECT_EQ(actions(), strings{"WS-TEXT ws1 4w"});
 }
 
@@ -930,7 +930,7 @@ TEST_P(client_version_test, a_probe_closed_while_pausing_resumes_polling) {
   actions();
   c->websocket_message(ws(1), frame_kind::text, "3probe", now);
   EXPECT_EQ(events(), strings{"upgrading"});
-  ASSERT_TRUE(c->send("held", false, now));
+  ASSERT_TRUE(c->send("held", frame_kind::text, now));
   EXPECT_TRUE(actions().empty());
   c->websocket_closed(ws(1), now);
   EXPECT_EQ(events(), strings{"error probe error: websocket closed"});
@@ -969,7 +969,7 @@ TEST_P(client_version_test, websocket_only_handshake) {
   make().open(now);
   EXPECT_EQ(actions(), strings{"WS-OPEN ws1 /engine.io/?" + eio() + "&transport=websocket"});
   EXPECT_EQ(c->transport(), transport_kind::websocket);
-  ASSERT_TRUE(c->send("early", false, now));
+  ASSERT_TRUE(c->send("early", frame_kind::text, now));
   c->websocket_opened(ws(1), now);
   EXPECT_TRUE(actions().empty());  // the server speaks first
   EXPECT_TRUE(events().empty());
@@ -978,8 +978,8 @@ TEST_P(client_version_test, websocket_only_handshake) {
   EXPECT_EQ(actions(), strings{"WS-TEXT ws1 4early"});  // no probe, no GET
   // No maxPayload batching on a WebSocket: one message per frame.
   const std::string big(300, 'z');
-  ASSERT_TRUE(c->send(big, false, now));
-  ASSERT_TRUE(c->send(std::string("\x00", 1), true, now));
+  ASSERT_TRUE(c->send(big, frame_kind::text, now));
+  ASSERT_TRUE(c->send(std::string("\x00", 1), frame_kind::binary, now));
   EXPECT_EQ(actions(), (strings{"WS-TEXT ws1 4" + big, v4() ? "WS-BINARY ws1 \\x00" : "WS-BINARY ws1 \\x04\\x00"}));
   c->websocket_message(ws(1), frame_kind::text, "4hi", now);
   EXPECT_EQ(events(), strings{"text hi"});
@@ -994,7 +994,7 @@ TEST_F(client_test, websocket_only_v3_b64_sends_binary_as_base64_text) {
   c->websocket_opened(ws(1), now);
   c->websocket_message(ws(1), frame_kind::text, "0" + std::string(handshake_no_upgrade), now);
   events();
-  ASSERT_TRUE(c->send(std::string("\x00\x01\xff", 3), true, now));
+  ASSERT_TRUE(c->send(std::string("\x00\x01\xff", 3), frame_kind::binary, now));
   EXPECT_EQ(actions(), strings{"WS-TEXT ws1 b4AAH/"});
 }
 
@@ -1044,10 +1044,10 @@ TEST_P(client_version_test, close_flushes_the_buffer_then_sends_the_close_packet
   handshake(handshake_no_upgrade);
   events();
   actions();
-  ASSERT_TRUE(c->send("m1", false, now));
+  ASSERT_TRUE(c->send("m1", frame_kind::text, now));
   EXPECT_EQ(actions(), strings{"POST " + poll_target() + " " + one("4m1")});
-  ASSERT_TRUE(c->send("m2", false, now));
-  ASSERT_TRUE(c->send("m3", false, now));
+  ASSERT_TRUE(c->send("m2", frame_kind::text, now));
+  ASSERT_TRUE(c->send("m3", frame_kind::text, now));
   c->close(now);
   EXPECT_EQ(c->state(), client_state::closing);
   EXPECT_TRUE(actions().empty());  // behind the POST in flight
@@ -1066,10 +1066,10 @@ TEST_F(client_test, close_packet_obeys_max_payload_at_the_limit_and_one_past_it)
     handshake_v4(handshake_no_upgrade);  // maxPayload 100
     events();
     actions();
-    ASSERT_TRUE(c->send("m1", false, now));
+    ASSERT_TRUE(c->send("m1", frame_kind::text, now));
     actions();
     const std::string big(size, 'x');
-    ASSERT_TRUE(c->send(big, false, now));
+    ASSERT_TRUE(c->send(big, frame_kind::text, now));
     c->close(now);
     answer_post();
     if (size == 97) {
@@ -1091,7 +1091,7 @@ TEST_P(client_version_test, close_while_opening_ends_at_once) {
   opts.version = GetParam();
   make().open(now);
   actions();
-  ASSERT_TRUE(c->send("never", false, now));
+  ASSERT_TRUE(c->send("never", frame_kind::text, now));
   c->close(now);
   EXPECT_EQ(events(), strings{"close forced close"});
   EXPECT_TRUE(actions().empty());
@@ -1112,7 +1112,7 @@ TEST_P(client_version_test, close_on_the_websocket) {
   answer_get(one("6"));
   EXPECT_EQ(events(), (strings{"upgrading", "upgrade"}));
   EXPECT_EQ(actions(), (strings{"WS-TEXT ws1 2probe", "WS-TEXT ws1 5"}));
-  ASSERT_TRUE(c->send("last", false, now));
+  ASSERT_TRUE(c->send("last", frame_kind::text, now));
   c->close(now);
   EXPECT_EQ(actions(), (strings{"WS-TEXT ws1 4last", "WS-TEXT ws1 1", "WS-CLOSE ws1"}));
   EXPECT_EQ(events(), strings{"close forced close"});
@@ -1122,7 +1122,7 @@ TEST_P(client_version_test, server_close_packet_is_transport_close) {
   handshake(handshake_ws);
   events();
   actions();  // the probe is connecting
-  ASSERT_TRUE(c->send("pending", false, now));
+  ASSERT_TRUE(c->send("pending", frame_kind::text, now));
   actions();
   answer_get(v4() ? "4bye\x1e" "1" : "4:4bye1:1");
   EXPECT_EQ(events(), (strings{"text bye", "close transport close: the server closed the session"}));
@@ -1136,7 +1136,7 @@ TEST_P(client_version_test, inputs_after_close_are_ignored) {
   actions();
   c->websocket_opened(ws(1), now);
   actions();
-  ASSERT_TRUE(c->send("x", false, now));
+  ASSERT_TRUE(c->send("x", frame_kind::text, now));
   actions();
   c->close(now);
   answer_post();
@@ -1160,7 +1160,7 @@ TEST_P(client_version_test, inputs_after_close_are_ignored) {
   c->on_timeout(now + 1h);
   c->open(now);
   c->close(now);
-  EXPECT_FALSE(c->send("late", false, now));
+  EXPECT_FALSE(c->send("late", frame_kind::text, now));
   EXPECT_TRUE(actions().empty());
   EXPECT_TRUE(events().empty());
   EXPECT_EQ(c->state(), client_state::closed);
@@ -1224,7 +1224,7 @@ public:
       switch (op) {
         case 'c': {
           const std::string m = "c" + std::to_string(client_sent_++);
-          EXPECT_TRUE(client_->send(m, false, now_));
+          EXPECT_TRUE(client_->send(m, frame_kind::text, now_));
           break;
         }
         case 's': server_queue_.push_back("s" + std::to_string(server_sent_++)); break;
@@ -1302,7 +1302,7 @@ private:
         if (const auto* m = std::get_if<client_message_event>(&*e)) client_received.push_back(m->data);
         if (std::holds_alternative<client_upgrading_event>(*e)) paused_ = true;
         if (std::holds_alternative<client_upgrade_event>(*e)) ++upgrades;
-        if (const auto* cl = std::get_if<client_close_event>(&*e)) fail("closed: " + cl->reason);
+        if (const auto* cl = std::get_if<client_close_event>(&*e)) fail("closed: " + std::string(to_string(cl->reason)));
         if (const auto* err = std::get_if<client_error_event>(&*e)) fail("error: " + err->message);
       }
       while (std::optional<client_action> a = client_->next_action()) {

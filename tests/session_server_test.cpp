@@ -80,9 +80,9 @@ TEST(session_verify, each_error_code_has_its_status_json_body_and_event) {
     const auto e = test::first_of_kind<connection_error_event>(out.events);
     ASSERT_TRUE(e);
     EXPECT_EQ(e->code, c.code);
-    EXPECT_EQ(e->message, default_message(c.code));
-    EXPECT_EQ(e->request.query, c.request.query);
-    EXPECT_TRUE(e->request.body.empty());
+    ASSERT_TRUE(e->request);
+    EXPECT_EQ(e->request->query, c.request.query);
+    EXPECT_TRUE(e->request->body.empty());
     EXPECT_EQ(h.srv().session_count(), 0u);
     EXPECT_EQ(out.actions.size(), 1u);
     EXPECT_CLEAN(h);
@@ -153,7 +153,7 @@ TEST(session_verify, websocket_refusals_are_400_text_html_even_forbidden) {
   const auto e = test::first_of_kind<connection_error_event>(out.events);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code, request_error::forbidden);
-  EXPECT_EQ(e->message, "Forbidden");
+  EXPECT_EQ(default_message(e->code), "Forbidden");
 
   const connection_id c2 = h.ws(websocket("EIO=4&transport=websocket&sid=nope"));
   r = h.take().response(c2);
@@ -173,7 +173,7 @@ TEST(session_verify, allow_request_denial_uses_its_message_in_the_body_only) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 403);
   EXPECT_EQ(r->body, "{\"code\":4,\"message\":\"no tokens\"}");
-  EXPECT_EQ(test::first_of_kind<connection_error_event>(out.events)->message, "Forbidden");
+  EXPECT_EQ(test::first_of_kind<connection_error_event>(out.events)->code, request_error::forbidden);
 }
 
 TEST(session_verify, allow_request_runs_on_upgrades_not_on_polls) {
@@ -411,14 +411,14 @@ TEST(session_handshake, custom_generate_id_and_collisions_are_retried) {
 TEST(session_handshake, v3_b64_sends_binary_as_base64_text) {
   server_harness h(eio3_options());
   const opened plain = h.handshake(v3);
-  h.send(plain.ref, std::string("\x01\x02", 2), true);
+  h.send(plain.ref, std::string("\x01\x02", 2), frame_kind::binary);
   const connection_id g1 = h.poll(plain);
   const auto r1 = *h.take().response(g1);
   EXPECT_EQ(header_or(r1, "Content-Type"), "application/octet-stream");
   EXPECT_EQ(body_packets(r1, v3), std::vector<owned_packet>{pk(packet_type::message, std::string("\x01\x02", 2), true)});
 
   const opened b64 = h.handshake(v3, "b64=1");
-  h.send(b64.ref, std::string("\x01\x02", 2), true);
+  h.send(b64.ref, std::string("\x01\x02", 2), frame_kind::binary);
   const connection_id g2 = h.poll(b64);
   const auto r2 = *h.take().response(g2);
   EXPECT_EQ(header_or(r2, "Content-Type"), "text/plain; charset=UTF-8");
@@ -489,8 +489,9 @@ TEST(session_handshake, v4_jsonp_is_served_as_the_reference_does) {
   EXPECT_CLEAN(h);
 }
 
-TEST(session_handshake, v3_jsonp_post_without_a_single_d_is_ok_and_ignored) {
-  // Fact 47: nothing is decoded, the answer is still "ok", the session lives.
+TEST(session_handshake, v3_jsonp_post_without_a_single_d_is_refused) {
+  // The reference decodes nothing and still answers "ok"; a payload that
+  // was refused is answered 400 here, and the session closes (parse error).
   for (const char* body : {"x=1", "d=1%3A4&d=1%3A4"}) {
     SCOPED_TRACE(body);
     server_harness h(eio3_options());
@@ -498,17 +499,92 @@ TEST(session_handshake, v3_jsonp_post_without_a_single_d_is_ok_and_ignored) {
     const connection_id p = h.request(test::post(test::sid_query(v3, "polling", o.sid, "j=0"), body,
                                                  "application/x-www-form-urlencoded"));
     const auto out = h.take();
-    EXPECT_EQ(out.response(p)->body, "ok");
+    EXPECT_EQ(out.response(p)->status, 400);
+    EXPECT_EQ(out.response(p)->body, "{\"code\":3,\"message\":\"Bad request\"}");
     EXPECT_TRUE(out.messages().empty());
-    EXPECT_FALSE(out.close());
-    EXPECT_EQ(h.srv().session_count(), 1u);
+    ASSERT_TRUE(out.close());
+    EXPECT_EQ(out.close()->reason, close_reason::parse_error);
+    EXPECT_EQ(h.srv().session_count(), 0u);
+  }
+}
+
+// A POST body that does not decode is refused: 400 with the Engine.IO error
+// body, never "ok"; the packets before the error are still delivered (as
+// the reference does), then the session closes with "parse error"; later
+// requests with its sid get 400 (code 1).
+TEST(session_polling, malformed_post_bodies_are_answered_400_and_close_the_session) {
+  struct bad_body {
+    protocol_version version;
+    std::string body;
+    std::vector<std::string> delivered;  // the messages before the error
+  };
+  const std::vector<bad_body> bodies = {
+      {v4, "abc", {}},
+      {v4, "4a\x1e\x1e" "4b", {"a"}},
+      {v4, "b!!!", {}},
+      {v4, "\x1e", {}},
+      {v4, "", {}},
+      {v3, "abc", {}},
+      {v3, "2:4a2:", {"a"}},
+      {v3, "5:b4!!!", {}},
+      {v3, ":", {}},
+      {v3, "", {}},
+      {v3, "9:4short", {}},
+  };
+  for (const bad_body& b : bodies) {
+    SCOPED_TRACE("v" + std::to_string(static_cast<int>(b.version)) + " \"" + b.body + "\"");
+    server_harness h(eio3_options());
+    const opened o = h.handshake(b.version);
+    const connection_id p = h.post_body(o, b.body);
+    const auto out = h.take();
+    ASSERT_TRUE(out.response(p));
+    EXPECT_EQ(out.response(p)->status, 400);
+    EXPECT_EQ(header_or(*out.response(p), "Content-Type"), "application/json");
+    EXPECT_EQ(out.response(p)->body, "{\"code\":3,\"message\":\"Bad request\"}");
+    std::vector<std::string> delivered;
+    for (const auto& m : out.messages()) delivered.emplace_back(m.data);
+    EXPECT_EQ(delivered, b.delivered);
+    ASSERT_TRUE(out.close());
+    EXPECT_EQ(out.close()->reason, close_reason::parse_error);
+    const connection_id later = h.poll(o);
+    const auto after = h.take();
+    ASSERT_TRUE(after.response(later));
+    EXPECT_EQ(after.response(later)->status, 400);
+    EXPECT_EQ(after.response(later)->body, "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    EXPECT_CLEAN(h);
+  }
+}
+
+// The client closes over polling while its GET is held: the GET gets a
+// noop (it needs no close packet back), the POST "ok", and the sid is
+// forgotten (engine.io-protocol's test suite; the reference does the same).
+TEST(session_polling, client_close_posted_while_a_get_is_held) {
+  for (const protocol_version version : {v4, v3}) {
+    server_harness h(eio3_options());
+    const opened o = h.handshake(version);
+    const connection_id g = h.poll(o);
+    const connection_id p = h.post_packets(o, {pk(packet_type::close)});
+    const auto out = h.take();
+    EXPECT_EQ(body_packets(out.response(g), version), std::vector<owned_packet>{pk(packet_type::noop)});
+    EXPECT_EQ(out.response(p)->body, "ok");
+    ASSERT_TRUE(out.close());
+    EXPECT_EQ(out.close()->reason, close_reason::transport_close);
+    const connection_id later = h.poll(o);
+    EXPECT_EQ(h.take().response(later)->status, 400);
+    EXPECT_CLEAN(h);
   }
 }
 
 // ---------------------------------------------------------------- polling (facts 41-45)
 
+server_options traced() {
+  server_options o;
+  o.trace_events = true;
+  return o;
+}
+
 TEST(session_polling, get_is_held_until_a_send) {
-  server_harness h;
+  server_harness h(traced());
   const opened o = h.handshake();
   const connection_id g = h.poll(o);
   EXPECT_FALSE(h.take().response(g));
@@ -524,7 +600,7 @@ TEST(session_polling, sends_without_a_get_batch_in_order) {
   server_harness h;
   const opened o = h.handshake();
   h.send(o.ref, "a");
-  h.send(o.ref, std::string("\x00\xFF", 2), true);
+  h.send(o.ref, std::string("\x00\xFF", 2), frame_kind::binary);
   h.send(o.ref, "");
   const connection_id g = h.poll(o);
   const auto r = h.take().response(g);
@@ -592,7 +668,7 @@ TEST(session_polling, overlapping_post_closes_and_answers_both) {
 }
 
 TEST(session_polling, post_delivers_in_order_and_answers_ok) {
-  server_harness h;
+  server_harness h(traced());
   const opened o = h.handshake();
   const connection_id p = h.post_packets(o, {msg("a"), pk(packet_type::message, "\x01", true), msg("c")});
   const auto out = h.take();
@@ -603,7 +679,7 @@ TEST(session_polling, post_delivers_in_order_and_answers_ok) {
   const auto m = out.messages();
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(m[0].data, "a");
-  EXPECT_TRUE(m[1].binary);
+  EXPECT_EQ(m[1].kind, frame_kind::binary);
   EXPECT_EQ(m[1].data, "\x01");
   EXPECT_EQ(m[2].data, "c");
   EXPECT_EQ(out.count<packet_event>(), 3u);
@@ -630,7 +706,7 @@ TEST(session_polling, v3_binary_post) {
   const auto m = out.messages();
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[0].data, std::string("\x00\x01", 2));
-  EXPECT_TRUE(m[0].binary);
+  EXPECT_EQ(m[0].kind, frame_kind::binary);
   EXPECT_EQ(m[1].data, "t");
 }
 
@@ -828,7 +904,7 @@ TEST(session_heartbeat, next_deadline_is_the_earliest_of_all_sessions_timers) {
   h.advance(millis(30));  // probe abandoned
   EXPECT_EQ(h.srv().next_deadline(), millis(1100));
   h.poll(a);
-  h.close(a.ref, true);  // closes at once: a GET is held
+  h.close(a.ref, close_mode::discard);  // closes at once: a GET is held
   EXPECT_EQ(h.srv().next_deadline(), millis(1110));
   EXPECT_CLEAN(h);
 }
@@ -987,7 +1063,7 @@ TEST(session_upgrade, v3_probe_and_base64_after_upgrade) {
   h.message(w, "2probe");
   EXPECT_EQ(h.take().sends(w).at(0).data, "3probe");
   h.message(w, "5");
-  h.send(o.ref, "\x01", true);
+  h.send(o.ref, "\x01", frame_kind::binary);
   const auto s = h.take().sends(w);
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].kind, frame_kind::text);
@@ -1001,7 +1077,7 @@ TEST(session_close, app_close_flushes_then_close_packet_on_a_get) {
   const opened o = h.handshake();
   const connection_id g1 = h.poll(o);
   h.take();
-  h.srv().send(o.ref, "a", false, h.now());
+  h.srv().send(o.ref, "a", frame_kind::text, h.now());
   h.close(o.ref);  // the held GET took "a" (the send flushed into it)
   auto out = h.take();
   EXPECT_EQ(body_packets(out.response(g1), v4), std::vector<owned_packet>{msg("a")});
@@ -1061,7 +1137,7 @@ TEST(session_close, discard_drops_the_buffer) {
   server_harness h;
   const opened o = h.handshake();
   h.send(o.ref, "a");
-  h.close(o.ref, true);
+  h.close(o.ref, close_mode::discard);
   const connection_id g = h.poll(o);
   const auto out = h.take();
   EXPECT_EQ(out.response(g)->body, "1");
@@ -1095,7 +1171,7 @@ TEST(session_close, websocket_closed_by_peer_or_error) {
   for (const bool error : {false, true}) {
     server_harness h;
     const opened o = h.websocket_handshake();
-    h.ws_closed(o.connection, error);
+    h.ws_closed(o.connection, error ? connection_end::failed : connection_end::closed);
     const auto out = h.take();
     EXPECT_EQ(out.close()->reason, error ? close_reason::transport_error : close_reason::transport_close);
     EXPECT_FALSE(out.closed(o.connection));
@@ -1110,7 +1186,7 @@ TEST(session_close, app_close_on_websocket_flushes_then_closes_the_socket) {
   h.srv().close(o.ref, h.now());  // nothing buffered
   h.take();
   const opened w = h.websocket_handshake();
-  h.srv().send(w.ref, "x", false, h.now());
+  h.srv().send(w.ref, "x", frame_kind::text, h.now());
   h.close(w.ref);
   const auto out = h.take();
   ASSERT_EQ(out.sends(w.connection).size(), 1u);
@@ -1143,7 +1219,7 @@ TEST(session_close, shutdown_closes_every_session) {
 TEST(session_close, send_on_a_closed_session_is_refused_and_refs_are_not_reused) {
   server_harness h;
   const opened o = h.handshake();
-  h.close(o.ref, true);
+  h.close(o.ref, close_mode::discard);
   h.advance(millis(30000));
   EXPECT_EQ(h.srv().session_count(), 0u);
   const opened n = h.handshake();
@@ -1156,11 +1232,11 @@ TEST(session_close, send_on_a_closed_session_is_refused_and_refs_are_not_reused)
 }
 
 TEST(session_close, sent_events_after_the_flush_with_flush_and_drain) {
-  server_harness h;
+  server_harness h(traced());
   const opened o = h.handshake();
-  h.send(o.ref, "a", false, 7);
+  h.send(o.ref, "a", frame_kind::text, send_options{false, 7});
   h.send(o.ref, "b");
-  h.send(o.ref, "c", false, 9);
+  h.send(o.ref, "c", frame_kind::text, send_options{false, 9});
   auto out = h.take();
   EXPECT_EQ(out.count<sent_event>(), 0u);
   EXPECT_EQ(out.count<packet_create_event>(), 3u);
@@ -1289,7 +1365,7 @@ TEST(session_send, text_the_client_cannot_decode_is_refused) {
   const opened o = h.handshake();
   EXPECT_FALSE(h.send(o.ref, "a\x1e" "b"));          // the v4 polling separator
   EXPECT_FALSE(h.send(o.ref, "bad \xff utf-8"));      // not UTF-8
-  EXPECT_TRUE(h.send(o.ref, "a\x1e" "b", true));     // binary data is base64 on polling
+  EXPECT_TRUE(h.send(o.ref, "a\x1e" "b", frame_kind::binary));     // binary data is base64 on polling
   EXPECT_TRUE(h.send(o.ref, "h\xc3\xa9llo"));
   h.take();
   h.upgrade(o);

@@ -377,6 +377,21 @@ const cases = [
     },
   },
   {
+    name: "close POSTed while a GET is held",
+    flags: base,
+    request: "GET (held), then POST 1 (close), then GET on the same sid",
+    script: async (server, sids) => {
+      const sid = await handshake(server, undefined, sids);
+      const target = `/engine.io/?EIO=4&transport=polling&sid=${sid}`;
+      const held = exchange(server, request_bytes("GET", target)).answer;
+      await sleep(settle_ms);
+      const close = await request(server, "POST", target, { body: "1", headers: { "Content-Type": "text/plain;charset=UTF-8" } });
+      const answer = await held;
+      const after = await request(server, "GET", target);
+      return [observe("held GET", answer, sids), observe("POST 1", close, sids), observe("then GET", after, sids)];
+    },
+  },
+  {
     name: "double POST",
     flags: base,
     request: "POST with Content-Length 10 and 3 body bytes, then a second POST on the same sid",
@@ -474,6 +489,12 @@ const cases = [
 // answers the same on both servers fails too, so the list stays true.
 // `eio_must` pins what our side must still do inside an allowed difference:
 // [pattern over eio's observations, why]; it fails until our answer matches.
+// Why a malformed POST body is answered differently.
+const MALFORMED =
+  "a payload that does not decode is refused: eio answers 400 with the Engine.IO error body (code 3) and closes the " +
+  "session with parse error, never 200 \"ok\" for packets it refused (the packets before the error are delivered, as " +
+  "on the reference); the reference answers \"ok\" and closes the session (node-reference-behaviour.md section 8)";
+
 const expected_differences = {
   "OPTIONS without CORS, with sid": {
     reason:
@@ -496,15 +517,26 @@ const expected_differences = {
       "413 on both, but eio also closes the session (transport error, payload too large); the reference leaves it to " +
       "time out (node-reference-behaviour.md section 8)",
   },
+  "POST bad packet type": { reason: MALFORMED },
+  "POST empty body": { reason: MALFORMED },
+  "POST empty packet between separators": { reason: MALFORMED },
+  "POST v3 bad length prefix": { reason: MALFORMED },
+  "POST v3 length past the end": { reason: MALFORMED },
+  "jsonp POST without d": {
+    reason:
+      "a JSONP body without a single d field carries no payload: the reference decodes nothing and answers \"ok\", " +
+      "eio refuses it as malformed (400, code 3) and closes the session with parse error",
+  },
   "POST bad base64 (v4)": {
     reason:
       "\"b!!!!\" is not base64 (RFC 4648 section 3.3: reject characters outside the alphabet); Node's decoder skips " +
-      "them and the reference delivers a binary message, eio closes the session with parse error",
+      "them and the reference delivers a binary message and answers \"ok\", eio refuses the payload (400, code 3) " +
+      "and closes the session with parse error",
   },
   "POST v3 bad base64 (b64=1)": {
     reason:
-      "as for v4: the reference's lenient base64 decoder turns \"!!!!!\" into a message, eio rejects the payload " +
-      "(RFC 4648 section 3.3) and closes the session with parse error",
+      "as for v4: the reference's lenient base64 decoder turns \"!!!!!\" into a message, eio refuses the payload " +
+      "(RFC 4648 section 3.3; 400, code 3) and closes the session with parse error",
   },
   "websocket upgrade without key": {
     reason:

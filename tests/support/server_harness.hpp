@@ -14,6 +14,8 @@
 
 #include "owned_packet.hpp"
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -118,10 +120,16 @@ inline std::optional<std::vector<owned_packet>> decode_body(const http_response&
   return to_owned(packets);
 }
 
+// The whole message of a websocket_send: its data, then its shared tail.
+inline std::string message_of(const websocket_send& s) {
+  return s.shared_tail ? s.data + *s.shared_tail : s.data;
+}
+
 inline std::optional<owned_packet> decode_send(const websocket_send& s, protocol_version version) {
   packet p;
   std::string scratch;
-  if (decode_frame(s.data, s.kind, version, p, scratch)) return std::nullopt;
+  const std::string message = message_of(s);
+  if (decode_frame(message, s.kind, version, p, scratch)) return std::nullopt;
   return own(p);
 }
 
@@ -198,12 +206,44 @@ struct opened {
   bool ok() const { return !sid.empty(); }
 };
 
+// How the harness takes the core's WebSocket frames: as actions only, or
+// with a connection_output attached (the direct path), whose writes it
+// records as websocket_send actions in the order they happened, so that the
+// same assertions hold for both.
+enum class output_path { actions, direct };
+
+// A connection_output that records every write, and reports as unsent what
+// the test says (a peer that does not read).
+class recording_output final : public connection_output {
+public:
+  void write_message(connection_id c, frame_kind kind, std::string_view prefix, std::string_view body) override {
+    std::string data(prefix);
+    data += body;
+    written.push_back(websocket_send{c, kind, std::move(data), nullptr});
+    unsent[c] += prefix.size() + body.size();
+  }
+  void write_shared_message(connection_id c, frame_kind kind, std::string_view prefix, const shared_bytes& body) override {
+    written.push_back(websocket_send{c, kind, std::string(prefix), body});
+    unsent[c] += prefix.size() + body->size();
+  }
+  std::size_t unsent_bytes(connection_id c) const noexcept override {
+    const auto found = unsent.find(c);
+    return found == unsent.end() ? 0 : found->second;
+  }
+  std::vector<websocket_send> written;  // not yet collected
+  std::map<connection_id, std::size_t> unsent;
+};
+
 class server_harness {
 public:
-  explicit server_harness(server_options options = {}, millis start = millis(1000))
-      : server_(std::move(options)), now_(start) {}
+  explicit server_harness(server_options options = {}, millis start = millis(1000), output_path path = output_path::actions)
+      : server_(std::move(options)), now_(start) {
+    if (path == output_path::direct) server_.attach_output(&output_);
+  }
 
   server& srv() { return server_; }
+  // The direct path's output (unused with output_path::actions).
+  recording_output& output() { return output_; }
   const server& srv() const { return server_; }
   millis now() const { return now_; }
 
@@ -263,21 +303,39 @@ public:
     server_.websocket_message(c, kind, data, now_);
     collect();
   }
-  void ws_closed(connection_id c, bool error = false) {
-    server_.websocket_closed(c, error, now_);
+  void ws_closed(connection_id c, connection_end how = connection_end::closed) {
+    server_.websocket_closed(c, how, now_);
+    collect();
+  }
+  // The adapter wrote `bytes` of c's output (a peer reading again).
+  void written(connection_id c, std::size_t bytes) {
+    auto& unsent = output_.unsent[c];
+    unsent -= std::min(unsent, bytes);
+    server_.output_progress(c, now_);
     collect();
   }
   void http_closed(connection_id c) {
     server_.http_closed(c, now_);
     collect();
   }
-  bool send(session_ref s, std::string data, bool binary = false, std::optional<std::uint64_t> notify = std::nullopt) {
-    const bool queued = server_.send(s, std::move(data), binary, now_, notify);
+  bool send(session_ref s, std::string_view data, frame_kind kind = frame_kind::text, send_options how = {}) {
+    const bool queued = server_.send(s, data, kind, now_, how);
     collect();
     return queued;
   }
-  void close(session_ref s, bool discard = false) {
-    server_.close(s, now_, discard);
+  bool send_batch(session_ref s, const std::vector<outgoing_message>& messages) {
+    const bool queued = server_.send_batch(s, messages, now_);
+    collect();
+    return queued;
+  }
+  std::size_t broadcast(const std::vector<session_ref>& sessions, shared_bytes data, frame_kind kind = frame_kind::text,
+                        send_options how = {}) {
+    const std::size_t taken = server_.broadcast(sessions, std::move(data), kind, now_, how);
+    collect();
+    return taken;
+  }
+  void close(session_ref s, close_mode mode = close_mode::flush) {
+    server_.close(s, now_, mode);
     collect();
   }
   void shutdown() {
@@ -368,25 +426,13 @@ private:
 
   // Drains the server and checks every new action against the contract.
   void collect() {
-    while (auto a = server_.next_action()) {
-      const connection_id c = connection_of(*a);
-      const std::string id = std::to_string(c);
-      if (!opened_.count(c)) note("action for unknown connection " + id);
-      if (std::holds_alternative<http_response>(*a)) {
-        if (!http_kind_.count(c) && ws_accepted_.count(c)) note("HTTP response on accepted WebSocket " + id);
-        if (!answered_.insert(c).second) note("connection " + id + " answered twice");
-      } else if (std::holds_alternative<websocket_accept>(*a)) {
-        if (http_kind_.count(c)) note("WebSocket accept on HTTP exchange " + id);
-        if (answered_.count(c) || !ws_accepted_.insert(c).second) note("WebSocket " + id + " answered twice");
-      } else if (std::holds_alternative<websocket_send>(*a)) {
-        if (!ws_accepted_.count(c)) note("send on unaccepted WebSocket " + id);
-        if (ws_closed_.count(c)) note("send on closed WebSocket " + id);
-      } else if (std::holds_alternative<websocket_close>(*a)) {
-        if (!ws_accepted_.count(c)) note("close of unaccepted WebSocket " + id);
-        if (!ws_closed_.insert(c).second) note("WebSocket " + id + " closed twice");
-      }
-      actions_.push_back(std::move(*a));
-    }
+    // Direct writes came before any action still queued (the core writes
+    // directly only while its action queue is empty).
+    std::vector<action> pending;
+    for (auto& w : output_.written) pending.emplace_back(std::move(w));
+    output_.written.clear();
+    while (auto a = server_.next_action()) pending.push_back(std::move(*a));
+    for (auto& a : pending) check_and_keep(std::move(a));
     while (auto e = server_.next_event()) {
       if (std::holds_alternative<connection_event>(*e)) ++opened_sessions_;
       if (std::holds_alternative<close_event>(*e)) {
@@ -395,6 +441,11 @@ private:
                  .second) {
           note("session closed twice");
         }
+      }
+      if (auto* m = std::get_if<message_event>(&*e)) {
+        // The core's view lasts until the next next_event(): keep a copy.
+        message_storage_.emplace_back(m->data);
+        m->data = message_storage_.back();
       }
       events_.push_back(std::move(*e));
     }
@@ -408,8 +459,32 @@ private:
     if (const auto due = server_.next_deadline(); due && *due < now_) note("a deadline in the past was not run");
   }
 
+  void check_and_keep(action a) {
+    {
+      const connection_id c = connection_of(a);
+      const std::string id = std::to_string(c);
+      if (!opened_.count(c)) note("action for unknown connection " + id);
+      if (std::holds_alternative<http_response>(a)) {
+        if (!http_kind_.count(c) && ws_accepted_.count(c)) note("HTTP response on accepted WebSocket " + id);
+        if (!answered_.insert(c).second) note("connection " + id + " answered twice");
+      } else if (std::holds_alternative<websocket_accept>(a)) {
+        if (http_kind_.count(c)) note("WebSocket accept on HTTP exchange " + id);
+        if (answered_.count(c) || !ws_accepted_.insert(c).second) note("WebSocket " + id + " answered twice");
+      } else if (std::holds_alternative<websocket_send>(a)) {
+        if (!ws_accepted_.count(c)) note("send on unaccepted WebSocket " + id);
+        if (ws_closed_.count(c)) note("send on closed WebSocket " + id);
+      } else if (std::holds_alternative<websocket_close>(a)) {
+        if (!ws_accepted_.count(c)) note("close of unaccepted WebSocket " + id);
+        if (!ws_closed_.insert(c).second) note("WebSocket " + id + " closed twice");
+      }
+      actions_.push_back(std::move(a));
+    }
+  }
+
+  recording_output output_;  // before server_: the server may call it until it dies
   server server_;
   millis now_;
+  std::deque<std::string> message_storage_;
   connection_id next_connection_ = 1;
   std::set<connection_id> opened_, http_kind_, answered_, ws_accepted_, ws_closed_;
   std::size_t opened_sessions_ = 0;

@@ -76,11 +76,36 @@ public:
   std::size_t websocket_frames = 0;
 
   millis now{0};
+
+private:
+  // The server's direct path (connection_output): frames it writes at once
+  // wait here, in order, until pump() hands them to the client (they came
+  // before any action the server queued after them).
+  struct direct_output final : connection_output {
+    std::vector<std::pair<connection_id, std::pair<frame_kind, std::string>>> written;
+    void write_message(connection_id c, frame_kind kind, std::string_view prefix, std::string_view body) override {
+      std::string data(prefix);
+      data += body;
+      written.emplace_back(c, std::make_pair(kind, std::move(data)));
+    }
+    void write_shared_message(connection_id c, frame_kind kind, std::string_view prefix, const shared_bytes& body) override {
+      write_message(c, kind, prefix, *body);
+    }
+    std::size_t unsent_bytes(connection_id) const noexcept override { return 0; }
+  };
+  direct_output direct_;  // before `server`, which may call it until it dies
+
+public:
   eio::server server;
   eio::client client;
 
-  explicit session_pair(server_options server_opts = {}, client_options client_opts = {})
-      : server(with_fixed_ids(std::move(server_opts))), client(std::move(client_opts)) {}
+  // By default the server writes an open WebSocket session's messages
+  // through its direct path, as poco_server does; `direct = false` keeps
+  // every frame on the action queue.
+  explicit session_pair(server_options server_opts = {}, client_options client_opts = {}, bool direct = true)
+      : server(with_fixed_ids(std::move(server_opts))), client(std::move(client_opts)) {
+    if (direct) server.attach_output(&direct_);
+  }
 
   // Starts the handshake and pumps.
   void open() {
@@ -97,6 +122,15 @@ public:
       while (auto a = client.next_action()) {
         moved = true;
         on_client_action(std::move(*a));
+      }
+      if (!direct_.written.empty()) {
+        moved = true;
+        auto written = std::move(direct_.written);
+        direct_.written.clear();
+        for (auto& [conn, frame] : written) {
+          const auto ws = ws_server_to_client_.find(conn);
+          if (ws != ws_server_to_client_.end()) server_frame(ws_item{ws->second, std::move(frame)});
+        }
       }
       while (auto a = server.next_action()) {
         moved = true;
@@ -134,9 +168,11 @@ public:
   }
 
   // ---- the application, with the pair's clock
-  bool client_send(std::string data, bool binary = false) { return client.send(std::move(data), binary, now); }
+  bool client_send(std::string data, bool binary = false) {
+    return client.send(std::move(data), binary ? frame_kind::binary : frame_kind::text, now);
+  }
   bool server_send(std::string data, bool binary = false) {
-    return session && server.send(*session, std::move(data), binary, now);
+    return session && server.send(*session, data, binary ? frame_kind::binary : frame_kind::text, now);
   }
 
   // ---- releasing what the hooks held, oldest first
@@ -294,11 +330,11 @@ private:
     const connection_id conn = found->second;
     if (item.frame) {
       ++websocket_frames;
-      server.websocket_message(conn, item.frame->first, item.frame->second, now);
+      server.websocket_message_owned(conn, item.frame->first, std::move(item.frame->second), now);  // the frame dies here
     } else {
       ws_client_to_server_.erase(found);
       ws_server_to_client_.erase(conn);
-      server.websocket_closed(conn, false, now);
+      server.websocket_closed(conn, connection_end::closed, now);
     }
   }
 
@@ -325,7 +361,10 @@ private:
       if (ws != ws_server_to_client_.end()) client.websocket_opened(ws->second, now);
     } else if (auto* f = std::get_if<websocket_send>(&a)) {
       const auto ws = ws_server_to_client_.find(f->connection);
-      if (ws != ws_server_to_client_.end()) server_frame(ws_item{ws->second, std::make_pair(f->kind, std::move(f->data))});
+      if (ws != ws_server_to_client_.end()) {
+        if (f->shared_tail) f->data += *f->shared_tail;
+        server_frame(ws_item{ws->second, std::make_pair(f->kind, std::move(f->data))});
+      }
     } else if (auto* c = std::get_if<websocket_close>(&a)) {
       const auto ws = ws_server_to_client_.find(c->connection);
       if (ws == ws_server_to_client_.end()) return;
@@ -367,7 +406,7 @@ private:
   // ---- events
   void on_client_event(client_event e) {
     if (auto* m = std::get_if<client_message_event>(&e)) {
-      client_received.push_back(received_message{m->binary, std::move(m->data)});
+      client_received.push_back(received_message{m->kind == frame_kind::binary, std::move(m->data)});
       return;
     }
     if (auto* c = std::get_if<client_close_event>(&e)) client_closed = *c;
@@ -376,7 +415,7 @@ private:
 
   void on_server_event(event e) {
     if (auto* m = std::get_if<message_event>(&e)) {
-      server_received.push_back(received_message{m->binary, std::move(m->data)});
+      server_received.push_back(received_message{m->kind == frame_kind::binary, std::string(m->data)});
       return;
     }
     if (std::holds_alternative<packet_event>(e) || std::holds_alternative<packet_create_event>(e) ||

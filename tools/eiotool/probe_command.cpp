@@ -128,10 +128,10 @@ public:
     }
     where_ = *where;
     version_ = args_.eio == 3 ? protocol_version::v3 : protocol_version::v4;
-    options_.engine.version = version_;
-    options_.engine.polling = args_.transport != "websocket";
-    options_.engine.websocket = args_.transport != "polling";
-    options_.engine.upgrade = args_.transport == "upgrade";
+    options_.core.version = version_;
+    options_.core.polling = args_.transport != "websocket";
+    options_.core.websocket = args_.transport != "polling";
+    options_.core.upgrade = args_.transport == "upgrade";
     options_.connect_timeout = millis(args_.timeout);
     options_.request_timeout = millis(args_.timeout);
     options_.insecure = args_.insecure;
@@ -399,7 +399,7 @@ private:
   }
 
   std::string session_failure() const {
-    std::string text = closed_ ? closed_->reason + (closed_->description.empty() ? "" : " (" + closed_->description + ")")
+    std::string text = closed_ ? std::string(to_string(closed_->reason)) + (closed_->description.empty() ? "" : " (" + closed_->description + ")")
                                : "no answer within " + std::to_string(args_.timeout) + " ms";
     return text;
   }
@@ -519,7 +519,7 @@ private:
     for (unsigned round = 0; round < args_.count && s.result == outcome::pass; ++round) {
       for (const std::string& text : args_.sends) {
         const auto t0 = steady::now();
-        client_->send(text, false);
+        client_->send(text, frame_kind::text);
         ++sent;
         Poco::JSON::Object::Ptr item = new Poco::JSON::Object(true);
         item->set("sent", text);
@@ -538,7 +538,7 @@ private:
         worst = std::max(worst, rtt);
         item->set("rttMs", rtt.count());
         item->set("received", got.data);
-        if (got.data != text || got.binary) {
+        if (got.data != text || got.kind == frame_kind::binary) {
           s.result = outcome::fail;
           s.summary = "sent \"" + text + "\", got back \"" + got.data.substr(0, 80) + "\"";
           break;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 namespace eio::tool {
@@ -74,25 +75,18 @@ public:
   void operator()(loop_context& context, event& e) {
     auto& sessions = loops_[context.loop].sessions;
     if (const auto* opened = std::get_if<connection_event>(&e)) {
-      sessions.emplace(key(opened->session), opened->id);
+      sessions.emplace(opened->session, opened->id);
       if (level_ >= log_level::info) {
         log("open %s %s v%d", opened->id.c_str(), std::string(to_string(opened->transport)).c_str(), static_cast<int>(opened->version));
       }
     } else if (auto* message = std::get_if<message_event>(&e)) {
       constexpr std::string_view broadcast = "broadcast:";
-      if (!message->binary && std::string_view(message->data).substr(0, broadcast.size()) == broadcast) {
-        // Every loop sends to its own sessions; this one at once, the others
-        // through their queues.
-        const std::string rest = message->data.substr(broadcast.size());
-        for (unsigned loop = 0; loop < loops_.size(); ++loop) {
-          if (loop == context.loop) {
-            send_to_all(context, rest);
-          } else {
-            context.owner.post(loop, [this, rest](loop_context& other) { send_to_all(other, rest); });
-          }
-        }
+      if (message->kind == frame_kind::text && message->data.substr(0, broadcast.size()) == broadcast) {
+        // Encoded once for every session of every loop: each loop's core
+        // and each connection refer to the same bytes.
+        context.owner.broadcast_all(std::make_shared<const std::string>(message->data.substr(broadcast.size())));
       } else {
-        context.engine.send(message->session, std::move(message->data), message->binary, context.now);
+        context.core.send(message->session, message->data, message->kind, context.now);
       }
     } else if (const auto* upgraded = std::get_if<upgrade_event>(&e)) {
       // The sid from our own map: one read may carry the upgrade and the
@@ -103,32 +97,25 @@ public:
         log("close %s: %s%s%s", sid_of(sessions, closed->session), std::string(to_string(closed->reason)).c_str(),
             closed->description.empty() ? "" : " - ", closed->description.c_str());
       }
-      sessions.erase(key(closed->session));
+      sessions.erase(closed->session);
     } else if (const auto* refused = std::get_if<connection_error_event>(&e)) {
       if (level_ >= log_level::info) {
-        log("refused %s %s?%s: %d %s (%s)", refused->request.method.c_str(), refused->request.path.c_str(),
-            refused->request.query.c_str(), static_cast<int>(refused->code), refused->message.c_str(), refused->context.c_str());
+        log("refused %s %s?%s: %d %s (%s)", refused->request->method.c_str(), refused->request->path.c_str(),
+            refused->request->query.c_str(), static_cast<int>(refused->code), std::string(default_message(refused->code)).c_str(),
+            refused->context.c_str());
       }
     }
   }
 
 private:
-  using sid_map = std::map<std::pair<std::uint32_t, std::uint32_t>, std::string>;
+  using sid_map = std::unordered_map<session_ref, std::string>;
   struct loop_state {
     sid_map sessions;  // -> sid, for the logs
   };
 
-  static std::pair<std::uint32_t, std::uint32_t> key(session_ref s) { return {s.slot, s.generation}; }
-
   static const char* sid_of(const sid_map& sessions, session_ref s) {
-    const auto found = sessions.find(key(s));
+    const auto found = sessions.find(s);
     return found == sessions.end() ? "?" : found->second.c_str();
-  }
-
-  void send_to_all(loop_context& context, const std::string& data) {
-    for (const auto& entry : loops_[context.loop].sessions) {
-      context.engine.send(session_ref{entry.first.first, entry.first.second}, data, false, context.now);
-    }
   }
 
   // One line per call to stderr (a single fprintf keeps lines from several
@@ -148,16 +135,16 @@ int run_serve(const serve_arguments& args) {
   poco_server_options options;
   options.host = args.host;
   options.port = args.port;
-  server_options& engine = options.engine;
-  engine.path = args.path;
-  engine.ping_interval = millis(args.ping_interval);
-  engine.ping_timeout = millis(args.ping_timeout);
-  engine.upgrade_timeout = millis(args.upgrade_timeout);
-  engine.max_http_buffer_size = args.max_payload;
-  engine.allow_polling = args.transports.find("polling") != std::string::npos;
-  engine.allow_websocket = args.transports.find("websocket") != std::string::npos;
-  engine.allow_upgrades = !args.no_upgrades;
-  engine.allow_eio3 = args.allow_eio3;
+  server_options& core = options.core;
+  core.path = args.path;
+  core.ping_interval = millis(args.ping_interval);
+  core.ping_timeout = millis(args.ping_timeout);
+  core.upgrade_timeout = millis(args.upgrade_timeout);
+  core.max_http_buffer_size = args.max_payload;
+  core.allow_polling = args.transports.find("polling") != std::string::npos;
+  core.allow_websocket = args.transports.find("websocket") != std::string::npos;
+  core.allow_upgrades = !args.no_upgrades;
+  core.allow_eio3 = args.allow_eio3;
   if (!args.cors_origins.empty()) {
     cors_options cors;
     for (const auto& origin : args.cors_origins) {
@@ -168,12 +155,12 @@ int run_serve(const serve_arguments& args) {
       }
     }
     cors.credentials = !cors.any_origin;
-    engine.cors = cors;
+    core.cors = cors;
   }
   if (!args.auth_token.empty()) {
     // A shared secret on the handshake (query `token` or `Authorization:
     // Bearer`), refused with 403 "Forbidden" through allow_request.
-    engine.allow_request = [token = args.auth_token](const http_request& request) {
+    core.allow_request = [token = args.auth_token](const http_request& request) {
       if (request.query_param("sid")) return request_verdict::allow();  // the session proved it at its handshake
       if (request.query_param("token") == token) return request_verdict::allow();
       if (const auto authorization = request.header_value("authorization"); authorization && *authorization == "Bearer " + token) {
@@ -185,7 +172,7 @@ int run_serve(const serve_arguments& args) {
   if (!args.cookie.empty()) {
     cookie_options cookie;
     cookie.name = args.cookie;
-    engine.cookie = cookie;
+    core.cookie = cookie;
   }
 
   options.threads = args.threads;

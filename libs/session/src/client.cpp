@@ -288,7 +288,8 @@ void client::open(millis now) {
   }
 }
 
-bool client::send(std::string data, bool binary, millis now) {
+bool client::send(std::string data, frame_kind kind, millis now) {
+  const bool binary = kind == frame_kind::binary;
   // Text the transport could not carry is refused here, where the caller
   // hears of it, rather than sent broken: text that is not UTF-8 (no
   // payload or text frame may hold it), and, while a v4 session may still go
@@ -319,7 +320,7 @@ void client::close(millis now) {
   switch (state_) {
     case client_state::idle:
     case client_state::opening:
-      return finish("forced close", "");
+      return finish(close_reason::forced_close, "");
     case client_state::open:
       // The Node client waits for the buffer to drain, then sends the close
       // packet; queueing "1" last gives the same order.
@@ -349,7 +350,7 @@ void client::http_response_received(connection_id request_id, int status, const 
     std::string what = std::string(is_get ? "poll" : "post") + " answered " + std::to_string(status);
     if (!body.empty()) what += ": " + body;
     events_.emplace_back(client_error_event{what});
-    return finish("transport error", what);
+    return finish(close_reason::transport_error, what);
   }
   if (is_post) {
     // The POST's packets were delivered (the server decodes before "ok"):
@@ -378,10 +379,10 @@ void client::http_response_received(connection_id request_id, int status, const 
   }
   if (error) {
     events_.emplace_back(client_error_event{"bad poll payload: " + std::string(errc_name(error.code))});
-    return finish("parse error", std::string(errc_name(error.code)) + " at byte " + std::to_string(error.offset));
+    return finish(close_reason::parse_error, std::string(errc_name(error.code)) + " at byte " + std::to_string(error.offset));
   }
   if (state_ == client_state::opening) {
-    return finish("transport error", "the handshake response carried no open packet");
+    return finish(close_reason::transport_error, "the handshake response carried no open packet");
   }
   // Keep one GET in flight, except while pausing for the upgrade or after
   // it (the WebSocket carries everything then).
@@ -398,7 +399,7 @@ void client::http_failed(connection_id request_id, millis now) {
   if (state_ == client_state::closed) return;
   const std::string what = is_get ? "xhr poll error" : "xhr post error";
   events_.emplace_back(client_error_event{what});
-  finish("transport error", what);
+  finish(close_reason::transport_error, what);
 }
 
 void client::start_poll(millis now) {
@@ -433,7 +434,7 @@ void client::websocket_failed(connection_id connection, millis now) {
   if (connection == websocket_) {
     websocket_.reset();
     events_.emplace_back(client_error_event{"websocket error"});
-    return finish("transport error", "websocket error");
+    return finish(close_reason::transport_error, "websocket error");
   }
   if (connection == probe_conn_) {
     probe_conn_.reset();  // never opened: nothing to close
@@ -448,7 +449,7 @@ void client::websocket_message(connection_id connection, frame_kind kind, std::s
   if (connection == websocket_) {
     if (error) {
       events_.emplace_back(client_error_event{"bad frame: " + std::string(errc_name(error.code))});
-      return finish("parse error", std::string(errc_name(error.code)) + " at byte " + std::to_string(error.offset));
+      return finish(close_reason::parse_error, std::string(errc_name(error.code)) + " at byte " + std::to_string(error.offset));
     }
     return receive(p, now);
   }
@@ -475,7 +476,7 @@ void client::websocket_closed(connection_id connection, millis now) {
   if (state_ == client_state::closed) return;
   if (connection == websocket_) {
     websocket_.reset();
-    return finish("transport close", "the server closed the websocket");
+    return finish(close_reason::transport_close, "the server closed the websocket");
   }
   if (connection == probe_conn_) {
     probe_conn_.reset();
@@ -527,7 +528,7 @@ void client::receive(const packet& p, millis now) {
       if (state_ == client_state::opening) return on_handshake(p.data, now);
       return;  // a second open packet means nothing
     case packet_type::close:
-      return finish("transport close", "the server closed the session");
+      return finish(close_reason::transport_close, "the server closed the session");
     case packet_type::ping:
       // v4: the server pings, we answer (engine.io-protocol "Heartbeat").
       // A v3 server never pings; answering costs nothing. The pong echoes
@@ -542,7 +543,7 @@ void client::receive(const packet& p, millis now) {
       return;
     case packet_type::message:
       if (state_ == client_state::opening) return;  // nothing before the open packet counts
-      events_.emplace_back(client_message_event{p.binary, std::string(p.data)});
+      events_.emplace_back(client_message_event{p.binary ? frame_kind::binary : frame_kind::text, std::string(p.data)});
       return;
     case packet_type::upgrade:
     case packet_type::noop:
@@ -554,7 +555,7 @@ void client::on_handshake(std::string_view json, millis now) {
   std::optional<handshake_info> info = handshake_json(json).parse();
   if (!info) {
     events_.emplace_back(client_error_event{"bad handshake"});
-    return finish("parse error", "bad handshake JSON");
+    return finish(close_reason::parse_error, "bad handshake JSON");
   }
   handshake_ = std::move(*info);
   state_ = client_state::open;
@@ -595,7 +596,7 @@ void client::flush(millis now) {
       actions_.emplace_back(client_websocket_send{*websocket_, kind, std::move(frame)});
       if (q.type == packet_type::close) {
         // The close packet is the last thing the session says.
-        return finish("forced close", "");
+        return finish(close_reason::forced_close, "");
       }
     }
     return;
@@ -630,7 +631,7 @@ void client::flush(millis now) {
   post_ = next_id();
   actions_.emplace_back(client_http_request{*post_, "POST", target(transport_kind::polling), options_.extra_headers,
                                             std::move(body), std::string(post_content_type)});
-  if (has_close) finish("forced close", "");
+  if (has_close) finish(close_reason::forced_close, "");
 }
 
 // ------------------------------------------------------------ timers
@@ -645,7 +646,7 @@ std::optional<millis> client::next_deadline() const noexcept {
 void client::on_timeout(millis now) {
   if (state_ != client_state::open && state_ != client_state::closing) return;
   if (silence_due_ && *silence_due_ <= now) {
-    return finish("ping timeout", "nothing from the server for pingInterval + pingTimeout");
+    return finish(close_reason::ping_timeout, "nothing from the server for pingInterval + pingTimeout");
   }
   if (ping_at_ && *ping_at_ <= now) {
     // v3: the client pings (engine.io-protocol v3 "Heartbeat"); the pong
@@ -658,7 +659,7 @@ void client::on_timeout(millis now) {
 
 // ------------------------------------------------------------ closing
 
-void client::finish(std::string reason, std::string description) {
+void client::finish(close_reason reason, std::string description) {
   if (state_ == client_state::closed) return;
   state_ = client_state::closed;
   // Every connection still open is closed; HTTP requests in flight are
@@ -673,7 +674,7 @@ void client::finish(std::string reason, std::string description) {
   buffer_.clear();
   silence_due_.reset();
   ping_at_.reset();
-  events_.emplace_back(client_close_event{std::move(reason), std::move(description)});
+  events_.emplace_back(client_close_event{reason, std::move(description)});
 }
 
 }  // namespace eio

@@ -1,4 +1,4 @@
-// The small public helpers of server.hpp: names the reference uses on the
+// The small public helpers of types.hpp and server.hpp: names the reference uses on the
 // wire and in its events, header and query look-ups.
 #include <eio/server.hpp>
 

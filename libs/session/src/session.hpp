@@ -1,14 +1,22 @@
-// One Engine.IO session's state. Internal to eio::session; server.cpp holds
-// the rules that move it.
+// One Engine.IO session's state. Internal to eio::session; transitions.cpp
+// holds the rules that move it, the topic files (routing, polling, upgrade,
+// heartbeat, outbound, close) what each rule does.
 #pragma once
 
 #include <eio/server.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace eio::detail {
+
+// How often an upgrading session ends a held GET with a noop (socket.ts's
+// check interval), and how long a closing session waits for a GET to take
+// its close packet (the reference's polling closeTimeout).
+constexpr millis noop_interval{100};
+constexpr millis closing_timeout{30000};
 
 // Where a session is in its life (engine.io-protocol "Protocol"; the
 // reference's readyState, whose "opening" lasts only inside the handshake).
@@ -26,12 +34,20 @@ enum class link_state : std::uint8_t {
   websocket,  // upgraded, or opened on WebSocket
 };
 
+// A packet waiting for the transport: its bytes owned, or shared with the
+// other sessions of a broadcast.
 struct queued_packet {
   packet_type type = packet_type::message;
-  bool binary = false;
-  bool notify = false;  // a sent_event with notify_id once written
+  frame_kind kind = frame_kind::text;
+  bool notify = false;  // a sent_event with notify_id once handed over
   std::uint64_t notify_id = 0;
   std::string data;
+  shared_bytes shared;
+
+  std::string_view bytes() const noexcept { return shared ? std::string_view(*shared) : std::string_view(data); }
+  packet view() const noexcept { return packet{type, kind == frame_kind::binary, bytes()}; }
+  // What it counts against the session's buffer: its bytes and its type.
+  std::size_t weight() const noexcept { return bytes().size() + 1; }
 };
 
 struct session {
@@ -41,6 +57,8 @@ struct session {
   bool base64_only = false;  // v3 client without binary support (b64=1)
   session_state state = session_state::open;
   link_state link = link_state::polling;
+  std::shared_ptr<const session_handshake> handshake;
+  void* user_data = nullptr;
 
   // Polling: the GET held open (its response headers were computed when it
   // arrived, CORS depends on its Origin) and a POST whose body is arriving.
@@ -62,7 +80,9 @@ struct session {
   std::optional<millis> armed_at;       // this session's entry in server::deadlines_
 
   std::vector<queued_packet> buffer;
-  std::size_t buffered_bytes = 0;
+  std::size_t buffered_bytes = 0;  // the weight of `buffer`
+  bool above_high_watermark = false;
+  std::uint64_t volatile_dropped = 0;
 
   std::optional<millis> earliest_deadline() const noexcept {
     std::optional<millis> earliest;

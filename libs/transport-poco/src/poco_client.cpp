@@ -339,7 +339,7 @@ struct poco_client::impl {
   impl(endpoint e, poco_client_options o) : where(std::move(e)), options(std::move(o)), core(make_core_options()) {}
 
   client_options make_core_options() const {
-    client_options c = options.engine;
+    client_options c = options.core;
     c.path = where.path;
     c.query = where.query;
     c.extra_headers = options.headers;
@@ -708,8 +708,8 @@ void poco_client::open() {
   impl_->post([this](millis now) { impl_->core.open(now); });
 }
 
-void poco_client::send(std::string data, bool binary) {
-  impl_->post([this, data = std::move(data), binary](millis now) mutable { impl_->core.send(std::move(data), binary, now); });
+void poco_client::send(std::string data, frame_kind kind) {
+  impl_->post([this, data = std::move(data), kind](millis now) mutable { impl_->core.send(std::move(data), kind, now); });
 }
 
 void poco_client::close() {

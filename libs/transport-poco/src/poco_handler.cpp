@@ -251,6 +251,7 @@ struct poco_engine::impl {
         outgoing o;
         o.what = send->kind == frame_kind::text ? outgoing::kind::text : outgoing::kind::binary;
         o.data = std::move(send->data);
+        if (send->shared_tail) o.data += *send->shared_tail;  // Poco writes one buffer per frame: no gather write here
         found->second->push(std::move(o));
         mark_dirty(found->second);
       }
@@ -491,7 +492,7 @@ struct poco_engine::impl {
           std::min<std::size_t>(options.engine.max_http_buffer_size, std::numeric_limits<int>::max() - 1)));
     } catch (const Poco::Exception&) {
       locked([&](millis t) {
-        if (!link->closed_by_core) core.websocket_closed(id, true, t);
+        if (!link->closed_by_core) core.websocket_closed(id, connection_end::failed, t);
       });
       unlink(*link);
       return;
@@ -600,7 +601,8 @@ struct poco_engine::impl {
     }
     locked([&](millis t) {
       if (!link.closed_by_core) {
-        core.websocket_closed(link.id, error, t, error && close_code ? "closed with " + std::to_string(*close_code) : std::string());
+        core.websocket_closed(link.id, error ? connection_end::failed : connection_end::closed, t,
+                              error && close_code ? "closed with " + std::to_string(*close_code) : std::string());
       }
     });
     link.flush();
@@ -708,16 +710,16 @@ bool poco_engine::handles(const HTTPServerRequest& request) const {
 
 Poco::Net::HTTPRequestHandler* poco_engine::create_handler() { return new engine_request_handler(impl_); }
 
-bool poco_engine::send(session_ref session, std::string data, bool binary, std::optional<std::uint64_t> notify_id) {
+bool poco_engine::send(session_ref session, std::string_view data, frame_kind kind, send_options how) {
   bool sent = false;
   impl_->locked([&](millis t) {
-    if (!impl_->stopped) sent = impl_->core.send(session, std::move(data), binary, t, notify_id);
+    if (!impl_->stopped) sent = impl_->core.send(session, data, kind, t, how);
   });
   return sent;
 }
 
-void poco_engine::close(session_ref session, bool discard) {
-  impl_->locked([&](millis t) { impl_->core.close(session, t, discard); });
+void poco_engine::close(session_ref session, close_mode mode) {
+  impl_->locked([&](millis t) { impl_->core.close(session, t, mode); });
 }
 
 void poco_engine::with_server(const std::function<void(server&, millis)>& f) {

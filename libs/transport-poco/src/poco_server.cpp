@@ -5,6 +5,7 @@
 #include "compression.hpp"
 #include "http_reader.hpp"
 #include "http_text.hpp"
+#include "output_buffer.hpp"
 #include "steady_clock.hpp"
 
 #include <eio/base64.hpp>
@@ -30,6 +31,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <sys/socket.h>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -48,12 +50,16 @@ using detail::steady_now;
 namespace detail {
 
 // One event loop: its thread's PollSet, its connections, its core.
-struct event_loop {
+struct event_loop final : connection_output {
   struct connection {
     connection_id id = 0;
     Poco::Net::StreamSocket socket;  // a SecureStreamSocket under TLS
     std::string in;
-    std::string out;
+    // WebSocket bytes of `in` already handled but still viewed by the
+    // message events they made: erased before the next read, once the
+    // events have been taken (server::websocket_message's contract).
+    std::size_t in_handled = 0;
+    output_buffer out;
     bool websocket = false;
     bool close_after_write = false;
     bool want_write = false;  // POLL_WRITE is armed
@@ -89,7 +95,7 @@ struct event_loop {
 
   poco_server::impl& shared;
   const unsigned index;
-  server engine;
+  server core;
   Poco::Net::PollSet poll;
   // Wakes poll() from other threads: a datagram to ourselves (Poco 1.11's
   // PollSet has no wake-up of its own).
@@ -109,17 +115,27 @@ struct event_loop {
   // go out in one send (a send per frame was most of the server's CPU time).
   std::vector<connection_id> unflushed;
   std::vector<connection_id> flushing;  // its swap partner, to keep both capacities
+  // Connections dropped while events of theirs may still be queued (a
+  // message event views its read buffer): freed once the events are taken.
+  std::vector<std::unique_ptr<connection>> retired;
+  std::string message_scratch;  // a compressed message's bytes before deflate
   std::size_t next_accept_loop = 0;  // loop 0 only: round-robin of accepted sockets
 
   event_loop(poco_server::impl& owner, unsigned i);
+  ~event_loop() override { core.attach_output(nullptr); }
   void run();
+
+  // connection_output: the core's direct path for open WebSocket sessions.
+  void write_message(connection_id id, frame_kind kind, std::string_view prefix, std::string_view body) override;
+  void write_shared_message(connection_id id, frame_kind kind, std::string_view prefix, const shared_bytes& body) override;
+  std::size_t unsent_bytes(connection_id id) const noexcept override;
   void wake();
   void hand_over(std::unique_ptr<connection> c);
   bool post(poco_server::task work);
+  loop_context context(millis now);
 
 private:
   const poco_server_options& options() const;
-  loop_context context(millis now);
   void run_inbox(millis now);
   template <typename F>
   void guarded(const char* what, F&& f);
@@ -142,8 +158,12 @@ private:
   void write_response(connection& c, int status, const header_list& headers, const std::string& body);
   void finish_exchange(connection& c);
   void apply(action& a, millis now);
+  void append_message(connection& c, frame_kind kind, std::string_view head, std::string_view body,
+                      const shared_bytes* tail);
+  void mark_unflushed(connection& c);
   void pump(millis now);
   void write_some(connection_id id);
+  int send_some(connection& c);
   void sweep_slow_requests(millis now);
   void release_memory_when_idle();
   void drain_and_close();
@@ -152,6 +172,11 @@ private:
 }  // namespace detail
 
 using detail::event_loop;
+
+namespace detail {
+// The loop whose thread this is (null on other threads).
+thread_local event_loop* current_loop = nullptr;
+}  // namespace detail
 
 struct poco_server::impl {
   poco_server& self;
@@ -209,21 +234,22 @@ struct poco_server::impl {
 };
 
 event_loop::event_loop(poco_server::impl& owner, unsigned i)
-    : shared(owner), index(i), engine([&] {
-        server_options engine_options = owner.options.engine;
+    : shared(owner), index(i), core([&] {
+        server_options core_options = owner.options.core;
         if (owner.options.threads > 1) {
           // Tag every id with the loop, so requests naming it find their way
           // here: the first character of our own 20-character ids (114
           // random bits remain), a prefix to an application's.
-          engine_options.generate_id = [tag = poco_server::impl::loop_tags[i], base = engine_options.generate_id] {
+          core_options.generate_id = [tag = poco_server::impl::loop_tags[i], base = core_options.generate_id] {
             if (base) return tag + base();
             std::string id = random_session_id();
             id.front() = tag;
             return id;
           };
         }
-        return engine_options;
+        return core_options;
       }()) {
+  core.attach_output(this);
   wake_socket.bind(Poco::Net::SocketAddress("127.0.0.1", 0));
   wake_socket.connect(wake_socket.address());
   wake_socket.setBlocking(false);
@@ -232,7 +258,7 @@ event_loop::event_loop(poco_server::impl& owner, unsigned i)
 
 const poco_server_options& event_loop::options() const { return shared.options; }
 
-loop_context event_loop::context(millis now) { return loop_context{shared.self, engine, index, now}; }
+loop_context event_loop::context(millis now) { return loop_context{shared.self, core, index, now}; }
 
 void event_loop::wake() {
   if (wake_pending.exchange(true)) return;  // one datagram is enough
@@ -328,10 +354,11 @@ Poco::Net::PollSet::SocketModeMap event_loop::wait_for_sockets(long wait_ms) {
 }
 
 void event_loop::run() {
+  current_loop = this;
   while (!shared.stopping.load(std::memory_order_relaxed)) {
     millis now = steady_now();
     long wait_ms = 100;  // also how soon stop() is noticed
-    if (const auto due = engine.next_deadline()) wait_ms = std::clamp<long>(static_cast<long>((*due - now).count()), 0, wait_ms);
+    if (const auto due = core.next_deadline()) wait_ms = std::clamp<long>(static_cast<long>((*due - now).count()), 0, wait_ms);
     const Poco::Net::PollSet::SocketModeMap ready = wait_for_sockets(wait_ms);
     now = steady_now();
     for (const auto& [socket, mode] : ready) {
@@ -351,12 +378,13 @@ void event_loop::run() {
           read = true;
         }
         write_some(id);
+        core.output_progress(id, now);  // the low watermark, if the session waits for it
       }
       if (read) read_some(id, now);
       pump(now);
     }
     run_inbox(now);
-    if (const auto due = engine.next_deadline(); due && *due <= now) engine.on_timeout(now);
+    if (const auto due = core.next_deadline(); due && *due <= now) core.on_timeout(now);
     if (now - last_sweep >= millis(1000)) {
       sweep_slow_requests(now);
       release_memory_when_idle();
@@ -382,7 +410,7 @@ void event_loop::drain_and_close() {
     stopped = true;  // from here, connections handed over are closed by the sender
   }
   run_inbox(now);  // what came before: the connections close with the rest
-  engine.shutdown(now);
+  core.shutdown(now);
   pump(now);
   // Flush what the sockets take within the bound, then close them all.
   const millis give_up = now + options().drain_timeout;
@@ -490,12 +518,13 @@ void event_loop::drop(connection_id id, bool tell_core) {
     c->socket.close();
   } catch (const Poco::Exception&) {
   }
+  if (c->ws) retired.push_back(std::move(c));  // events may still view its read buffer
   if (!tell_core) return;
   const millis now = steady_now();
   if (was_websocket) {
-    engine.websocket_closed(id, false, now);
+    core.websocket_closed(id, connection_end::closed, now);
   } else if (was_waiting) {
-    engine.http_closed(id, now);
+    core.http_closed(id, now);
   }
 }
 
@@ -508,6 +537,10 @@ void event_loop::read_some(connection_id id, millis now) {
     if (!(c = find(id))) return;
   }
   const bool tls = !shared.tls_context.isNull();
+  if (c->in_handled > 0) {  // the events viewing them were taken by the last pump
+    c->in.erase(0, c->in_handled);
+    c->in_handled = 0;
+  }
   char buffer[64 * 1024];
   for (int turn = 0;; ++turn) {
     int n = 0;
@@ -528,14 +561,19 @@ void event_loop::read_some(connection_id id, millis now) {
     c->in.append(buffer, static_cast<std::size_t>(n));
     // Bytes pile up while a request waits for its answer (a held poll):
     // a client may send the next request, not an unbounded stream.
-    if (!c->websocket && c->in.size() > options().max_header_bytes + options().engine.max_http_buffer_size) {
+    if (!c->websocket && c->in.size() > options().max_header_bytes + options().core.max_http_buffer_size) {
       return drop(id, true);
     }
     // Handle what came before reading more, so a fast sender is bounded by
     // what one message may be rather than by how fast it sends.
     if (c->in.size() >= 256 * 1024) {
       process_input(id, now);
+      pump(now);  // its events may view `in`, which is about to grow
       if (!(c = find(id))) return;
+      if (c->in_handled > 0) {
+        c->in.erase(0, c->in_handled);
+        c->in_handled = 0;
+      }
     }
     // A short read drained the kernel buffer. TLS may still hold a decrypted
     // record no poll() would report, so it reads until told to wait; plain
@@ -557,7 +595,7 @@ void event_loop::process_input(connection_id id, millis now) {
     if (!c->http) {
       if (c->in.empty()) return;
       c->http = std::make_unique<http_reader>(
-          http_reader_limits{options().max_header_bytes, options().max_header_count, options().engine.max_http_buffer_size});
+          http_reader_limits{options().max_header_bytes, options().max_header_count, options().core.max_http_buffer_size});
     }
     const bool had_head = c->http->has_head();
     const http_read_result read = c->http->feed(c->in);
@@ -577,7 +615,7 @@ void event_loop::process_input(connection_id id, millis now) {
         if (c->reading_post) {
           c->reading_post = false;
           c->awaiting_answer = true;
-          engine.finish_post(c->id, std::move(c->http->body()), now);
+          core.finish_post(c->id, std::move(c->http->body()), now);
         }
         c->http.reset();
         break;
@@ -597,7 +635,7 @@ void event_loop::reject_request(connection& c, const http_reader_error& error, b
   if (error.status == 413 && c.reading_post) {
     c.reading_post = false;
     c.awaiting_answer = true;
-    engine.body_too_large(c.id, now);
+    core.body_too_large(c.id, now);
     return;
   }
   if (error.status == 413 && at_head) {
@@ -606,7 +644,7 @@ void event_loop::reject_request(connection& c, const http_reader_error& error, b
     return refuse_large_body(c.id, std::move(head), now);
   }
   if (!c.head_done && c.http->has_head()) return drop(c.id, true);  // the answered request's dropped body
-  if (c.head_done) engine.http_closed(c.id, now);  // a body that broke off: the core forgets the exchange
+  if (c.head_done) core.http_closed(c.id, now);  // a body that broke off: the core forgets the exchange
   c.in.clear();
   respond_plain(c, error.status, error.reason);
 }
@@ -639,7 +677,7 @@ void event_loop::refuse_large_body(connection_id id, http_head head, millis now)
   if (c->reading_post) {
     c->reading_post = false;
     c->awaiting_answer = true;
-    engine.body_too_large(id, now);
+    core.body_too_large(id, now);
   }
 }
 
@@ -659,7 +697,7 @@ bool event_loop::start_request(connection& c, http_head head, std::size_t head_b
   }
   if (!head.expects_body) c.http.reset();  // read in full
 
-  const std::string& path = options().engine.path;
+  const std::string& path = options().core.path;
   const std::string_view bare_path = std::string_view(path).substr(0, path.size() - (path.size() > 1 && path.back() == '/'));
   if (request.path != path && request.path != bare_path) {
     if (head.expects_body) c.keep_alive = false;  // not worth reading a body for a 404
@@ -684,7 +722,7 @@ bool event_loop::start_request(connection& c, http_head head, std::size_t head_b
       }
     }
     c.awaiting_answer = true;
-    engine.handle_websocket(c.id, request, now);
+    core.handle_websocket(c.id, request, now);
     return true;
   }
   if (request.method != "POST") {
@@ -695,10 +733,10 @@ bool event_loop::start_request(connection& c, http_head head, std::size_t head_b
       if (const auto accepted = find_header(request.headers, "accept-encoding")) c.response_encoding = choose_encoding(*accepted);
     }
     c.awaiting_answer = true;
-    engine.handle_request(c.id, std::move(request), now);
+    core.handle_request(c.id, std::move(request), now);
     return true;
   }
-  if (!engine.begin_post(c.id, request, now)) {
+  if (!core.begin_post(c.id, request, now)) {
     c.awaiting_answer = true;  // answered already; the body is skipped by closing after the answer
     c.keep_alive = false;
     return true;
@@ -707,38 +745,46 @@ bool event_loop::start_request(connection& c, http_head head, std::size_t head_b
   if (!head.expects_body) {  // an empty POST body is complete at once
     c.reading_post = false;
     c.awaiting_answer = true;
-    engine.finish_post(c.id, std::string(), now);
+    core.finish_post(c.id, std::string(), now);
   }
   return true;
 }
 
 void event_loop::read_frames(connection& c, millis now) {
-  std::size_t offset = 0;
+  std::size_t offset = c.in_handled;
   const connection_id id = c.id;
   bool answered_ping = false;
   for (;;) {
     websocket::frame_event frame;
-    const std::size_t used = c.ws->reader.read(std::string_view(c.in).substr(offset), frame);
+    const std::size_t used = c.ws->reader.read_in_place(c.in.data() + offset, c.in.size() - offset, frame);
     offset += used;
     using kind = websocket::frame_event::kind;
     if (frame.what == kind::need_more) break;
     if (frame.what == kind::message && frame.compressed) {
       const inflate_result inflated =
-          c.ws->deflate ? c.ws->deflate->decompress(frame.data, options().engine.max_http_buffer_size, c.ws->inflated) : inflate_result::corrupt;
+          c.ws->deflate ? c.ws->deflate->decompress(frame.data, options().core.max_http_buffer_size, c.ws->inflated) : inflate_result::corrupt;
       if (inflated == inflate_result::ok &&
           (frame.message_kind == frame_kind::binary || utf8_valid_prefix(c.ws->inflated) == c.ws->inflated.size())) {
-        engine.websocket_message(id, frame.message_kind, c.ws->inflated, now);
+        core.websocket_message_owned(id, frame.message_kind, std::move(c.ws->inflated), now);  // handed over: reused next frame
+        c.ws->inflated = std::string();
         continue;
       }
       frame.what = kind::error;  // closed below like any protocol error
       frame.close_code = inflated == inflate_result::too_big ? websocket::close_too_big : websocket::close_invalid_data;
       frame.reason = inflated == inflate_result::too_big ? "message too big" : inflated == inflate_result::corrupt ? "bad compressed data" : "invalid UTF-8";
     } else if (frame.what == kind::message) {
-      engine.websocket_message(id, frame.message_kind, frame.data, now);
+      // In place, the message stays in `in` until the events viewing it
+      // were taken; one the reader assembled (fragments, or split across
+      // reads) is handed over with the reader's buffer.
+      if (frame.in_input) {
+        core.websocket_message(id, frame.message_kind, frame.data, now);
+      } else {
+        core.websocket_message_owned(id, frame.message_kind, c.ws->reader.take_message(), now);
+      }
       continue;
     }
     if (frame.what == kind::ping) {
-      websocket::append_frame(websocket::opcode::pong, frame.data, c.out);
+      c.out.append_with([&](std::string& out) { websocket::append_frame(websocket::opcode::pong, frame.data, out); });
       answered_ping = true;
       continue;
     }
@@ -746,15 +792,18 @@ void event_loop::read_frames(connection& c, millis now) {
     // A close or a protocol error ends the connection: answer with a close
     // frame (RFC 6455 section 5.5.1), then tell the core.
     const bool error = frame.what == kind::error;
-    websocket::append_close_frame(error ? frame.close_code : websocket::close_normal, error ? frame.reason : "", c.out);
+    c.out.append_with([&](std::string& out) {
+      websocket::append_close_frame(error ? frame.close_code : websocket::close_normal, error ? frame.reason : "", out);
+    });
     c.close_after_write = true;
-    c.in.clear();
+    c.in_handled = c.in.size();  // nothing more is read; what came before may still be viewed
     c.websocket = false;
-    engine.websocket_closed(id, error, now, error ? std::string(frame.reason) + " (" + std::to_string(frame.close_code) + ")" : std::string());
+    core.websocket_closed(id, error ? connection_end::failed : connection_end::closed, now,
+                          error ? std::string(frame.reason) + " (" + std::to_string(frame.close_code) + ")" : std::string());
     write_some(id);
     return;
   }
-  c.in.erase(0, offset);
+  c.in_handled = offset;  // erased at the next read, after the events viewing it were taken
   if (answered_ping) write_some(id);  // the pong goes now, not with the next message
 }
 
@@ -777,20 +826,21 @@ void event_loop::write_response(connection& c, int status, const header_list& he
   const bool compress = encoding != http_encoding::identity && status == 200 && body.size() >= options().compression_threshold &&
                         compress_body(encoding, body, compressed);
   const std::string& sent = compress ? compressed : body;
-  std::string& out = c.out;
-  out += "HTTP/1.1 " + std::to_string(status) + " ";
-  out += Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-  out += "\r\n";
-  for (const auto& h : headers) out += h.name + ": " + h.value + "\r\n";
-  if (compress) {
-    out += "Content-Encoding: ";
-    out += content_encoding_name(encoding);
-    out += "\r\nVary: Accept-Encoding\r\n";
-  }
-  out += "Content-Length: " + std::to_string(sent.size()) + "\r\n";
-  if (!c.keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += sent;
+  c.out.append_with([&](std::string& out) {
+    out += "HTTP/1.1 " + std::to_string(status) + " ";
+    out += Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+    out += "\r\n";
+    for (const auto& h : headers) out += h.name + ": " + h.value + "\r\n";
+    if (compress) {
+      out += "Content-Encoding: ";
+      out += content_encoding_name(encoding);
+      out += "\r\nVary: Accept-Encoding\r\n";
+    }
+    out += "Content-Length: " + std::to_string(sent.size()) + "\r\n";
+    if (!c.keep_alive) out += "Connection: close\r\n";
+    out += "\r\n";
+    out += sent;
+  });
 }
 
 // The exchange is answered: the next request may come on this connection.
@@ -821,48 +871,84 @@ void event_loop::apply(action& a, millis now) {
   } else if (auto* accept = std::get_if<websocket_accept>(&a)) {
     connection* c = find(accept->connection);
     if (!c) return;
-    std::string& out = c->out;
-    out += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
-    out += "Sec-WebSocket-Accept: " + websocket_accept_value(c->websocket_key) + "\r\n";
     c->ws = std::make_unique<connection::websocket_side>(connection::websocket_side{
-        websocket::frame_reader(options().engine.max_http_buffer_size, true, /*allow_compressed=*/c->offered_deflate.has_value()),
+        websocket::frame_reader(options().core.max_http_buffer_size, true, /*allow_compressed=*/c->offered_deflate.has_value()),
         std::nullopt, std::string()});
-    if (c->offered_deflate) {
-      out += "Sec-WebSocket-Extensions: " + c->offered_deflate->header_value() + "\r\n";
-      c->ws->deflate.emplace(*c->offered_deflate);
-    }
-    for (const auto& h : accept->headers) out += h.name + ": " + h.value + "\r\n";
-    out += "\r\n";
+    if (c->offered_deflate) c->ws->deflate.emplace(*c->offered_deflate);
+    c->out.append_with([&](std::string& out) {
+      out += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+      out += "Sec-WebSocket-Accept: " + websocket_accept_value(c->websocket_key) + "\r\n";
+      if (c->offered_deflate) out += "Sec-WebSocket-Extensions: " + c->offered_deflate->header_value() + "\r\n";
+      for (const auto& h : accept->headers) out += h.name + ": " + h.value + "\r\n";
+      out += "\r\n";
+    });
     c->websocket = true;
     c->awaiting_answer = false;
     c->head_done = false;
     c->websocket_key.clear();
     write_some(c->id);
-    if (connection* again = find(accept->connection); again && !again->in.empty()) {
+    if (connection* again = find(accept->connection); again && again->in.size() > again->in_handled) {
       process_input(again->id, now);  // frames that came with the handshake
     }
   } else if (auto* send = std::get_if<websocket_send>(&a)) {
     connection* c = find(send->connection);
     if (!c || !c->websocket) return;
-    const auto op = send->kind == frame_kind::text ? websocket::opcode::text : websocket::opcode::binary;
-    if (c->ws->deflate && c->ws->deflate->compress(send->data, c->ws->inflated)) {
-      websocket::append_frame_header(op, true, c->ws->inflated.size(), c->out, /*compressed=*/true);
-      c->out += c->ws->inflated;
-    } else {
-      websocket::append_frame(op, send->data, c->out);
-    }
-    if (!c->flush_pending) {
-      c->flush_pending = true;
-      unflushed.push_back(c->id);
-    }
+    append_message(*c, send->kind, send->data, {}, send->shared_tail ? &send->shared_tail : nullptr);
   } else if (auto* close = std::get_if<websocket_close>(&a)) {
     connection* c = find(close->connection);
     if (!c) return;
-    websocket::append_close_frame(close->code, "", c->out);
+    c->out.append_with([&](std::string& out) { websocket::append_close_frame(close->code, "", out); });
     c->websocket = false;  // the core has forgotten it already
     c->close_after_write = true;
     write_some(c->id);
   }
+}
+
+// One WebSocket message, `head` then `body` (or *shared), framed onto the
+// connection's output: compressed when permessage-deflate was agreed, else
+// with a shared body referenced, not copied (written by a gather write).
+void event_loop::append_message(connection& c, frame_kind kind, std::string_view head, std::string_view body,
+                                const shared_bytes* tail) {
+  const auto op = kind == frame_kind::text ? websocket::opcode::text : websocket::opcode::binary;
+  if (tail) body = **tail;
+  if (c.ws->deflate) {
+    message_scratch.assign(head);
+    message_scratch += body;
+    if (c.ws->deflate->compress(message_scratch, c.ws->inflated)) {
+      c.out.append_with([&](std::string& out) {
+        websocket::append_frame_header(op, true, c.ws->inflated.size(), out, /*compressed=*/true);
+        out += c.ws->inflated;
+      });
+      return mark_unflushed(c);
+    }
+  }
+  c.out.append_with([&](std::string& out) {
+    websocket::append_frame_header(op, true, head.size() + body.size(), out);
+    out += head;
+    if (!tail) out += body;
+  });
+  if (tail) c.out.append_shared(*tail);
+  mark_unflushed(c);
+}
+
+// Written once the core's outputs are all applied (pump), one send per connection.
+void event_loop::mark_unflushed(connection& c) {
+  if (c.flush_pending) return;
+  c.flush_pending = true;
+  unflushed.push_back(c.id);
+}
+
+void event_loop::write_message(connection_id id, frame_kind kind, std::string_view prefix, std::string_view body) {
+  if (connection* c = find(id); c && c->websocket) append_message(*c, kind, prefix, body, nullptr);
+}
+
+void event_loop::write_shared_message(connection_id id, frame_kind kind, std::string_view prefix, const shared_bytes& body) {
+  if (connection* c = find(id); c && c->websocket) append_message(*c, kind, prefix, {}, &body);
+}
+
+std::size_t event_loop::unsent_bytes(connection_id id) const noexcept {
+  const auto found = connections.find(id);
+  return found == connections.end() ? 0 : found->second->out.size();
 }
 
 // Runs the core's outputs until both queues are empty: actions to sockets,
@@ -871,11 +957,11 @@ void event_loop::apply(action& a, millis now) {
 void event_loop::pump(millis now) {
   for (;;) {
     bool any = false;
-    while (auto a = engine.next_action()) {
+    while (auto a = core.next_action()) {
       any = true;
       apply(*a, now);
     }
-    while (auto e = engine.next_event()) {
+    while (auto e = core.next_event()) {
       any = true;
       if (shared.handler) {
         loop_context ctx = context(now);
@@ -883,7 +969,10 @@ void event_loop::pump(millis now) {
       }
     }
     if (any) continue;
-    if (unflushed.empty()) return;
+    if (unflushed.empty()) {
+      retired.clear();  // every event that could view their buffers has been taken
+      return;
+    }
     // Write what the outputs appended; a write that fails drops its
     // connection, which may give the core more to say: go round again.
     flushing.swap(unflushed);
@@ -902,25 +991,42 @@ void event_loop::write_some(connection_id id) {
   if (!c) return;
   const bool tls = !shared.tls_context.isNull();
   while (!c->out.empty() && !c->tls_write_waits_for_read) {
-    int n = 0;
-    try {
-      n = c->socket.sendBytes(c->out.data(), static_cast<int>(std::min<std::size_t>(c->out.size(), 1 << 20)));
-    } catch (const Poco::TimeoutException&) {
-      n = -2;
-    } catch (const Poco::Exception& e) {
-      // Poco 1.11 throws for a full send buffer on a non-blocking socket
-      // (receiveBytes returns -1 instead): that is "wait until writable".
-      if (e.code() != EAGAIN && e.code() != EWOULDBLOCK) return drop(id, true);
-      n = -2;
-    }
+    const int n = send_some(*c);
+    if (n == -3) return drop(id, true);
     if (n == -1 && tls) c->tls_write_waits_for_read = true;  // read_some retries the write
     if (n < 0) break;  // would block: wait until writable
-    c->out.erase(0, static_cast<std::size_t>(n));
+    c->out.consume(static_cast<std::size_t>(n));
   }
   // A peer that does not read: its bytes are not ours to keep forever.
   if (c->out.size() > options().max_output_bytes) return drop(id, true);
   if (c->out.empty() && c->close_after_write) return drop(id, true);
   update_poll_mode(*c);
+}
+
+// One write of what `c` has to send: bytes written, or -1 / -2 (TLS wants
+// a read / would block: wait), or -3 (the connection failed). Plain sockets
+// get a gather write of every piece (a shared broadcast message among
+// them); TLS writes the first piece.
+int event_loop::send_some(connection& c) {
+  if (shared.tls_context.isNull()) {
+    iovec pieces[64];
+    msghdr message{};
+    message.msg_iov = pieces;
+    message.msg_iovlen = c.out.gather(pieces, 64);
+    const ssize_t n = ::sendmsg(c.socket.impl()->sockfd(), &message, MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<int>(n);
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -2 : -3;
+  }
+  const std::string_view front = c.out.front();
+  try {
+    return c.socket.sendBytes(front.data(), static_cast<int>(std::min<std::size_t>(front.size(), 1 << 20)));
+  } catch (const Poco::TimeoutException&) {
+    return -2;
+  } catch (const Poco::Exception& e) {
+    // Poco 1.11 throws for a full send buffer on a non-blocking socket
+    // (receiveBytes returns -1 instead): that is "wait until writable".
+    return e.code() == EAGAIN || e.code() == EWOULDBLOCK ? -2 : -3;
+  }
 }
 
 // POLL_WRITE while there is something to write that waits for the socket
@@ -969,7 +1075,7 @@ void event_loop::sweep_slow_requests(millis now) {
       if (idle) {
         drop(id, true);
       } else {
-        if (c->head_done) engine.http_closed(id, now);
+        if (c->head_done) core.http_closed(id, now);
         reply_and_close(*c, 408, "Request Timeout");
       }
     }
@@ -983,7 +1089,7 @@ void event_loop::sweep_slow_requests(millis now) {
 // back: at most once per busy period of this loop. malloc_trim walks and
 // locks every loop's arena, so it waits until no loop serves anybody.
 void event_loop::release_memory_when_idle() {
-  if (!busy_since_trim || !connections.empty() || engine.session_count() != 0) return;
+  if (!busy_since_trim || !connections.empty() || core.session_count() != 0) return;
   if (shared.open_connections.load(std::memory_order_relaxed) != 0) return;
   busy_since_trim = false;
 #ifdef __GLIBC__
@@ -1011,14 +1117,55 @@ bool poco_server::post(unsigned loop, task work) {
   return impl_->loops[loop]->post(std::move(work));
 }
 
-bool poco_server::send(session_handle session, std::string data, bool binary) {
-  return post(session.loop, [session, data = std::move(data), binary](loop_context& context) mutable {
-    context.engine.send(session.session, std::move(data), binary, context.now);
+bool poco_server::send(session_handle session, std::string data, frame_kind kind) {
+  return post(session.loop, [session, data = std::move(data), kind](loop_context& context) {
+    context.core.send(session.session, data, kind, context.now);
   });
 }
 
 bool poco_server::close(session_handle session) {
-  return post(session.loop, [session](loop_context& context) { context.engine.close(session.session, context.now); });
+  return post(session.loop, [session](loop_context& context) { context.core.close(session.session, context.now); });
+}
+
+// Runs `work` on loop `loop`: at once when called on that loop's own
+// thread (a handler broadcasting: its loop's share goes out in order with
+// what it sends next), else through the loop's queue.
+bool poco_server::run_on(unsigned loop, task work) {
+  if (loop >= impl_->loops.size()) return false;
+  event_loop& target = *impl_->loops[loop];
+  if (detail::current_loop == &target) {
+    loop_context context = target.context(steady_now());
+    work(context);
+    return true;
+  }
+  return target.post(std::move(work));
+}
+
+bool poco_server::broadcast(const std::vector<session_handle>& sessions, shared_bytes data, frame_kind kind) {
+  std::vector<std::vector<session_ref>> per_loop(impl_->loops.size());
+  for (const session_handle& h : sessions) {
+    if (h.loop < per_loop.size()) per_loop[h.loop].push_back(h.session);
+  }
+  bool all = true;
+  for (unsigned loop = 0; loop < per_loop.size(); ++loop) {
+    if (per_loop[loop].empty()) continue;
+    all &= run_on(loop, [refs = std::move(per_loop[loop]), data, kind](loop_context& context) {
+      context.core.broadcast(refs, data, kind, context.now);
+    });
+  }
+  return all;
+}
+
+bool poco_server::broadcast_all(shared_bytes data, frame_kind kind) {
+  bool all = true;
+  for (unsigned loop = 0; loop < impl_->loops.size(); ++loop) {
+    all &= run_on(loop, [data, kind](loop_context& context) {
+      std::vector<session_ref> refs;
+      context.core.all_sessions(refs);
+      context.core.broadcast(refs, data, kind, context.now);
+    });
+  }
+  return all;
 }
 
 }  // namespace eio

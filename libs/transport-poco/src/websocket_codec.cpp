@@ -23,13 +23,10 @@ std::uint64_t read_big_endian(const unsigned char* p, std::size_t bytes) {
   return value;
 }
 
-// Appends `count` bytes of `from` to `to`, unmasked with `mask` (its bytes in
-// wire order) starting `offset` bytes into the payload (section 5.3).
-void append_unmasked(const unsigned char* from, std::size_t count, std::uint32_t mask, std::size_t offset,
-                     std::string& to) {
-  const std::size_t start = to.size();
-  to.resize(start + count);
-  auto* out = reinterpret_cast<unsigned char*>(to.data() + start);
+// Writes `count` bytes of `from` to `out` (which may be `from`), unmasked
+// with `mask` (its bytes in wire order) starting `offset` bytes into the
+// payload (section 5.3).
+void unmask(const unsigned char* from, unsigned char* out, std::size_t count, std::uint32_t mask, std::size_t offset) {
   unsigned char key[4];
   for (std::size_t k = 0; k < 4; ++k) key[k] = static_cast<unsigned char>(mask >> (24 - 8 * ((k + offset) % 4)));
   // Eight bytes at a time with the key repeated, then the rest.
@@ -46,6 +43,13 @@ void append_unmasked(const unsigned char* from, std::size_t count, std::uint32_t
   for (; i < count; ++i) out[i] = from[i] ^ key[i % 4];
 }
 
+void append_unmasked(const unsigned char* from, std::size_t count, std::uint32_t mask, std::size_t offset,
+                     std::string& to) {
+  const std::size_t start = to.size();
+  to.resize(start + count);
+  unmask(from, reinterpret_cast<unsigned char*>(to.data() + start), count, mask, offset);
+}
+
 }  // namespace
 
 frame_event frame_reader::fail(std::uint16_t code, const char* reason) {
@@ -57,7 +61,19 @@ frame_event frame_reader::fail(std::uint16_t code, const char* reason) {
   return final_;
 }
 
-std::size_t frame_reader::read(std::string_view input, frame_event& out) {
+std::size_t frame_reader::read(std::string_view input, frame_event& out) { return read(input, nullptr, out); }
+
+std::size_t frame_reader::read_in_place(char* input, std::size_t size, frame_event& out) {
+  return read(std::string_view(input, size), input, out);
+}
+
+std::string frame_reader::take_message() noexcept {
+  std::string taken = std::move(message_);
+  message_ = std::string();
+  return taken;
+}
+
+std::size_t frame_reader::read(std::string_view input, char* writable, frame_event& out) {
   out = frame_event{};
   if (finished_) {
     out = final_;
@@ -99,6 +115,27 @@ std::size_t frame_reader::read(std::string_view input, frame_event& out) {
       const std::size_t so_far = op == 0 ? message_.size() : 0;
       if (!control && length > max_message_bytes_ - std::min(so_far, max_message_bytes_)) {
         return error(close_too_big, "message too big");
+      }
+      // The common case: a whole unfragmented message lies in the input. It
+      // is reported where it lies (unmasked in place), not copied.
+      if (writable && (op == 1 || op == 2) && fin && input.size() - pos - header >= length) {
+        const std::size_t at = pos + header;
+        const auto n = static_cast<std::size_t>(length);
+        if (masked) {
+          const std::uint32_t mask = static_cast<std::uint32_t>(read_big_endian(p + pos + 2 + length_bytes, 4));
+          unmask(p + at, reinterpret_cast<unsigned char*>(writable + at), n, mask, 0);
+        }
+        const std::string_view payload = input.substr(at, n);
+        pos = at + n;
+        if (op == 1 && !rsv1 && utf8_valid_prefix(payload) != payload.size()) {
+          return error(close_invalid_data, "text message not UTF-8");
+        }
+        out.what = frame_event::kind::message;
+        out.message_kind = op == 1 ? frame_kind::text : frame_kind::binary;
+        out.compressed = rsv1;
+        out.data = payload;
+        out.in_input = true;
+        return pos;
       }
       if (op == 1 || op == 2) {
         in_message_ = true;

@@ -33,7 +33,7 @@
 
 #include <eio/detail/output_queue.hpp>
 #include <eio/parser.hpp>
-#include <eio/server.hpp>  // millis, connection_id, header, header_list, transport_kind
+#include <eio/types.hpp>
 
 #include <cstdint>
 #include <deque>
@@ -116,16 +116,16 @@ struct client_open_event {  // the handshake succeeded
   transport_kind transport = transport_kind::polling;
 };
 struct client_message_event {
-  bool binary = false;
+  frame_kind kind = frame_kind::text;
   std::string data;
 };
 struct client_upgrading_event {};  // "3probe" arrived: polling pauses
 struct client_upgrade_event {};    // "5" sent: the WebSocket carries everything now
 struct client_close_event {
-  // "forced close" (close()), "transport close" (the server closed),
-  // "transport error" (a failed or refused request or connection),
-  // "ping timeout", "parse error" (the server sent garbage).
-  std::string reason;
+  // forced_close (close()), transport_close (the server closed),
+  // transport_error (a failed or refused request or connection),
+  // ping_timeout, parse_error (the server sent garbage).
+  close_reason reason = close_reason::transport_close;
   std::string description;
 };
 struct client_error_event {  // a failure the session may survive (a failed probe) or not (then close follows)
@@ -151,7 +151,7 @@ public:
   // is not UTF-8, and, for v4 while polling may still carry it (before the
   // upgrade to WebSocket), text containing '\x1e', the polling separator.
   // Messages sent while opening wait for the handshake.
-  bool send(std::string data, bool binary, millis now);
+  bool send(std::string data, frame_kind kind, millis now);
   // Flushes the buffer, sends a close packet, ends the session with
   // "forced close". While opening: ends it at once.
   void close(millis now);
@@ -215,7 +215,7 @@ private:
   void flush(millis now);
   void maybe_finish_pause(millis now);
   void drop_probe(std::string why, millis now);
-  void finish(std::string reason, std::string description);
+  void finish(close_reason reason, std::string description);
 
   client_options options_;
   client_state state_ = client_state::idle;

@@ -19,11 +19,12 @@
 
 #include <eio/detail/output_queue.hpp>
 #include <eio/parser.hpp>
+#include <eio/types.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -34,28 +35,6 @@
 #include <vector>
 
 namespace eio {
-
-// Milliseconds on the caller's monotonic clock, from an epoch of its choice.
-using millis = std::chrono::milliseconds;
-
-// The adapter's name for one HTTP exchange or WebSocket connection. Unique
-// among the exchanges and connections the server currently knows.
-using connection_id = std::uint64_t;
-
-enum class transport_kind : std::uint8_t { polling, websocket };
-std::string_view to_string(transport_kind kind) noexcept;
-
-struct header {
-  std::string name;  // matched without regard to ASCII case
-  std::string value;
-};
-using header_list = std::vector<header>;
-
-// The value of header `name` in `headers` (the first, case-insensitively).
-std::optional<std::string_view> find_header(const header_list& headers, std::string_view name) noexcept;
-
-// ASCII case-insensitive equality, as header names and tokens compare.
-bool ascii_iequals(std::string_view a, std::string_view b) noexcept;
 
 // An HTTP request as the adapter received it.
 struct http_request {
@@ -93,18 +72,6 @@ struct request_verdict {
   static request_verdict deny(std::string message = "Forbidden") { return {false, std::move(message)}; }
 };
 
-// Why a session closed, as the reference names it.
-enum class close_reason : std::uint8_t {
-  transport_close,       // "transport close": the client closed (close packet, socket closed)
-  transport_error,       // "transport error": overlapping polls, a poll cut short, a bad frame
-  ping_timeout,          // "ping timeout"
-  forced_close,          // "forced close": the application called close()
-  parse_error,           // "parse error": the client sent malformed packets
-  server_shutting_down,  // "server shutting down": shutdown()
-  write_buffer_full,     // "write buffer full": more than max_buffered_bytes waited (eio only)
-};
-std::string_view to_string(close_reason reason) noexcept;
-
 struct cookie_options {
   std::string name = "io";
   std::string path = "/";
@@ -140,11 +107,22 @@ struct server_options {
   std::optional<cookie_options> cookie;       // none by default, as in the reference
   std::optional<cors_options> cors;           // none by default
   std::string path = "/engine.io/";
-  // Bytes the write buffer of one session may hold before the session is
-  // closed with write_buffer_full (the reference grows without bound).
+  // Bytes one session may have waiting (its queue in the core plus what the
+  // adapter has not written yet) before it is closed with write_buffer_full:
+  // the last resort against a peer that never reads (the reference grows
+  // without bound). The watermarks below are the application's earlier say.
   std::size_t max_buffered_bytes = 16 * 1024 * 1024;
+  // Backpressure the application can see: when a session's buffered_bytes()
+  // rises above high_watermark it gets a high_watermark_event (and volatile
+  // sends to it are dropped); when it falls to low_watermark or below, a
+  // low_watermark_event. Each event once per crossing.
+  std::size_t high_watermark = 1024 * 1024;
+  std::size_t low_watermark = 256 * 1024;
   // Packets per POST payload (eio::decode_options::max_packets).
   std::size_t max_packets_per_payload = 500'000;
+  // Queue the trace events (packet_event, packet_create_event, flush_event):
+  // one or more per packet, for tests and debugging; off, they cost nothing.
+  bool trace_events = false;
 
   // A new session ID; must be unique among open sessions. Default: 20
   // characters of URL-safe base64 from 15 bytes of std::random_device.
@@ -170,6 +148,29 @@ struct session_ref {
   friend bool operator!=(session_ref a, session_ref b) { return !(a == b); }
 };
 
+// What the handshake request said, kept for the session's life (Socket.IO's
+// socket.handshake is built from it).
+struct session_handshake {
+  http_request request;  // without its body
+  millis time{0};        // the `now` of the handshake
+};
+
+// How send() treats a message.
+struct send_options {
+  // Socket.IO's volatile: dropped instead of queued when the session cannot
+  // take it now (polling with no GET held, an upgrade under way, or above
+  // high_watermark). Dropped messages are counted (volatile_dropped()).
+  bool is_volatile = false;
+  // A sent_event carries this once the message was handed to the transport.
+  std::optional<std::uint64_t> notify_id;
+};
+
+// One message of send_batch().
+struct outgoing_message {
+  std::string_view data;
+  frame_kind kind = frame_kind::text;
+};
+
 // ---------------------------------------------------------------- actions
 
 // Answer HTTP exchange `connection` (now, or later for a held poll).
@@ -184,11 +185,14 @@ struct websocket_accept {
   connection_id connection = 0;
   header_list headers;
 };
-// Send one WebSocket message.
+// Send one WebSocket message: `data`, followed by *shared_tail when that is
+// set (a broadcast: the bytes every receiver shares; write them with a
+// gather write or copy them, but do not change them).
 struct websocket_send {
   connection_id connection = 0;
   frame_kind kind = frame_kind::text;
   std::string data;
+  shared_bytes shared_tail;
 };
 // Close a WebSocket connection (close frame with this code, then the socket).
 struct websocket_close {
@@ -198,6 +202,10 @@ struct websocket_close {
 using action = std::variant<http_response, websocket_accept, websocket_send, websocket_close>;
 
 // ---------------------------------------------------------------- events
+//
+// Events are small (the variant is 72 bytes on 64-bit Linux; it was 264
+// with a whole http_request inside): what a rare event carries in bulk is
+// behind a pointer, and the hot one, message_event, is 32 bytes.
 
 struct connection_event {  // a handshake succeeded
   session_ref session;
@@ -206,37 +214,40 @@ struct connection_event {  // a handshake succeeded
   std::string id;
   transport_kind transport = transport_kind::polling;
   protocol_version version = protocol_version::v4;
+  std::shared_ptr<const session_handshake> handshake;
 };
 struct connection_error_event {  // a request was refused
   request_error code;
-  std::string message;
-  std::string context;  // what exactly was wrong ("unknown sid abc", ...)
-  http_request request;  // without its body
+  std::string context;  // what exactly was wrong ("unknown sid abc", ...); default_message(code) says the rest
+  std::shared_ptr<const http_request> request;  // without its body
 };
 struct message_event {
   session_ref session;
-  bool binary = false;
-  std::string data;
+  frame_kind kind = frame_kind::text;
+  // Valid until the next call to next_event(): a view of the adapter's read
+  // buffer (see websocket_message) or of the core's own storage. Copy what
+  // must live longer.
+  std::string_view data;
 };
-struct packet_event {  // every packet received, before its own handling
+struct packet_event {  // trace_events: every packet received, before its own handling
   session_ref session;
   packet_type type;
 };
-struct packet_create_event {  // every packet queued for the client
+struct packet_create_event {  // trace_events: every packet queued for the client
   session_ref session;
   packet_type type;
 };
 struct heartbeat_event {  // a ping (v3) or pong (v4) arrived
   session_ref session;
 };
-struct flush_event {  // packets handed to the transport
+struct flush_event {  // trace_events: packets handed to the transport
   session_ref session;
   std::size_t packets = 0;
 };
-struct drain_event {  // the write buffer is empty again
+struct drain_event {  // packets that had waited in the session's queue went out; none wait now
   session_ref session;
 };
-struct sent_event {  // the packet of send(..., notify_id) was written out
+struct sent_event {  // the message of send(..., notify_id) was handed to the transport
   session_ref session;
   std::uint64_t notify_id = 0;
 };
@@ -246,21 +257,65 @@ struct upgrading_event {  // the client probed a WebSocket
 struct upgrade_event {  // the session moved to WebSocket
   session_ref session;
 };
+struct high_watermark_event {  // buffered_bytes() rose above high_watermark
+  session_ref session;
+  std::size_t buffered = 0;
+};
+struct low_watermark_event {  // and fell back to low_watermark or below
+  session_ref session;
+  std::size_t buffered = 0;
+};
 struct close_event {
   session_ref session;
   close_reason reason;
   std::string description;
+  void* user_data = nullptr;  // what set_user_data() last stored: its owner may release it now
 };
 using event = std::variant<connection_event, connection_error_event, message_event, packet_event, packet_create_event,
                            heartbeat_event, flush_event, drain_event, sent_event, upgrading_event, upgrade_event,
-                           close_event>;
+                           high_watermark_event, low_watermark_event, close_event>;
+
+// ---------------------------------------------------------------- the direct path
+
+// An adapter's connection outputs, given to server::attach_output. With it
+// the hot case skips the action queue: a message for an open WebSocket
+// session, when nothing is queued ahead of it, is appended to its
+// connection's output at once by send()/broadcast(). Everything else (HTTP
+// answers, accepts, closes, the first frames of a session) still comes as
+// actions, so an adapter without an output loses nothing but speed.
+//
+// The core calls these from inside its own calls (send(), broadcast(),
+// websocket_message(), timers); they must only buffer (write to the socket
+// later, when the adapter flushes), never call back into the server.
+class connection_output {
+public:
+  virtual ~connection_output() = default;
+  // Appends one WebSocket message of `kind`: `prefix` (0 or 1 byte of
+  // Engine.IO framing, see eio::layout_frame) followed by `body`.
+  virtual void write_message(connection_id connection, frame_kind kind, std::string_view prefix,
+                             std::string_view body) = 0;
+  // The same with a body shared by many connections: keep a reference to it
+  // (a gather write) rather than copy it.
+  virtual void write_shared_message(connection_id connection, frame_kind kind, std::string_view prefix,
+                                    const shared_bytes& body) = 0;
+  // Bytes given for `connection` (by actions or the calls above) that the
+  // socket has not taken yet; 0 for a connection the adapter does not know.
+  virtual std::size_t unsent_bytes(connection_id connection) const noexcept = 0;
+};
 
 // ---------------------------------------------------------------- server
 
 namespace detail {
 struct session;
 enum class link_state : std::uint8_t;
+struct queued_packet;
 }
+
+// How a WebSocket connection ended, as the adapter saw it.
+enum class connection_end : std::uint8_t {
+  closed,  // the peer closed it (close frame, or the socket ended cleanly)
+  failed,  // a protocol error or an I/O error
+};
 
 class server {
 public:
@@ -282,6 +337,8 @@ public:
   // the head (the body empty); returns true when the adapter should read the
   // body and call finish_post, false when the request was answered already.
   bool begin_post(connection_id connection, const http_request& head, millis now);
+  // The whole body. Answers "ok" when it decodes, else 400 with the
+  // Engine.IO error body, and the session closes with parse_error.
   void finish_post(connection_id connection, std::string body, millis now);
   // The body passed max_http_buffer_size: 413, and the session closes.
   void body_too_large(connection_id connection, millis now);
@@ -289,13 +346,26 @@ public:
   // Queues websocket_accept, or an http_response refusing it.
   void handle_websocket(connection_id connection, const http_request& request, millis now);
   // One whole WebSocket message (fragments joined, UTF-8 checked for text).
+  // The message_event it may queue is a view of `data`: keep those bytes
+  // unchanged until you have taken the events this call queued (adapters
+  // drain events after each read). websocket_message_owned hands the bytes
+  // over instead (an inflated message, say).
   void websocket_message(connection_id connection, frame_kind kind, std::string_view data, millis now);
-  // The peer closed, or the connection failed (then `error` is true, and
-  // `why` may say how, e.g. "message too big (1009)", for the close event).
-  void websocket_closed(connection_id connection, bool error, millis now, std::string_view why = {});
+  void websocket_message_owned(connection_id connection, frame_kind kind, std::string data, millis now);
+  // The connection ended; `why` may say how (e.g. "message too big (1009)"),
+  // for the close event.
+  void websocket_closed(connection_id connection, connection_end how, millis now, std::string_view why = {});
+  // The socket took bytes of `connection`'s output after a write had to
+  // wait: the core looks at the session's buffered_bytes() again (the low
+  // watermark). Cheap; call it after every write that made progress while
+  // the connection's output was waiting.
+  void output_progress(connection_id connection, millis now);
   // An HTTP exchange ended before it was answered (a held GET, a POST whose
   // body never came).
   void http_closed(connection_id connection, millis now);
+  // Enables the direct path (connection_output); null disables it. The
+  // output must outlive the server or be detached first.
+  void attach_output(connection_output* output) noexcept { output_ = output; }
 
   // ---- timers
 
@@ -306,18 +376,41 @@ public:
 
   // ---- the application
 
-  // Queues a message. Returns false when the session is gone or closing, and
-  // for text the client could not receive: text that is not UTF-8, and, for
-  // a v4 session not yet upgraded to WebSocket, text containing '\x1e' (the
-  // v4 polling separator; the reference has the same limit but sends it
-  // broken). With notify_id, a sent_event carries it once written out.
-  bool send(session_ref session, std::string data, bool binary, millis now,
-            std::optional<std::uint64_t> notify_id = std::nullopt);
-  // Flushes what is buffered, then sends a close packet and ends the session
-  // (close_reason::forced_close). With discard, drops the buffer instead.
-  void close(session_ref session, millis now, bool discard = false);
+  // Sends a message. Returns false when the session is gone or closing, for
+  // text the client could not receive (text that is not UTF-8, and, for a v4
+  // session not yet upgraded to WebSocket, text containing '\x1e', the v4
+  // polling separator; the reference has the same limit but sends it
+  // broken), and for a volatile message dropped.
+  bool send(session_ref session, std::string_view data, frame_kind kind, millis now, send_options how = {});
+  // Several messages for one session, all or none (false, and nothing sent,
+  // when send() would refuse any), handed to the transport together: over
+  // polling they leave in one response (a Socket.IO binary event and its
+  // attachments).
+  bool send_batch(session_ref session, const outgoing_message* messages, std::size_t count, millis now);
+  bool send_batch(session_ref session, const std::vector<outgoing_message>& messages, millis now) {
+    return send_batch(session, messages.data(), messages.size(), now);
+  }
+  // One message for many sessions, encoded once: every session's queue and
+  // every connection's output refer to `data` instead of copying it. Returns
+  // how many sessions took it (send()'s rules, per session).
+  std::size_t broadcast(const session_ref* sessions, std::size_t count, shared_bytes data, frame_kind kind, millis now,
+                        send_options how = {});
+  std::size_t broadcast(const std::vector<session_ref>& sessions, shared_bytes data, frame_kind kind, millis now,
+                        send_options how = {}) {
+    return broadcast(sessions.data(), sessions.size(), std::move(data), kind, now, how);
+  }
+  // Ends the session with close_reason::forced_close: flush sends what is
+  // buffered first, then the close packet; discard drops the buffer.
+  void close(session_ref session, millis now, close_mode mode = close_mode::flush);
   // Closes every session (server_shutting_down).
   void shutdown(millis now);
+
+  // A pointer-sized slot per session for the layer above (its own object
+  // for this session, say), so it keeps no map of its own. The core never
+  // dereferences it; it is forgotten when the session closes, and the
+  // close_event hands it back. Setting it on a session gone is a no-op.
+  void set_user_data(session_ref session, void* data) noexcept;
+  void* user_data(session_ref session) const noexcept;
 
   // ---- outputs
 
@@ -330,47 +423,113 @@ public:
   // session (its close_event is then further down the queue).
 
   std::size_t session_count() const noexcept { return by_id_.size(); }
+  // Appends every live session to `out` (for a broadcast to all).
+  void all_sessions(std::vector<session_ref>& out) const;
   std::optional<session_ref> find_session(std::string_view sid) const;
   // "" when the session is gone.
   std::string_view session_id(session_ref session) const noexcept;
   std::optional<transport_kind> session_transport(session_ref session) const noexcept;
   std::optional<protocol_version> session_protocol(session_ref session) const noexcept;
+  // The handshake request and time; null when the session is gone.
+  std::shared_ptr<const session_handshake> handshake(session_ref session) const noexcept;
+  // Bytes waiting for the session's client: its queue in the core, plus
+  // what the adapter has not written (connection_output::unsent_bytes).
+  std::size_t buffered_bytes(session_ref session) const noexcept;
+  // Volatile messages dropped for `session` (0 when gone), and for all
+  // sessions since the server started.
+  std::uint64_t volatile_dropped(session_ref session) const noexcept;
+  std::uint64_t volatile_dropped() const noexcept { return volatile_dropped_; }
 
 private:
   struct post_format {  // how to read a POST whose body is still arriving
     bool binary = false;
     bool jsonp = false;
-    header_list headers;  // for its "ok"
+    header_list headers;  // for its answer
   };
+  enum class delivery : std::uint8_t { queued, dropped, refused };
+  enum class probe_end : std::uint8_t { close_connection, already_closed };
+  struct text_facts {
+    bool utf8 = true;
+    bool separator = false;  // holds '\x1e'
+  };
+  static constexpr std::uint64_t unsealed = ~std::uint64_t{0};
 
+  // server.cpp: the session table, retained bytes, inspection
   detail::session* lookup(session_ref ref) noexcept;
   const detail::session* lookup(session_ref ref) const noexcept;
   detail::session* by_connection(connection_id connection) noexcept;
+  std::string_view retain(std::string&& bytes);
+  void seal_retained() noexcept;
+  void deliver(detail::session& s, const packet& p);
+  std::size_t buffered_bytes(const detail::session& s) const noexcept;
+  template <typename Event>
+  void trace(Event e) {
+    if (options_.trace_events) events_.emplace_back(std::move(e));
+  }
+
+  // routing.cpp: verification, refusals, the handshake
   detail::session* route(connection_id connection, const http_request& request, bool websocket, millis now);
   detail::session* handshake(connection_id connection, const http_request& request, detail::link_state link,
                              protocol_version version, millis now);
   bool allowed(connection_id connection, const http_request& request, bool websocket);
   void refuse(connection_id connection, const http_request& request, bool websocket, request_error code,
               std::string context, std::string message = {});
+  static std::string error_body(request_error code, std::string_view message);
   header_list response_headers(const http_request& request, std::string_view content_type, bool handshake) const;
   static std::string jsonp_of(const http_request& request);
-  void poll_get(detail::session& s, connection_id connection, const http_request& request, millis now);
-  void poll_post_begin(detail::session& s, connection_id connection, const http_request& request, millis now);
+
+  // transitions.cpp: every input that moves a session, one dispatch each
+  void on_get(detail::session& s, connection_id connection, const http_request& request, millis now);
+  void on_post(detail::session& s, connection_id connection, const http_request& request, millis now);
+  void on_websocket_request(detail::session& s, connection_id connection, const http_request& request, millis now);
+  void on_probe_packet(detail::session& s, connection_id connection, const packet* p, millis now);
+  void on_packet(detail::session& s, const packet& p, millis now);
+  void on_websocket_end(detail::session& s, connection_id connection, connection_end how, std::string_view why,
+                        millis now);
+  void on_timers(detail::session& s, millis now);
+
+  // polling.cpp
+  void hold_get(detail::session& s, connection_id connection, const http_request& request, millis now);
+  void begin_post_body(detail::session& s, connection_id connection, const http_request& request);
+  void refuse_and_close(detail::session& s, connection_id connection, const http_request& request, close_reason reason,
+                        std::string description, millis now);
   void answer_held_get(detail::session& s, std::string_view payload, payload_format format);
-  void answer_held_get_with_noop(detail::session& s);
+  void answer_held_get_with(detail::session& s, packet_type type);
+
+  // upgrade.cpp
+  void receive_frame(connection_id connection, frame_kind kind, std::string_view data, millis now);
   void start_probe(detail::session& s, connection_id connection, const http_request& request, millis now);
-  void abandon_probe(detail::session& s);
+  void answer_probe(detail::session& s, connection_id connection, millis now);
+  void leave_probe(detail::session& s, probe_end how);
   void finish_upgrade(detail::session& s, millis now);
-  void receive(detail::session& s, const packet& p, millis now);
-  void queue(detail::session& s, packet_type type, std::string data, bool binary,
+
+  // heartbeat.cpp, and the timers
+  void start_heartbeat(detail::session& s, millis now);
+  void on_ping_packet(detail::session& s, millis now);
+  void on_pong_packet(detail::session& s, millis now);
+  void send_ping(detail::session& s, millis now);
+  void arm(detail::session& s);
+
+  // outbound.cpp
+  static text_facts facts_of(std::string_view data, frame_kind kind) noexcept;
+  delivery check_send(detail::session& s, text_facts facts, const send_options& how);
+  bool writable_now(const detail::session& s) const noexcept;
+  bool try_direct(detail::session& s, const packet& p, const shared_bytes* shared);
+  void queue(detail::session& s, packet_type type, std::string_view data, frame_kind kind, shared_bytes shared,
              std::optional<std::uint64_t> notify_id);
   void flush(detail::session& s, millis now);
+  std::size_t flush_websocket(detail::session& s);
+  std::size_t flush_polling(detail::session& s);
+  void account(detail::session& s, millis now);
+  void close_for_buffer(detail::session& s, millis now);
+
+  // close.cpp
   void finish_closing(detail::session& s, millis now);
   void close_session(detail::session& s, close_reason reason, std::string description, millis now);
   void release(detail::session& s);
-  void arm(detail::session& s);
 
   server_options options_;
+  connection_output* output_ = nullptr;
   std::vector<std::unique_ptr<detail::session>> slots_;
   std::vector<std::uint32_t> generations_;  // per slot, so a session_ref never names a later session
   std::vector<std::uint32_t> free_slots_;
@@ -380,7 +539,24 @@ private:
   std::set<std::pair<millis, std::uint32_t>> deadlines_;  // one entry per session with a timer armed
   detail::output_queue<action> actions_;
   detail::output_queue<event> events_;
+  // Bytes message_events view that the core owns (decoded POST bodies,
+  // base64 frames, handed-over messages), each with the number of the event
+  // that views it: freed once that event has been taken and the next asked for.
+  std::deque<std::pair<std::uint64_t, std::string>> retained_;  // a deque: views stay put as it grows
+  std::uint64_t events_taken_ = 0;
+  std::string_view stable_input_;  // the input being handled: message events may view it
   std::string frame_scratch_;  // base64 frames decode here
+  std::string encode_scratch_;  // frames that need transforming (base64) on the direct path
+  std::uint64_t volatile_dropped_ = 0;
 };
 
 }  // namespace eio
+
+namespace std {
+template <>
+struct hash<eio::session_ref> {
+  std::size_t operator()(eio::session_ref ref) const noexcept {
+    return std::hash<std::uint64_t>()((std::uint64_t{ref.generation} << 32) | ref.slot);
+  }
+};
+}  // namespace std

@@ -55,7 +55,7 @@ std::optional<endpoint> parse_endpoint(std::string_view url, std::string& error)
 
 struct poco_client_options {
   // version, transports, upgrade; its path and query are taken from the URL.
-  client_options engine;
+  client_options core;
   // Sent with every HTTP request and with the WebSocket handshake (Origin,
   // Authorization, Cookie, ...).
   header_list headers;
@@ -121,7 +121,7 @@ public:
   // Starts the handshake (once).
   void open();
   // Queue a message / close the session (the core's send() and close()).
-  void send(std::string data, bool binary);
+  void send(std::string data, frame_kind kind = frame_kind::text);
   void close();
 
   // The next thing that happened, waiting up to `timeout`; nullopt when

@@ -81,7 +81,7 @@ public:
   // and answer through `engine` (the core itself: engine.send(), .close(),
   // with the `now` given). Calling this poco_engine's send()/close() from
   // inside the handler is allowed too (they notice and skip the lock).
-  using event_handler = std::function<void(server& engine, const event& e, millis now)>;
+  using event_handler = std::function<void(server& core, event& e, millis now)>;
 
   // Starts the timer thread.
   explicit poco_engine(poco_engine_options options = {}, event_handler handler = {});
@@ -105,10 +105,9 @@ public:
 
   // server::send under the lock. Returns false when the session is gone or
   // closing, or for text it cannot carry (see server::send), and after shutdown().
-  bool send(session_ref session, std::string data, bool binary = false,
-            std::optional<std::uint64_t> notify_id = std::nullopt);
+  bool send(session_ref session, std::string_view data, frame_kind kind = frame_kind::text, send_options how = {});
   // server::close under the lock.
-  void close(session_ref session, bool discard = false);
+  void close(session_ref session, close_mode mode = close_mode::flush);
   // Runs `f` with the core under the lock (inspection, or several calls at
   // once), then carries out what it queued. `f` must not block.
   void with_server(const std::function<void(server& engine, millis now)>& f);

@@ -24,13 +24,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace eio {
 
 struct poco_server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 3000;  // 0: any free port (see poco_server::port())
-  server_options engine;      // the Engine.IO options (path, timeouts, limits, CORS, ...)
+  server_options core;        // the Engine.IO core's options (path, timeouts, limits, CORS, ...)
   unsigned threads = 0;       // event loops; 0: one per core
   // Past it, new connections are refused: "503 Too many connections" and
   // closed (under TLS only closed: the refusal would need a handshake).
@@ -81,7 +82,7 @@ struct event_loop;
 // What the event handler gets: the loop it runs on and that loop's core.
 struct loop_context {
   poco_server& owner;
-  server& engine;  // send()/close() of this loop's sessions, directly
+  server& core;  // send()/close() of this loop's sessions, directly
   unsigned loop;
   millis now;  // the loop's clock, for engine calls
 
@@ -124,11 +125,20 @@ public:
   bool post(unsigned loop, task work);
   // Safe from any thread: queue a message to, or close, a session of any
   // loop. A session gone by then is skipped silently.
-  bool send(session_handle session, std::string data, bool binary);
+  bool send(session_handle session, std::string data, frame_kind kind = frame_kind::text);
   bool close(session_handle session);
+  // Safe from any thread: one message for many sessions on any loops,
+  // encoded once (every loop's core and every connection refer to `data`).
+  // Each loop gets one task with its own sessions; called from a handler,
+  // its own loop's share goes at once, in order with what it sends next.
+  // Returns false when a loop has stopped. broadcast_all reaches every
+  // session of every loop.
+  bool broadcast(const std::vector<session_handle>& sessions, shared_bytes data, frame_kind kind = frame_kind::text);
+  bool broadcast_all(shared_bytes data, frame_kind kind = frame_kind::text);
 
 private:
   friend struct detail::event_loop;
+  bool run_on(unsigned loop, task work);
   struct impl;
   std::unique_ptr<impl> impl_;
 };

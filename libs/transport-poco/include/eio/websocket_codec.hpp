@@ -43,7 +43,10 @@ struct frame_event {
   // (permessage-deflate, RFC 7692 section 6) and, if text, not yet checked
   // for UTF-8. Only with frame_reader's allow_compressed.
   bool compressed = false;
-  std::string_view data;  // valid until the next read()
+  // Valid until the next read(); with in_input, as long as the input's
+  // bytes are (see read_in_place).
+  std::string_view data;
+  bool in_input = false;  // a message read in place: `data` views the caller's input
   std::uint16_t close_code = 0;
   const char* reason = "";
 };
@@ -65,9 +68,19 @@ public:
 
   // Consumes a prefix of `input` and reports at most one event. After an
   // error or a close, read() consumes nothing more and repeats that event.
+  // Message data is copied into the reader's own buffer.
   std::size_t read(std::string_view input, frame_event& out);
+  // The same over bytes the reader may change: a whole single-frame message
+  // in `input` is unmasked where it lies and reported as a view of it
+  // (in_input), valid as long as those bytes are: no copy (uWebSockets
+  // does the same).
+  std::size_t read_in_place(char* input, std::size_t size, frame_event& out);
+  // The buffer behind the last message event that was not in_input, moved
+  // out for the caller to keep; the reader starts a fresh one.
+  std::string take_message() noexcept;
 
 private:
+  std::size_t read(std::string_view input, char* writable, frame_event& out);
   frame_event fail(std::uint16_t code, const char* reason);
   bool finish_frame(frame_event& out);
 
