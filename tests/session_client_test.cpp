@@ -448,7 +448,8 @@ TEST_F(client_test, handshake_garbage_is_a_parse_error) {
       {R"(0{"sid":"abc")", {"error bad handshake", "close parse error: bad handshake JSON"}},
       {"", {"error bad poll payload: empty_payload", "close parse error: empty_payload at byte 0"}},
       {"9{}", {"error bad poll payload: unknown_packet_type", "close parse error: unknown_packet_type at byte 0"}},
-      {"4hello", {"close transport error: the handshake response carried no open packet"}},
+      {"4hello", {"error the handshake response carried no open packet",
+                  "close transport error: the handshake response carried no open packet"}},
   };
   for (const garbage& g : cases) {
     get_.reset();

@@ -6,17 +6,18 @@
 //   input \ state     opening                  open                          closing
 //   open packet       handshake: open event,   ignored                       ignored
 //                     poll, probe a WebSocket
-//   GET response      decode, deliver; poll again unless pausing or closed (any state)
+//   GET response      decode, deliver; poll again unless pausing or closed (any state);
+//                     opening: no open packet in it -> close: transport error
 //   POST response     next POST if anything is buffered; pausing: maybe "5"
 //   HTTP non-200/fail close: transport error (opening: handshake refused)
 //   ws opened         main: wait for open      probe: send "2probe"
 //   ws message        main: decode, deliver    probe: "3probe" -> pausing; else drop the probe
 //   ws closed/failed  main: transport close/error; probe: drop it, polling goes on
-//   ping (v4)         queue pong
+//   ping              ignored                  queue pong                    dropped (after "1")
 //   pong (v3)         arm the next ping
 //   close packet      close: transport close
 //   silence_due       close: ping timeout
-//   ping_at (v3)      queue ping
+//   ping_at (v3)      -                        queue ping                    dropped (after "1")
 //   app send          buffer (opening: waits for the handshake)  refused
 //   app close         closed at once           closing: flush, "1", closed
 //
@@ -382,7 +383,12 @@ void client::http_response_received(connection_id request_id, int status, const 
     return finish(close_reason::parse_error, std::string(errc_name(error.code)) + " at byte " + std::to_string(error.offset));
   }
   if (state_ == client_state::opening) {
-    return finish(close_reason::transport_error, "the handshake response carried no open packet");
+    // A failure that ends the session is reported as an error first, like
+    // every other "transport error" here (engine.io-client's _onError emits
+    // "error", then "close").
+    const std::string what = "the handshake response carried no open packet";
+    events_.emplace_back(client_error_event{what});
+    return finish(close_reason::transport_error, what);
   }
   // Keep one GET in flight, except while pausing for the upgrade or after
   // it (the WebSocket carries everything then).
@@ -530,6 +536,10 @@ void client::receive(const packet& p, millis now) {
     case packet_type::close:
       return finish(close_reason::transport_close, "the server closed the session");
     case packet_type::ping:
+      // Nothing before the open packet counts (as for messages below; the
+      // protocol starts with the open packet): no pong, which would wait in
+      // the buffer and go out after the handshake, answering out of turn.
+      if (state_ == client_state::opening) return;
       // v4: the server pings, we answer (engine.io-protocol "Heartbeat").
       // A v3 server never pings; answering costs nothing. The pong echoes
       // the ping's data as it came, binary or text: a binary ping's bytes
@@ -578,6 +588,11 @@ void client::on_handshake(std::string_view json, millis now) {
 // ------------------------------------------------------------ packets out
 
 void client::queue(packet_type type, std::string data, bool binary) {
+  // The close packet is the last thing the session says. A pong to a ping
+  // heard while closing, or a v3 ping falling due then, would sit behind it
+  // and never leave, yet count in buffered_packets(); engine.io-client's
+  // _sendPacket drops every packet once closing, and so do we.
+  if (close_queued_) return;
   buffer_.push_back(queued{type, binary, std::move(data)});
 }
 
