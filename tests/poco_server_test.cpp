@@ -12,11 +12,13 @@
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -428,6 +430,232 @@ TEST(poco_server, stop_gives_up_on_a_peer_that_does_not_read_after_the_drain_tim
   EXPECT_TRUE(healthy.closed_by_peer());
   if (!returned_in_time) std::abort();  // the runner thread cannot be joined
   runner.join();
+}
+
+// ---------------------------------------------------------------- the seam through the adapter
+
+// A server with the test's own handler, run on a thread of its own.
+struct custom_server {
+  std::unique_ptr<eio::poco_server> server;
+  std::thread thread;
+  custom_server(eio::poco_server_options options, eio::poco_server::event_handler handler) {
+    options.port = 0;
+    server = std::make_unique<eio::poco_server>(options, std::move(handler));
+    thread = std::thread([this] { server->run(); });
+  }
+  ~custom_server() {
+    server->stop();
+    thread.join();
+  }
+  std::string request(const std::string& method, const std::string& query, const std::string& body = {},
+                      const std::string& user_agent = {}) {
+    Poco::Net::HTTPClientSession http("127.0.0.1", server->port());
+    http.setTimeout(Poco::Timespan(10, 0));
+    Poco::Net::HTTPRequest req(method, "/engine.io/?EIO=4&transport=polling" + query, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!user_agent.empty()) req.set("User-Agent", user_agent);
+    req.setContentLength(static_cast<std::streamsize>(body.size()));
+    http.sendRequest(req) << body;
+    Poco::Net::HTTPResponse res;
+    std::string text;
+    Poco::StreamCopier::copyToString(http.receiveResponse(res), text);
+    return text;
+  }
+  static std::string sid_of(const std::string& open) {
+    const auto start = open.find("\"sid\":\"") + 7;
+    return open.substr(start, open.find('"', start) - start);
+  }
+};
+
+std::vector<std::string> packets_of(const std::string& body) {
+  eio::payload_decoder decoder(eio::protocol_version::v4, eio::payload_format::text);
+  std::vector<eio::packet> packets;
+  std::vector<std::string> out;
+  if (decoder.decode(body, packets)) return {"<malformed>"};
+  for (const auto& p : packets) out.push_back(std::string(1, static_cast<char>('0' + static_cast<int>(p.type))) + (p.binary ? "b:" : ":") + std::string(p.data));
+  return out;
+}
+
+// The layer above keeps its own object per session in the core's slot, and
+// reads the handshake request after the session moved on; the close event
+// hands the object back for it to free.
+TEST(poco_server, user_data_and_the_handshake_request_through_the_adapter) {
+  struct per_session {
+    std::string user_agent;
+  };
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> closed_agents;
+  std::string agent_seen_later;
+  custom_server s({}, [&](eio::loop_context& loop, eio::event& e) {
+    if (const auto* opened = std::get_if<eio::connection_event>(&e)) {
+      auto* mine = new per_session{std::string(opened->handshake->request.header_value("user-agent").value_or(""))};
+      loop.core.set_user_data(opened->session, mine);
+    } else if (const auto* m = std::get_if<eio::message_event>(&e)) {
+      // Read later, from the core: the handshake kept without its body.
+      const auto record = loop.core.handshake(m->session);
+      std::lock_guard<std::mutex> lock(mutex);
+      agent_seen_later = record ? std::string(record->request.header_value("user-agent").value_or("")) : "?";
+      auto* mine = static_cast<per_session*>(loop.core.user_data(m->session));
+      if (!mine || mine->user_agent != agent_seen_later) agent_seen_later += " (user data lost)";
+    } else if (const auto* closed = std::get_if<eio::close_event>(&e)) {
+      std::unique_ptr<per_session> mine(static_cast<per_session*>(closed->user_data));
+      std::lock_guard<std::mutex> lock(mutex);
+      closed_agents.push_back(mine ? mine->user_agent : "<none>");
+      changed.notify_all();
+    }
+  });
+  const std::string sid = custom_server::sid_of(s.request("GET", "", {}, "agent/1.0"));
+  EXPECT_EQ(s.request("POST", "&sid=" + sid, "4hi", "another/2.0"), "ok");
+  EXPECT_EQ(s.request("POST", "&sid=" + sid, "1"), "ok");  // the client closes
+  std::unique_lock<std::mutex> lock(mutex);
+  changed.wait_for(lock, 5s, [&] { return !closed_agents.empty(); });
+  EXPECT_EQ(agent_seen_later, "agent/1.0");
+  EXPECT_EQ(closed_agents, std::vector<std::string>{"agent/1.0"});
+}
+
+// A Socket.IO binary event is a text packet and its attachments: queued
+// together, they leave in one poll response.
+TEST(poco_server, a_batch_of_one_text_and_three_binary_arrives_in_one_poll) {
+  custom_server s({}, [](eio::loop_context& loop, eio::event& e) {
+    if (const auto* m = std::get_if<eio::message_event>(&e); m && m->data == "batch") {
+      loop.core.send_batch(m->session,
+                           {{"51-[\"ev\",{\"_placeholder\":true,\"num\":0}]", eio::frame_kind::text},
+                            {std::string_view("\x01\x02", 2), eio::frame_kind::binary},
+                            {std::string_view("\x03", 1), eio::frame_kind::binary},
+                            {std::string_view("\x00", 1), eio::frame_kind::binary}},
+                           loop.now);
+    }
+  });
+  const std::string sid = custom_server::sid_of(s.request("GET", ""));
+  EXPECT_EQ(s.request("POST", "&sid=" + sid, "4batch"), "ok");
+  EXPECT_EQ(packets_of(s.request("GET", "&sid=" + sid)),
+            (std::vector<std::string>{"4:51-[\"ev\",{\"_placeholder\":true,\"num\":0}]", std::string("4b:\x01\x02", 5),
+                                      "4b:\x03", std::string("4b:\x00", 4)}));
+}
+
+// broadcast_all from any thread reaches every session of every loop once.
+TEST(poco_server, a_broadcast_reaches_every_session_on_every_loop_once) {
+  eio::poco_server_options options;
+  options.threads = 2;
+  custom_server s(options, [](eio::loop_context&, eio::event&) {});
+  std::vector<std::string> sids;
+  std::set<char> loops;
+  for (int i = 0; i < 8; ++i) {
+    sids.push_back(custom_server::sid_of(s.request("GET", "")));
+    loops.insert(sids.back()[0]);
+  }
+  EXPECT_EQ(loops.size(), 2u) << "sessions on both loops";
+  ASSERT_TRUE(s.server->broadcast_all(std::make_shared<const std::string>("to all")));
+  for (const auto& sid : sids) EXPECT_EQ(s.request("GET", "&sid=" + sid), "4to all") << sid;
+  // A broadcast to some: the others get nothing (their next GET waits for
+  // the ping instead; a later send shows what is first in line).
+  std::vector<eio::session_handle> some;
+  // Handles are not exposed by sid here: collect them by a task on each loop.
+  std::mutex mutex;
+  for (unsigned loop = 0; loop < 2; ++loop) {
+    std::promise<void> done;
+    s.server->post(loop, [&](eio::loop_context& context) {
+      std::vector<eio::session_ref> refs;
+      context.core.all_sessions(refs);
+      std::lock_guard<std::mutex> lock(mutex);
+      some.push_back(context.handle(refs.front()));
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  ASSERT_TRUE(s.server->broadcast(some, std::make_shared<const std::string>("to some")));
+  std::size_t got = 0;
+  for (const auto& sid : sids) {
+    std::promise<void> sent;
+    const unsigned loop = sid[0] == '0' ? 0 : 1;
+    s.server->post(loop, [&, sid](eio::loop_context& context) {
+      context.core.send(*context.core.find_session(sid), "then", eio::frame_kind::text, context.now);
+      sent.set_value();
+    });
+    sent.get_future().wait();
+    const auto packets = packets_of(s.request("GET", "&sid=" + sid));
+    if (!packets.empty() && packets.front() == "4:to some") ++got;
+    EXPECT_EQ(packets.back(), "4:then");
+  }
+  EXPECT_EQ(got, 2u);
+}
+
+// A peer that stops reading: the application sees the high watermark, its
+// volatile sends are dropped and counted, and once the peer reads again the
+// low watermark follows.
+TEST(poco_server, backpressure_of_a_peer_that_does_not_read) {
+  eio::poco_server_options options;
+  options.core.high_watermark = 1 << 20;
+  options.core.low_watermark = 64 << 10;
+  options.core.max_buffered_bytes = 256 << 20;
+  options.max_output_bytes = 256 << 20;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::optional<eio::session_handle> session;
+  bool high = false, low = false;
+  custom_server s(options, [&](eio::loop_context& loop, eio::event& e) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (const auto* opened = std::get_if<eio::connection_event>(&e)) session = loop.handle(opened->session);
+    if (std::holds_alternative<eio::high_watermark_event>(e)) high = true;
+    if (std::holds_alternative<eio::low_watermark_event>(e)) low = true;
+    changed.notify_all();
+  });
+  // The kernel's buffers (this socket's and the server's) fill before the
+  // server's own output grows: a few MiB on loopback. A small receive
+  // buffer would make the read-back below crawl (tiny windows, delayed ACKs).
+  raw_connection peer(s.server->port());
+  peer.send(websocket_upgrade());
+  ASSERT_NE(peer.read_until("\"maxPayload\":1000000}").find("101 Switching Protocols"), std::string::npos);
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, 5s, [&] { return session.has_value(); }));
+  }
+  // Reliable 64 KiB messages until the high watermark (the kernel's buffers
+  // fill first), at most 128 MiB.
+  const std::string chunk(64 << 10, 'w');
+  std::atomic<std::uint64_t> dropped{0};
+  std::atomic<bool> volatile_taken{true};
+  for (int i = 0; i < 2048; ++i) {
+    std::promise<void> done;
+    s.server->post(session->loop, [&](eio::loop_context& context) {
+      context.core.send(session->session, chunk, eio::frame_kind::text, context.now);
+      done.set_value();
+    });
+    done.get_future().wait();
+    std::lock_guard<std::mutex> lock(mutex);
+    if (high) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ASSERT_TRUE(high) << "no high watermark event";
+    EXPECT_FALSE(low);
+  }
+  std::promise<void> tried;
+  s.server->post(session->loop, [&](eio::loop_context& context) {
+    eio::send_options lossy;
+    lossy.is_volatile = true;
+    volatile_taken = context.core.send(session->session, "lossy", eio::frame_kind::text, context.now, lossy);
+    dropped = context.core.volatile_dropped(session->session);
+    tried.set_value();
+  });
+  tried.get_future().wait();
+  EXPECT_FALSE(volatile_taken.load()) << "dropped above the high watermark";
+  EXPECT_EQ(dropped.load(), 1u);
+  // The peer reads everything: the low watermark follows.
+  char buffer[1 << 16];
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (low || std::chrono::steady_clock::now() > deadline) break;
+    }
+    try {
+      if (peer.socket.receiveBytes(buffer, sizeof buffer) <= 0) break;
+    } catch (const Poco::TimeoutException&) {
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_TRUE(low) << "no low watermark event after the peer read";
 }
 
 }  // namespace
