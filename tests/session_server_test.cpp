@@ -44,7 +44,7 @@ server_options eio3_options() {
 
 #define EXPECT_CLEAN(h) EXPECT_EQ((h).problems(), "")
 
-// ---------------------------------------------------------------- verification (facts 2-10)
+// ---------------------------------------------------------------- verification (node-reference-behaviour.md, "Request verification and errors")
 
 struct refusal_case {
   const char* name;
@@ -200,7 +200,7 @@ TEST(session_verify, allow_request_runs_on_upgrades_not_on_polls) {
   EXPECT_CLEAN(h);
 }
 
-// ---------------------------------------------------------------- handshake (facts 14-21)
+// ---------------------------------------------------------------- handshake (node-reference-behaviour.md, "Handshake")
 
 TEST(session_handshake, v4_open_packet_exact) {
   server_options options;
@@ -575,7 +575,7 @@ TEST(session_polling, client_close_posted_while_a_get_is_held) {
   }
 }
 
-// ---------------------------------------------------------------- polling (facts 41-45)
+// ---------------------------------------------------------------- polling (node-reference-behaviour.md, "Polling")
 
 server_options traced() {
   server_options o;
@@ -805,7 +805,7 @@ TEST(session_polling, other_methods_with_a_sid_are_bad_requests) {
   EXPECT_EQ(h.srv().session_count(), 1u);
 }
 
-// ---------------------------------------------------------------- heartbeat (facts 23-26)
+// ---------------------------------------------------------------- heartbeat (node-reference-behaviour.md, "Socket")
 
 TEST(session_heartbeat, v4_ping_then_timeout) {
   server_options options;
@@ -872,7 +872,7 @@ TEST(session_heartbeat, v3_server_answers_bare_pong_and_times_out) {
   const connection_id g = h.poll(o);
   h.post_packets(o, {pk(packet_type::ping, "probe")});
   auto out = h.take();
-  EXPECT_EQ(out.response(g)->body, "1:3");  // no echo (fact 24)
+  EXPECT_EQ(out.response(g)->body, "1:3");  // no echo (node-reference-behaviour.md, "Socket": the v3 pong)
   EXPECT_EQ(out.count<heartbeat_event>(), 1u);
   EXPECT_EQ(h.srv().next_deadline(), h.now() + millis(150));
   h.advance(millis(149));
@@ -909,7 +909,7 @@ TEST(session_heartbeat, next_deadline_is_the_earliest_of_all_sessions_timers) {
   EXPECT_CLEAN(h);
 }
 
-// ---------------------------------------------------------------- upgrade (facts 34-40)
+// ---------------------------------------------------------------- upgrade (node-reference-behaviour.md, "Upgrade")
 
 TEST(session_upgrade, probe_flow) {
   server_harness h;
@@ -1070,7 +1070,7 @@ TEST(session_upgrade, v3_probe_and_base64_after_upgrade) {
   EXPECT_EQ(s[0].data, "b4AQ==");
 }
 
-// ---------------------------------------------------------------- close (facts 31-33, 45)
+// ---------------------------------------------------------------- close (node-reference-behaviour.md, "Socket" and "Polling")
 
 TEST(session_close, app_close_flushes_then_close_packet_on_a_get) {
   server_harness h;
@@ -1327,7 +1327,7 @@ TEST(session_limits, websocket_message_size_at_and_over) {
     } else {
       EXPECT_TRUE(out.messages().empty());
       ASSERT_TRUE(out.close());
-      EXPECT_EQ(out.close()->reason, close_reason::transport_error);  // fact 50
+      EXPECT_EQ(out.close()->reason, close_reason::transport_error);  // node-reference-behaviour.md, "WebSocket transport"
     }
     EXPECT_CLEAN(h);
   }
