@@ -200,6 +200,7 @@ TEST(socketio_codec, type_names) {
 
 TEST(socketio_codec, error_category_and_names) {
   EXPECT_STREQ(socketio_category().name(), "eio.socketio");
+  // attachment_timeout is the last value.
   for (int v = static_cast<int>(errc::empty_packet); v <= static_cast<int>(errc::attachment_timeout); ++v) {
     const auto e = static_cast<errc>(v);
     const std::error_code code = e;

@@ -11,7 +11,7 @@ struct errc_info {
   std::string_view message;
 };
 
-constexpr std::array<errc_info, 20> errc_table{{
+constexpr std::array<errc_info, 21> errc_table{{
     {errc::empty_packet, "empty_packet", "empty packet (no type)"},
     {errc::unknown_packet_type, "unknown_packet_type", "unknown packet type"},
     {errc::invalid_attachments, "invalid_attachments", "invalid attachment count"},
@@ -28,6 +28,7 @@ constexpr std::array<errc_info, 20> errc_table{{
     {errc::placeholder_out_of_range, "placeholder_out_of_range", "placeholder num out of range"},
     {errc::duplicate_placeholder, "duplicate_placeholder", "two placeholders name the same attachment"},
     {errc::missing_placeholder, "missing_placeholder", "an attachment has no placeholder"},
+    {errc::duplicate_key, "duplicate_key", "an object has the same key twice"},
     {errc::unexpected_binary, "unexpected_binary", "binary data when no packet waits for attachments"},
     {errc::unexpected_text, "unexpected_text", "text packet while attachments are pending"},
     {errc::attachments_too_large, "attachments_too_large", "attachments too large"},

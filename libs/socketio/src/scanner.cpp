@@ -3,6 +3,7 @@
 #include <eio/utf8.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -40,8 +41,14 @@ bool all_digits(std::string_view s) noexcept {
 class walker {
 public:
   walker(const char* base, std::size_t size, std::size_t attachments, std::size_t max_depth,
-         std::vector<std::uint64_t>& seen, payload_info& info)
-      : base_(base), size_(size), attachments_(attachments), max_depth_(max_depth), seen_(seen), info_(info) {}
+         std::vector<std::uint64_t>& seen, std::vector<std::string_view>& keys, payload_info& info)
+      : base_(base),
+        size_(size),
+        attachments_(attachments),
+        max_depth_(max_depth),
+        seen_(seen),
+        keys_(keys),
+        info_(info) {}
 
   decode_error error;
 
@@ -138,11 +145,13 @@ public:
     bool num_integer = false;
     std::uint64_t num = 0;
     std::size_t other_keys = 0;
+    const std::size_t first_key = keys_.size();
     for (auto item : object) {
       od::field field;
       if (auto e = std::move(item).get(field)) return fail_json(e, iterator_location());
       std::string_view key;
       if (auto e = field.unescaped_key().get(key)) return fail_json(e, iterator_location());
+      if (attachments_ > 0) keys_.push_back(key);
       od::value& v = field.value();
       if (key == "_placeholder") {
         ++placeholder_keys;
@@ -177,6 +186,15 @@ public:
       }
       if (!walk(v, depth)) return false;
     }
+    if (attachments_ > 0) {
+      // Binary packets: no key twice (JSON.parse would keep the last value
+      // and could drop a placeholder that this scan counted).
+      const auto first = keys_.begin() + static_cast<std::ptrdiff_t>(first_key);
+      std::sort(first, keys_.end());
+      const bool duplicate = std::adjacent_find(first, keys_.end()) != keys_.end();
+      keys_.resize(first_key);
+      if (duplicate) return fail(errc::duplicate_key, at);
+    }
     if (!placeholder_true) return true;
     return placeholder(at, placeholder_keys == 1 && num_keys == 1 && num_integer && other_keys == 0, num);
   }
@@ -205,6 +223,7 @@ private:
   std::size_t attachments_;
   std::size_t max_depth_;
   std::vector<std::uint64_t>& seen_;
+  std::vector<std::string_view>& keys_;
   payload_info& info_;
   const char* at_ = nullptr;
   od::document* doc_ = nullptr;
@@ -279,7 +298,8 @@ decode_error scanner::scan(std::string_view data, packet_type type, std::size_t 
     return make_error(e == simdjson::DEPTH_ERROR ? errc::json_too_deep : errc::invalid_json,
                       document_error_offset(data, e));
   }
-  walker w(base, data.size(), attachments, max_depth, seen, info);
+  keys.clear();
+  walker w(base, data.size(), attachments, max_depth, seen, keys, info);
   w.attach(doc);
 
   std::string_view root_token;

@@ -24,6 +24,9 @@ struct scanner {
   simdjson::ondemand::parser parser;
   std::string padded;               // the data, then SIMDJSON_PADDING zero bytes
   std::vector<std::uint64_t> seen;  // bit N: a placeholder named attachment N
+  // Binary packets: the keys of the objects being walked, innermost last
+  // (views into the parser's string buffer, valid for the document).
+  std::vector<std::string_view> keys;
 };
 
 }  // namespace eio::socketio::detail

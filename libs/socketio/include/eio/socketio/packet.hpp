@@ -111,6 +111,8 @@ enum class errc {
   placeholder_out_of_range,  // binary types: num >= the attachment count
   duplicate_placeholder,     // binary types: two placeholders with the same num
   missing_placeholder,       // binary types: an attachment no placeholder refers to
+  duplicate_key,             // binary types: an object with the same key twice (JSON.parse
+                             // keeps the last, which could hide a placeholder)
   unexpected_binary,         // assembler: a binary message with no packet waiting for it
   unexpected_text,           // assembler: a text packet while attachments are pending
   attachments_too_large,     // assembler: attachment bytes above max_attachment_bytes
@@ -251,15 +253,18 @@ public:
   // Binary types: every placeholder must be exactly
   // {"_placeholder":true,"num":N} (either key order, no other key, each key
   // once, N a non-negative integer literal), N < attachments, each N once,
-  // and every attachment named. The reference accepts extra keys (dropping
-  // them), num 1.5 (yielding undefined), a reused num and an unnamed
-  // attachment; no encoder writes any of those, and refusing them keeps an
-  // attachment from being copied many times over.
+  // and every attachment named; and no object may have a key twice. The
+  // reference accepts extra keys (dropping them), num 1.5 (yielding
+  // undefined), a reused num, an unnamed attachment and duplicate keys (the
+  // last wins, so a placeholder can be shadowed); no encoder writes any of
+  // those, and refusing them keeps an attachment from being copied many times
+  // over and makes from_wire() agree with this scan on every packet it passed.
   //
   // Errors: invalid_json, json_too_deep, invalid_payload,
   // reserved_event_name, invalid_placeholder, placeholder_out_of_range,
   // duplicate_placeholder, missing_placeholder (offset: the end of the
-  // data); offsets count from the start of `data`.
+  // data), duplicate_key (offset: the object); offsets count from the start
+  // of `data`.
   decode_error scan(std::string_view data, packet_type type, std::size_t attachments, payload_info& info);
 
   const decode_options& options() const noexcept { return options_; }
