@@ -110,6 +110,7 @@ TEST(socketio_value, bad_placeholders_are_errors) {
       {R"([{"_placeholder":true,"num":0},{"_placeholder":true,"num":0}])", "duplicate_placeholder"},
       {R"(["no placeholder"])", "missing_placeholder"},
       {R"([)", "invalid_json"},
+      {std::string("[{\"_placeholder\":true,\"num\":0}]\0junk", 36), "invalid_json"},  // nlohmann would stop at NUL
   };
   for (const auto& [text, code] : items) {
     SCOPED_TRACE(text);

@@ -2,6 +2,8 @@
 
 #include <eio/utf8.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -82,6 +84,23 @@ public:
     return at_;
   }
 
+  // A number (its token at `at`). simdjson parses it to a double and
+  // refuses some valid JSON numbers it cannot parse (0e618446744073709551616,
+  // which JSON.parse reads as 0); for those nlohmann's RFC 8259 grammar
+  // decides, on the token alone. Both refuse numbers that overflow a double
+  // (1e400). A NUL byte would end nlohmann's input early: never valid.
+  bool number(od::value& v, const char* at) {
+    double value;
+    const auto e = v.get_double().get(value);
+    if (e == simdjson::SUCCESS) return true;
+    if (e == simdjson::NUMBER_ERROR || e == simdjson::NUMBER_OUT_OF_RANGE) {
+      const std::string_view token = trim_end(v.raw_json_token());
+      // Not consumed: the enclosing array or object skips it.
+      if (token.find('\0') == std::string_view::npos && nlohmann::json::accept(token)) return true;
+    }
+    return fail_json(e, at);
+  }
+
   // Any value, nested `depth` levels deep (the root is depth 1 if it is an
   // array or object): validated, its placeholders counted.
   bool walk(od::value& v, std::size_t depth) {
@@ -101,11 +120,7 @@ public:
         if (auto e = v.get_object().get(object)) return fail_json(e, at);
         return walk_object(object, at, depth + 1);
       }
-      case od::json_type::number: {
-        double number;
-        if (auto e = v.get_double().get(number)) return fail_json(e, at);
-        return true;
-      }
+      case od::json_type::number: return number(v, at);
       case od::json_type::string: {
         std::string_view text;
         if (auto e = v.get_string().get(text)) return fail_json(e, at);
@@ -175,8 +190,7 @@ public:
           // JSON has no leading zeros, so 16 digits or more are >= 10^15,
           // beyond any attachment count; saturate rather than overflow.
           const std::string_view token = trim_end(v.raw_json_token());
-          double number;
-          if (auto e = v.get_double().get(number)) return fail_json(e, value_at);
+          if (!number(v, value_at)) return false;
           num_integer = all_digits(token);
           num = num_integer ? saturating_decimal(token) : 0;
           continue;
@@ -357,8 +371,7 @@ decode_error scanner::scan(std::string_view data, packet_type type, std::size_t 
               info.name = name;  // simdjson's string buffer, until the next iterate()
             }
           } else if (name_type == od::json_type::number) {
-            double number;
-            if (auto e = v.get_double().get(number)) return w.fail_json(e, at), w.error;
+            if (!w.number(v, at)) return w.error;
             info.name_kind = event_name_kind::number;
             info.name = data.substr(w.offset(at), token.size());
           } else {

@@ -86,6 +86,12 @@ std::error_code to_wire_move(Json&& v, std::string& out, std::vector<attachment>
 
 template <class Json>
 std::error_code parse(std::string_view json, Json& out) {
+  // nlohmann's lexer takes a NUL byte for the end of the input ("[1]\0junk"
+  // parses); JSON text never holds one unescaped, so refuse it first.
+  if (json.find('\0') != std::string_view::npos) {
+    out = Json();
+    return errc::invalid_json;
+  }
   out = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
   if (out.is_discarded()) {
     out = Json();

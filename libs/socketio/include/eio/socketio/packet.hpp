@@ -247,9 +247,11 @@ public:
   //                   refused (the reference lets "2" through with no name)
   //   ACK, BINARY_ACK absent (no arguments), or an array
   //   CONNECT_ERROR   absent, a string or an object
-  // JSON is RFC 8259 with no extension. Stricter than JSON.parse: numbers that
-  // overflow a double (1e400) and strings holding a lone UTF-16 surrogate
-  // ("\ud800") are refused; no JavaScript encoder writes either.
+  // JSON is RFC 8259 with no extension. Stricter than JSON.parse: a number
+  // that overflows a double (1e400, Infinity to JavaScript) and a string
+  // holding a lone UTF-16 surrogate ("\ud800", which UTF-8 cannot carry) are
+  // refused; JSON.stringify writes neither for well-formed values (it writes
+  // Infinity as null). Numbers that underflow (1e-400) are taken, as 0.
   // Binary types: every placeholder must be exactly
   // {"_placeholder":true,"num":N} (either key order, no other key, each key
   // once, N a non-negative integer literal), N < attachments, each N once,
