@@ -268,6 +268,13 @@ def sio_tick(steps):
     return bytes([2 | (steps << 2)])
 
 
+def sio_built(type, nsp, id, attachments, data):
+    """A program operation: a packet built from fields, for the encoder."""
+    out = bytes([7, type, len(nsp)]) + nsp.encode()
+    out += bytes([0]) if id is None else bytes([1]) + id.to_bytes(8, "big") + bytes([0])
+    return out + bytes([attachments, len(data)]) + data.encode()
+
+
 PLACEHOLDER = '{"_placeholder":true,"num":%d}'
 # Programs: binary packets and their attachments, errors of the assembler.
 SOCKETIO_PROGRAMS = [
@@ -280,6 +287,8 @@ SOCKETIO_PROGRAMS = [
     sio_text('61-/x,3[%s]' % (PLACEHOLDER % 0)) + sio_binary(bytes(range(40))),
     sio_text('0/admin,{"token":"abc"}') + sio_text('2/admin,1["m",{"a":[1,2.5,null,true]}]') + sio_text("3/admin,1[]")
     + sio_text("1/admin,"),
+    sio_built(2, "/chat", 42, 0, '["a",1]') + sio_built(5, "/", None, 1, '["a",%s]' % (PLACEHOLDER % 0))
+    + sio_built(4, "/x", None, 0, '"no"') + sio_built(2, "bad,nsp", None, 0, '["a"]'),
 ]
 
 

@@ -283,9 +283,20 @@ TEST(socketio_codec, payload_rules_per_type) {
     const decode_error e = d.scan(data, type, 0, info);
     EXPECT_EQ(!e, ok) << name_of(e);
     if (e) {
-    EXPECT_EQ(name_of(e), "invalid_payload");
+      EXPECT_EQ(name_of(e), "invalid_payload");
+    }
   }
+}
+
+TEST(socketio_codec, data_may_not_start_with_whitespace) {
+  decoder d;
+  payload_info info;
+  for (const std::string data : {" [1]", "\t[1]", "\n[1]", "\r[1]"}) {
+    const decode_error e = d.scan(data, packet_type::ack, 0, info);
+    EXPECT_EQ(name_of(e), "invalid_json");
+    EXPECT_EQ(e.offset, 0u);
   }
+  EXPECT_FALSE(d.scan("[1] \r\n\t", packet_type::ack, 0, info));  // trailing is fine, as JSON.parse
 }
 
 TEST(socketio_codec, every_reserved_name_is_refused_on_input_and_on_emit) {

@@ -128,14 +128,8 @@ decode_error decoder::decode(std::string_view text, packet& out, payload_info& i
     out.id = id;
   }
 
-  // The data. JSON allows leading whitespace, but the reference would have
-  // read it into the ack id (`42 [1]` is id 0 there): refuse it rather than
-  // decode it differently.
+  // The data (the scan refuses leading whitespace: see there).
   out.data = text.substr(i);
-  if (!out.data.empty()) {
-    const char c = out.data.front();
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return make_error(errc::invalid_json, i);
-  }
   decode_error error = scanner_->scan(out.data, out.type, out.attachments, options_.max_depth, info);
   if (error) error.offset += i;
   return error;

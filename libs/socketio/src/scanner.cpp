@@ -301,6 +301,11 @@ decode_error scanner::scan(std::string_view data, packet_type type, std::size_t 
     return {};
   }
   if (type == packet_type::disconnect) return make_error(errc::invalid_payload, 0);
+  // JSON allows leading whitespace, but in a packet the reference would have
+  // read it into the ack id (Number(" ") == " ", so `42 [1]` is id 0 there):
+  // refuse it rather than decode it differently, and so that data the scan
+  // accepts always encodes to a packet that decodes to the same data.
+  if (is_json_space(data.front())) return make_error(errc::invalid_json, 0);
 
   padded.assign(data.data(), data.size());
   padded.append(simdjson::SIMDJSON_PADDING, '\0');

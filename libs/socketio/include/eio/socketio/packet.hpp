@@ -247,7 +247,9 @@ public:
   //                   refused (the reference lets "2" through with no name)
   //   ACK, BINARY_ACK absent (no arguments), or an array
   //   CONNECT_ERROR   absent, a string or an object
-  // JSON is RFC 8259 with no extension. Stricter than JSON.parse: a number
+  // JSON is RFC 8259 with no extension, except that it may not start with
+  // whitespace (the reference would read a space there as part of the ack
+  // id: `42 [1]` is id 0 to it). Stricter than JSON.parse: a number
   // that overflows a double (1e400, Infinity to JavaScript) and a string
   // holding a lone UTF-16 surrogate ("\ud800", which UTF-8 cannot carry) are
   // refused; JSON.stringify writes neither for well-formed values (it writes
