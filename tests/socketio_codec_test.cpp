@@ -470,6 +470,17 @@ TEST(socketio_codec, absurd_attachment_counts_fail_at_the_digit_that_passes_the_
   EXPECT_FALSE(d.decode(zeros, p));
 }
 
+TEST(socketio_codec, a_huge_attachment_count_given_to_scan_sizes_nothing) {
+  // decode() caps the count at max_attachments; scan() takes the caller's.
+  decoder d;
+  payload_info info;
+  const std::string data = R"(["x",{"_placeholder":true,"num":999999999999},{"_placeholder":true,"num":0}])";
+  const decode_error e = d.scan(data, packet_type::binary_event, std::size_t{1} << 60, info);
+  EXPECT_EQ(name_of(e), "missing_placeholder");
+  EXPECT_EQ(info.placeholder_count, 2u);
+  EXPECT_EQ(info.max_placeholder_num, 999999999999u);
+}
+
 TEST(socketio_codec, a_million_digits_is_refused_in_linear_time) {
   decoder d;
   packet p;

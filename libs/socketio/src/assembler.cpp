@@ -1,5 +1,7 @@
 #include <eio/socketio/assembler.hpp>
 
+#include <algorithm>
+
 namespace eio::socketio {
 
 assembler::assembler(decode_options options) : options_(options) {}
@@ -48,7 +50,9 @@ feed_result assembler::on_packet(const packet& p, const payload_info& info, mill
   info_ = info;
   info_.name = name_;
   attachments_.clear();
-  attachments_.reserve(p.attachments);
+  // Room for the usual few; a large announced count grows as bytes arrive,
+  // never before (max_attachments may have been raised far).
+  attachments_.reserve(std::min<std::size_t>(p.attachments, 16));
   pending_ = true;
   pending_bytes_ = 0;
   deadline_ = now + options_.attachment_timeout;

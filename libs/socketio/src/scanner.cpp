@@ -224,6 +224,7 @@ public:
     info_.max_placeholder_num = std::max(info_.max_placeholder_num, capped);
     if (attachments_ == 0) return true;
     if (num >= attachments_) return fail(errc::placeholder_out_of_range, at);
+    if (num / 64 >= seen_.size()) return true;  // untracked: more attachments than bytes (see scan)
     std::uint64_t& word = seen_[static_cast<std::size_t>(num / 64)];
     const std::uint64_t bit = std::uint64_t{1} << (num % 64);
     if ((word & bit) != 0) return fail(errc::duplicate_placeholder, at);
@@ -310,7 +311,11 @@ decode_error scanner::scan(std::string_view data, packet_type type, std::size_t 
   padded.assign(data.data(), data.size());
   padded.append(simdjson::SIMDJSON_PADDING, '\0');
   const char* base = padded.data();
-  if (attachments > 0) seen.assign((attachments + 63) / 64, 0);
+  // One bit per attachment, but never more bits than the data has bytes: a
+  // placeholder takes 29 of them, so a packet announcing more attachments
+  // than that fails (missing_placeholder) whatever its nums are, and a
+  // caller's huge count cannot size this.
+  if (attachments > 0) seen.assign((std::min(attachments, data.size()) + 63) / 64, 0);
 
   od::document doc;
   if (auto e = parser.iterate(base, data.size(), padded.size()).get(doc)) {

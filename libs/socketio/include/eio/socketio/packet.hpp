@@ -212,6 +212,7 @@ struct scanner;
 // per thread (or per event loop) and reuse it; after the first packets it
 // allocates only when a packet is larger than any before. Not thread-safe.
 // Per-connection state (attachments in flight) lives in eio::socketio::assembler.
+// A moved-from decoder may only be assigned to or destroyed.
 class decoder {
 public:
   explicit decoder(decode_options options = {});
