@@ -11,6 +11,8 @@ comment at the top of fuzz/packet_decode.cpp and fuzz/payload_decode.cpp):
   HTTP requests   -> fuzz/corpus/http_reader/ (hand-made only, below)
   client programs -> fuzz/corpus/client_session/ (hand-made only, below)
   UTF-8 text      -> fuzz/corpus/utf8/ (hand-made only, below)
+  Socket.IO cases -> fuzz/corpus/socketio_decode/ (tests/vectors/socketio/*.json,
+                     and the hand-made programs below)
 
 plus the hand-made seeds below. Files are named by the SHA-1 of their content,
 as libFuzzer names its own finds, so rerunning is idempotent and a merge never
@@ -240,6 +242,67 @@ def seeds_from_vectors(vectors_dir):
                     yield "base64", packet["data"].encode("ascii")
 
 
+# socketio_decode's selector (see the top of fuzz/socketio_decode.cpp).
+SIO_MAX_ATTACHMENTS = [10, 1, 3, 1000]  # bits 0-1
+SIO_PROGRAM = 0x40
+
+
+def socketio_selector(options):
+    s = nearest_index(SIO_MAX_ATTACHMENTS, options.get("max_attachments", 10))
+    s |= 0x04 if options.get("max_namespace_bytes", 256) <= 8 else 0
+    s |= 0x08 if options.get("max_depth", 128) <= 4 else 0
+    return s
+
+
+def sio_text(text):
+    """A program operation: a text packet (two length bytes)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return bytes([0, len(data) & 0xFF, len(data) >> 8]) + data
+
+
+def sio_binary(data):
+    return bytes([1, len(data)]) + data
+
+
+def sio_tick(steps):
+    return bytes([2 | (steps << 2)])
+
+
+def sio_built(type, nsp, id, attachments, data):
+    """A program operation: a packet built from fields, for the encoder."""
+    out = bytes([7, type, len(nsp)]) + nsp.encode()
+    out += bytes([0]) if id is None else bytes([1]) + id.to_bytes(8, "big") + bytes([0])
+    return out + bytes([attachments, len(data)]) + data.encode()
+
+
+PLACEHOLDER = '{"_placeholder":true,"num":%d}'
+# Programs: binary packets and their attachments, errors of the assembler.
+SOCKETIO_PROGRAMS = [
+    sio_text('51-["up",%s]' % (PLACEHOLDER % 0)) + sio_binary(b"\x01\x02\x03"),
+    sio_text('52-/admin,7["up",%s,[%s]]' % (PLACEHOLDER % 1, PLACEHOLDER % 0)) + sio_binary(b"a") + sio_binary(b"")
+    + sio_text('2["after"]'),
+    sio_binary(b"orphan") + sio_text('2["x"]'),
+    sio_text('51-["up",%s]' % (PLACEHOLDER % 0)) + sio_text('2["too early"]'),
+    sio_text('51-["up",%s]' % (PLACEHOLDER % 0)) + sio_tick(63) + sio_tick(63) + sio_binary(b"late"),
+    sio_text('61-/x,3[%s]' % (PLACEHOLDER % 0)) + sio_binary(bytes(range(40))),
+    sio_text('0/admin,{"token":"abc"}') + sio_text('2/admin,1["m",{"a":[1,2.5,null,true]}]') + sio_text("3/admin,1[]")
+    + sio_text("1/admin,"),
+    sio_built(2, "/chat", 42, 0, '["a",1]') + sio_built(5, "/", None, 1, '["a",%s]' % (PLACEHOLDER % 0))
+    + sio_built(4, "/x", None, 0, '"no"') + sio_built(2, "bad,nsp", None, 0, '["a"]'),
+]
+
+
+def seeds_from_socketio_vectors(vectors_dir):
+    for path in sorted(glob.glob(os.path.join(vectors_dir, "socketio", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            cases = json.load(f)
+        for case in cases:
+            selector = socketio_selector(case.get("options", {}))
+            yield ("socketio_decode", bytes([selector]) + case["input"].encode("utf-8"))
+    for program in SOCKETIO_PROGRAMS:
+        yield ("socketio_decode", bytes([SIO_PROGRAM | 0x20]) + program)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vectors", default=os.path.join(ROOT, "tests", "vectors"))
@@ -251,6 +314,7 @@ def main():
     existing = {}
     seeds = list(seeds_from_vectors(args.vectors)) + HAND_SEEDS + [("client_session", p) for p in CLIENT_SEEDS]
     seeds += [("utf8", text) for text in UTF8_SEEDS]
+    seeds += list(seeds_from_socketio_vectors(args.vectors))
     for target, data in seeds:
         directory = os.path.join(args.out, target)
         path = os.path.join(directory, hashlib.sha1(data).hexdigest())

@@ -18,7 +18,11 @@ namespace eio::tool {
 // exactly one WebSocket message. On bad input appends
 // "error at line N: <reason>\n" to `err` and returns exit_failure, with
 // nothing appended to `out`.
-int run_encode(const wire_form& form, std::string_view lines, std::string& out, std::string& err);
+// With `socketio`, a line may also be a Socket.IO packet (socketio_lines.hpp):
+// it becomes an Engine.IO message with its text, followed by one binary
+// message per attachment (which the websocket form, one message, cannot hold).
+int run_encode(const wire_form& form, std::string_view lines, std::string& out, std::string& err,
+               bool socketio = false);
 
 // Adds the `encode` subcommand to `app`; when it is chosen, `action` is set
 // to read the input and run it.
