@@ -188,6 +188,38 @@ TEST(session_seam, a_broadcast_refers_to_one_buffer_everywhere) {
   }
 }
 
+// A binary event and its attachments to many sessions: each part encoded
+// once, every session takes all of them or none, and over polling they
+// leave in one response.
+TEST(session_seam, a_broadcast_batch_is_all_or_nothing_per_session) {
+  server_harness h({}, millis(1000), output_path::direct);
+  const opened ws = h.websocket_handshake(v4);
+  const opened polling = h.handshake(v4);
+  const connection_id g = h.poll(polling);
+  h.take();
+  const shared_message parts[] = {{std::make_shared<const std::string>("51-[\"e\",{\"_placeholder\":true,\"num\":0}]"), frame_kind::text},
+                                  {std::make_shared<const std::string>("\x07"), frame_kind::binary}};
+  const std::vector<session_ref> both{ws.ref, polling.ref};
+  EXPECT_EQ(h.srv().broadcast_batch(both.data(), both.size(), parts, 2, h.now()), 2u);
+  h.sync();
+  const auto out = h.take();
+  const auto sends = out.sends(ws.connection);
+  ASSERT_EQ(sends.size(), 2u);
+  EXPECT_EQ(sends[0].shared_tail, parts[0].data);
+  EXPECT_EQ(sends[1].shared_tail, parts[1].data);
+  EXPECT_EQ(body_of(out.response(g), v4).size(), 2u) << "one poll response carries the text and its attachment";
+  // A part the polling session cannot carry ('\x1e' in v4 polling text):
+  // that session takes none of them, the WebSocket one takes both.
+  const shared_message bad[] = {{std::make_shared<const std::string>("a\x1e" "b"), frame_kind::text},
+                                {std::make_shared<const std::string>("\x08"), frame_kind::binary}};
+  EXPECT_EQ(h.srv().broadcast_batch(both.data(), both.size(), bad, 2, h.now()), 1u);
+  h.sync();
+  EXPECT_EQ(h.take().sends(ws.connection).size(), 2u);
+  const connection_id g2 = h.poll(polling);
+  h.advance(millis(100));
+  EXPECT_FALSE(h.take().response(g2)) << "nothing queued for the polling session";
+}
+
 TEST(session_seam, a_text_broadcast_follows_sends_rules_per_session) {
   server_harness h;
   const opened polling = h.handshake(v4);

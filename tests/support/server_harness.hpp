@@ -343,6 +343,9 @@ public:
     collect();
   }
 
+  // Collects what calls made on srv() directly queued.
+  void sync() { collect(); }
+
   // ---- sessions
 
   opened handshake(protocol_version version = protocol_version::v4, std::string_view extra = {},

@@ -88,23 +88,42 @@ bool server::send_batch(session_ref ref, const outgoing_message* messages, std::
   return true;
 }
 
-std::size_t server::broadcast(const session_ref* sessions, std::size_t count, shared_bytes data, frame_kind kind,
-                              millis now, send_options how) {
-  if (!data) return 0;
-  const text_facts facts = facts_of(*data, kind);
-  const packet p{packet_type::message, kind == frame_kind::binary, *data};
+std::size_t server::broadcast_batch(const session_ref* sessions, std::size_t count, const shared_message* parts,
+                                    std::size_t part_count, millis now, send_options how) {
+  std::vector<text_facts> facts(part_count);
+  for (std::size_t k = 0; k < part_count; ++k) {
+    if (!parts[k].data) return 0;
+    facts[k] = facts_of(*parts[k].data, parts[k].kind);
+  }
   std::size_t taken = 0;
   for (std::size_t i = 0; i < count; ++i) {
     session* s = lookup(sessions[i]);
-    if (!s || check_send(*s, facts, how) != delivery::queued) continue;
+    if (!s) continue;
+    // All parts or none: the refusals first (they change nothing), then the
+    // volatile check once for the whole batch.
+    bool refused = false;
+    for (std::size_t k = 0; k < part_count && !refused; ++k) {
+      refused = check_send(*s, facts[k], {}) != delivery::queued;
+    }
+    if (refused || (part_count > 0 && check_send(*s, facts[0], how) != delivery::queued)) continue;
     ++taken;
-    if (try_direct(*s, p, &data)) {
+    bool queued = false;
+    for (std::size_t k = 0; k < part_count; ++k) {
+      const packet p{packet_type::message, parts[k].kind == frame_kind::binary, *parts[k].data};
+      if (!queued && try_direct(*s, p, &parts[k].data)) continue;
+      queue(*s, packet_type::message, {}, parts[k].kind, parts[k].data, std::nullopt);
+      queued = true;
+    }
+    if (!queued) {
       if (how.notify_id) events_.emplace_back(sent_event{s->ref, *how.notify_id});
       account(*s, now);
-    } else {
-      queue(*s, packet_type::message, {}, kind, data, how.notify_id);
-      flush(*s, now);
+      continue;
     }
+    if (how.notify_id) {  // once the last part is handed over
+      s->buffer.back().notify = true;
+      s->buffer.back().notify_id = *how.notify_id;
+    }
+    flush(*s, now);
   }
   return taken;
 }

@@ -165,6 +165,12 @@ struct send_options {
   std::optional<std::uint64_t> notify_id;
 };
 
+// One message of broadcast_batch(): bytes shared by every receiver.
+struct shared_message {
+  shared_bytes data;
+  frame_kind kind = frame_kind::text;
+};
+
 // One message of send_batch().
 struct outgoing_message {
   std::string_view data;
@@ -394,11 +400,20 @@ public:
   // every connection's output refer to `data` instead of copying it. Returns
   // how many sessions took it (send()'s rules, per session).
   std::size_t broadcast(const session_ref* sessions, std::size_t count, shared_bytes data, frame_kind kind, millis now,
-                        send_options how = {});
+                        send_options how = {}) {
+    const shared_message part{std::move(data), kind};
+    return broadcast_batch(sessions, count, &part, 1, now, how);
+  }
   std::size_t broadcast(const std::vector<session_ref>& sessions, shared_bytes data, frame_kind kind, millis now,
                         send_options how = {}) {
     return broadcast(sessions.data(), sessions.size(), std::move(data), kind, now, how);
   }
+  // Several messages for many sessions (a Socket.IO binary event and its
+  // attachments), each encoded once; every session takes all of them or
+  // none (send_batch's rule), handed over together. Returns how many
+  // sessions took them.
+  std::size_t broadcast_batch(const session_ref* sessions, std::size_t count, const shared_message* parts,
+                              std::size_t part_count, millis now, send_options how = {});
   // Ends the session with close_reason::forced_close: flush sends what is
   // buffered first, then the close packet; discard drops the buffer.
   void close(session_ref session, millis now, close_mode mode = close_mode::flush);
