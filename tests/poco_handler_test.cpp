@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/WebSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/ThreadPool.h>
@@ -129,6 +130,34 @@ protected:
   }
 
   std::string poll_uri(const std::string& sid) { return "/engine.io/?EIO=4&transport=polling&sid=" + sid; }
+
+  // Sends `bytes` on a new connection and reads until the server closes it
+  // (or 5 s pass): bytes no HTTP client would send.
+  struct raw_reply {
+    std::string data;
+    bool closed = false;
+  };
+  raw_reply raw_exchange(const std::string& bytes) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+    raw_reply reply;
+    char buffer[4096];
+    for (;;) {
+      int n = 0;
+      try {
+        n = socket.receiveBytes(buffer, sizeof buffer);
+      } catch (const Poco::Exception&) {
+        break;  // a timeout (still open) or a reset
+      }
+      if (n <= 0) {
+        reply.closed = true;
+        break;
+      }
+      reply.data.append(buffer, static_cast<std::size_t>(n));
+    }
+    return reply;
+  }
 
   std::unique_ptr<WebSocket> connect_websocket(const std::string& query) {
     client_sessions.push_back(std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", port));
@@ -280,6 +309,38 @@ TEST_F(poco_handler_test, a_websocket_message_past_the_limit_closes_with_1009) {
   ASSERT_EQ(close.opcode(), WebSocket::FRAME_OP_CLOSE);
   ASSERT_GE(close.data.size(), 2u);
   EXPECT_EQ((static_cast<unsigned char>(close.data[0]) << 8) | static_cast<unsigned char>(close.data[1]), 1009);
+}
+
+// RFC 9112 section 3.2: 400 and close for an HTTP/1.1 request without Host
+// and for any request with two; HTTP/1.0 may go without.
+TEST_F(poco_handler_test, a_request_without_host_or_with_two_gets_400_and_the_connection_closes) {
+  start();
+  const struct {
+    const char* name;
+    std::string bytes;
+    const char* reason;
+  } bad[] = {
+      {"HTTP/1.1 without Host", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n",
+       "HTTP/1.1 request without a Host header"},
+      {"two Host fields", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+       "more than one Host header"},
+      {"two Host fields, HTTP/1.0", "GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+       "more than one Host header"},
+      {"WebSocket without Host",
+       "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+       "HTTP/1.1 request without a Host header"},
+  };
+  for (const auto& b : bad) {
+    const raw_reply reply = raw_exchange(b.bytes);
+    EXPECT_EQ(reply.data.substr(0, 7) + reply.data.substr(8, 5), "HTTP/1. 400 ") << b.name << ": " << reply.data;
+    EXPECT_NE(reply.data.find(std::string("\r\n\r\n") + b.reason), std::string::npos) << b.name << ": " << reply.data;
+    EXPECT_TRUE(reply.closed) << b.name;
+  }
+  EXPECT_TRUE(sessions.empty()) << "no session was opened";
+  const raw_reply old = raw_exchange("GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(old.data.rfind("HTTP/1.0 200 ", 0), 0u) << old.data;
+  EXPECT_NE(old.data.find("\r\n\r\n0{\"sid\":"), std::string::npos) << old.data;
 }
 
 TEST_F(poco_handler_test, held_poll_is_answered_by_a_send_from_another_thread) {

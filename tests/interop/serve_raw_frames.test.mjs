@@ -212,12 +212,21 @@ test("malformed requests get their status and the connection closes", async () =
       ["head over 16 KiB", `GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nX-Big: ${"a".repeat(17000)}\r\n\r\n`, 431],
       ["101 header fields", `GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n${"X: y\r\n".repeat(101)}\r\n`, 431],
       ["HTTP/2.0 request line", "GET /engine.io/?EIO=4&transport=polling HTTP/2.0\r\nHost: x\r\n\r\n", 505],
+      // RFC 9112 section 3.2.
+      ["HTTP/1.1 without Host", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n", 400, /Host header$/],
+      ["two Host fields", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, /more than one Host header$/],
+      ["POST without Host", "POST /engine.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nContent-Length: 2\r\n\r\n4x", 400, /Host header$/],
     ];
-    for (const [name, bytes, status] of cases) {
+    for (const [name, bytes, status, body] of cases) {
       const { data, closed } = await rawExchange(server, bytes);
       assert.match(data, new RegExp(`^HTTP/1\\.1 ${status} `), name);
+      if (body) assert.match(data, body, name);
       assert.equal(closed, true, name);
     }
+    // HTTP/1.0 needs no Host: served (and closed, as HTTP/1.0 without keep-alive is).
+    const old = await rawExchange(server, "GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\n\r\n");
+    assert.match(old.data, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n0\{"sid"/);
+    assert.equal(old.closed, true);
     const still = await (await fetch(`${server.url}/engine.io/?EIO=4&transport=polling`)).text();
     assert.match(still, /^0\{"sid"/);
   } finally {

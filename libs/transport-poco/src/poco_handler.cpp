@@ -311,7 +311,17 @@ struct poco_engine::impl {
     const std::size_t question = uri.find('?');
     r.path = uri.substr(0, question);
     if (question != std::string::npos) r.query = uri.substr(question + 1);
-    for (const auto& [name, value] : request) r.headers.push_back({name, value});
+    std::size_t host_fields = 0;
+    for (const auto& [name, value] : request) {
+      r.headers.push_back({name, value});
+      if (ascii_iequals(name, "host")) ++host_fields;
+    }
+    // RFC 9112 section 3.2, which Poco does not check: no Host in HTTP/1.1
+    // (or a later 1.x, read as 1.1), or two in any version, is a 400.
+    if (const char* problem =
+            detail::host_field_problem(host_fields, request.getVersion() != Poco::Net::HTTPMessage::HTTP_1_0)) {
+      return write_plain(response, 400, problem, false);
+    }
     r.remote_address = request.clientAddress().toString();
     const connection_id id = next_id.fetch_add(1, std::memory_order_relaxed);
 
