@@ -343,6 +343,30 @@ TEST_F(poco_handler_test, a_request_without_host_or_with_two_gets_400_and_the_co
   EXPECT_NE(old.data.find("\r\n\r\n0{\"sid\":"), std::string::npos) << old.data;
 }
 
+// Each fragment costs a frame read: 1,024 of them (the default limit) make
+// a message; one more closes the connection with 1009.
+TEST_F(poco_handler_test, a_websocket_message_in_more_than_1024_fragments_closes_with_1009) {
+  start();
+  auto ws = connect_websocket("EIO=4&transport=websocket");
+  receive(*ws);  // open
+  auto send_fragmented = [&](int fragments) {
+    send_text(*ws, "4", WebSocket::FRAME_OP_TEXT);  // no FIN
+    for (int i = 1; i < fragments; ++i) {
+      send_text(*ws, "x", i + 1 == fragments ? WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_CONT : WebSocket::FRAME_OP_CONT);
+    }
+  };
+  send_fragmented(1024);
+  EXPECT_EQ(receive(*ws).data, "4" + std::string(1023, 'x'));
+  send_fragmented(1025);
+  const frame close = receive(*ws);
+  ASSERT_EQ(close.opcode(), WebSocket::FRAME_OP_CLOSE) << close.data.size();
+  ASSERT_GE(close.data.size(), 2u);
+  EXPECT_EQ((static_cast<unsigned char>(close.data[0]) << 8) | static_cast<unsigned char>(close.data[1]), 1009);
+  EXPECT_EQ(close.data.substr(2), "message in more than 1024 fragments");
+  EXPECT_TRUE(wait_for([&] { return closes.size() == 1; }));
+  EXPECT_EQ(closes.at(0), eio::close_reason::transport_error);
+}
+
 TEST_F(poco_handler_test, held_poll_is_answered_by_a_send_from_another_thread) {
   start();
   const std::string sid = handshake();

@@ -59,9 +59,9 @@ function rawWebSocket(server, query, { upgraded, data }) {
   return socket;
 }
 
-// Opens a raw Engine.IO WebSocket, sends `bytes`, resolves with the close
-// code of the server's close frame (or null when the socket just closed).
-function closeCodeFor(server, bytes) {
+// Opens a raw Engine.IO WebSocket, sends `bytes`, resolves with the code
+// and reason of the server's close frame (null when the socket just closed).
+function closeFrameFor(server, bytes) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no close")), 10000);
     const socket = rawWebSocket(server, "EIO=4&transport=websocket", {
@@ -76,7 +76,8 @@ function closeCodeFor(server, bytes) {
           const opcode = buffer[0] & 0x0f;
           if (opcode === 0x8) {
             clearTimeout(timer);
-            resolve(size >= 2 ? buffer.readUInt16BE(header) : null);
+            const payload = buffer.subarray(header, header + size);
+            resolve(size >= 2 ? { code: payload.readUInt16BE(0), reason: payload.subarray(2).toString() } : null);
             socket.destroy();
             return Buffer.alloc(0);
           }
@@ -90,6 +91,12 @@ function closeCodeFor(server, bytes) {
       resolve(null);
     });
   });
+}
+
+// The close code of the server's close frame (or null), as closeFrameFor.
+async function closeCodeFor(server, bytes) {
+  const close = await closeFrameFor(server, bytes);
+  return close ? close.code : null;
 }
 
 test("bad frames close their own connection with the right code; a healthy session is unaffected", async () => {
@@ -121,6 +128,31 @@ test("bad frames close their own connection with the right code; a healthy sessi
       assert.equal(await closeCodeFor(server, bytes), code, name);
       assert.equal(await echo(`after ${name}`), `after ${name}`);
     }
+    healthy.close();
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test("a message in more than 1,024 fragments closes with 1009; a healthy session is unaffected", async () => {
+  const server = await serve([]); // the default max payload (1e6): only the fragment count is over
+  try {
+    const healthy = new Socket(`http://${server.host}:${server.port}`, { transports: ["websocket"] });
+    await new Promise((resolve) => healthy.on("open", resolve));
+    const echo = (text) =>
+      new Promise((resolve) => {
+        healthy.once("message", resolve);
+        healthy.send(text);
+      });
+    assert.equal(await echo("before"), "before");
+    // 20,000 one-byte fragments (20 KB in all, far under the size limit), in one write.
+    const flood = Buffer.concat([
+      frame(0x01, "4"),
+      ...Array.from({ length: 19998 }, () => frame(0x00, "x")),
+      frame(0x80, "x"),
+    ]);
+    assert.deepEqual(await closeFrameFor(server, flood), { code: 1009, reason: "message in more than 1024 fragments" });
+    assert.equal(await echo("after the flood"), "after the flood");
     healthy.close();
   } finally {
     assert.equal(await server.stop(), 0);

@@ -80,7 +80,7 @@ bool peer_gone(Poco::Net::StreamSocket& socket) {
 // One frame for a WebSocket, in the order the core queued it.
 struct outgoing {
   enum class kind : std::uint8_t { text, binary, pong, close } what = kind::text;
-  std::string data;
+  std::string data;  // the payload; a close's reason
   std::uint16_t code = close_normal;
 };
 
@@ -92,8 +92,8 @@ void write_frame(WebSocket& socket, const outgoing& o) {
     case outgoing::kind::binary: flags = WebSocket::FRAME_BINARY; break;
     case outgoing::kind::pong: flags = int{WebSocket::FRAME_FLAG_FIN} | int{WebSocket::FRAME_OP_PONG}; break;
     case outgoing::kind::close:
-      socket.shutdown(o.code);  // the close frame (RFC 6455 section 5.5.1) ...
-      socket.shutdownSend();    // ... then FIN: a well-behaved peer answers and closes
+      socket.shutdown(o.code, o.data);  // the close frame (RFC 6455 section 5.5.1) ...
+      socket.shutdownSend();            // ... then FIN: a well-behaved peer answers and closes
       return;
   }
   if (socket.sendFrame(o.data.data(), length, flags) != length) throw Poco::Net::NetException("short WebSocket write");
@@ -520,8 +520,10 @@ struct poco_engine::impl {
     const std::size_t limit = options.engine.max_http_buffer_size;
     Poco::Buffer<char> message(0);
     int message_opcode = 0;  // of the fragmented message being joined, 0 when none
+    std::size_t fragments = 0;  // its frames so far
     bool error = false;
     std::optional<std::uint16_t> close_code;  // a close frame to send as we end
+    std::string close_reason;
     for (;;) {
       const std::size_t before = message.size();
       int flags = 0;
@@ -587,6 +589,14 @@ struct poco_engine::impl {
         close_code = close_too_big;
         break;
       }
+      // RFC 6455 section 5.4 puts no bound on a message's fragments, and each
+      // costs a frame read: their number is bounded like the size.
+      if (++fragments > std::max<std::size_t>(options.max_fragments_per_message, 1)) {
+        error = true;
+        close_code = close_too_big;
+        close_reason = "message in more than " + std::to_string(fragments - 1) + " fragments";
+        break;
+      }
       if (!fin) continue;
       const std::string_view data(message.begin(), message.size());
       const bool text = message_opcode == WebSocket::FRAME_OP_TEXT;
@@ -600,12 +610,14 @@ struct poco_engine::impl {
       });
       message.resize(0);
       message_opcode = 0;
+      fragments = 0;
     }
 
     if (close_code) {
       outgoing close;
       close.what = outgoing::kind::close;
       close.code = *close_code;
+      close.data = std::move(close_reason);
       link.push(std::move(close));
     }
     locked([&](millis t) {

@@ -825,7 +825,8 @@ void event_loop::apply(action& a, millis now) {
     out += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
     out += "Sec-WebSocket-Accept: " + websocket_accept_value(c->websocket_key) + "\r\n";
     c->ws = std::make_unique<connection::websocket_side>(connection::websocket_side{
-        websocket::frame_reader(options().engine.max_http_buffer_size, true, /*allow_compressed=*/c->offered_deflate.has_value()),
+        websocket::frame_reader(options().engine.max_http_buffer_size, true, /*allow_compressed=*/c->offered_deflate.has_value(),
+                                options().max_fragments_per_message),
         std::nullopt, std::string()});
     if (c->offered_deflate) {
       out += "Sec-WebSocket-Extensions: " + c->offered_deflate->header_value() + "\r\n";

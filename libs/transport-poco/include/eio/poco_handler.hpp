@@ -67,6 +67,9 @@ struct poco_engine_options {
   millis disconnect_check_interval{1000};
   // A WebSocket write that cannot complete within this cuts the connection.
   millis send_timeout{10'000};
+  // Frames one WebSocket message may come in (RFC 6455 section 5.4 sets no
+  // bound; each costs a frame read); past it: close 1009.
+  std::size_t max_fragments_per_message = 1024;
   // shutdown(): how long WebSockets get to finish the close handshake before
   // their sockets are shut down under them.
   millis close_grace{2000};

@@ -37,6 +37,9 @@ struct poco_server_options {
   std::size_t max_connections = 100'000;
   std::size_t max_header_bytes = 16 * 1024;  // request line + headers; past it: 431
   std::size_t max_header_count = 100;        // header fields; past it: 431
+  // Frames one WebSocket message may come in (RFC 6455 section 5.4 sets no
+  // bound; each costs a frame decode); past it: close 1009.
+  std::size_t max_fragments_per_message = 1024;
   millis header_timeout{10'000};  // a request head must arrive within this (slowloris): 408
   millis body_timeout{30'000};    // and its body within this: 408
   millis drain_timeout{2'000};    // on stop, how long closing sessions may take to flush
