@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -155,6 +156,48 @@ protected:
         break;
       }
       reply.data.append(buffer, static_cast<std::size_t>(n));
+    }
+    return reply;
+  }
+
+  // Sends `pieces` one after the other, `gap` apart, then reads the answer:
+  // a client that sends its whole request before it reads (as many do),
+  // through a small send buffer (as on a slow link: the body cannot all wait
+  // in buffers, the server has to read it). Returns what came and the error
+  // that ended it before the answer was whole ("" when it came whole).
+  struct sent_reply {
+    std::string data;
+    std::string error;
+  };
+  sent_reply send_then_read(const std::vector<std::string>& pieces, std::chrono::milliseconds gap = 0ms) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+    socket.setNoDelay(true);
+    socket.setSendBufferSize(16 * 1024);
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    socket.setSendTimeout(Poco::Timespan(5, 0));
+    sent_reply reply;
+    try {
+      for (const std::string& piece : pieces) {
+        socket.sendBytes(piece.data(), static_cast<int>(piece.size()));
+        if (gap.count() > 0) std::this_thread::sleep_for(gap);
+      }
+      char buffer[4096];
+      for (;;) {
+        const int n = socket.receiveBytes(buffer, sizeof buffer);
+        if (n <= 0) {
+          reply.error = "closed before the answer was whole";
+          break;
+        }
+        reply.data.append(buffer, static_cast<std::size_t>(n));
+        const std::size_t end = reply.data.find("\r\n\r\n");
+        const std::size_t length = reply.data.find("\r\nContent-Length: ");
+        if (end != std::string::npos && length != std::string::npos && length < end &&
+            reply.data.size() >= end + 4 + std::stoul(reply.data.substr(length + 18))) {
+          break;
+        }
+      }
+    } catch (const Poco::Exception& e) {
+      reply.error = e.displayText();
     }
     return reply;
   }
@@ -387,6 +430,35 @@ TEST_F(poco_handler_test, post_body_at_and_past_the_limit) {
   EXPECT_EQ(request("GET", poll_uri(sid)).body, "4" + std::string(99, 'a'));
   EXPECT_EQ(request("POST", poll_uri(sid), "4" + std::string(100, 'a')).status, 413);
   EXPECT_TRUE(wait_for([&] { return closes.size() == 1; }));
+}
+
+// RFC 9112 section 9.6 and nginx's lingering_close: answering 413 and
+// closing while the client still sends must not close with unread input (the
+// kernel answers it with a reset that destroys the answer in flight).
+TEST_F(poco_handler_test, a_post_body_over_the_limit_gets_a_whole_413_not_a_reset) {
+  eio::server_options options;
+  options.max_http_buffer_size = 1000;
+  start(options);
+  auto head = [&](const std::string& fields) {
+    return "POST " + poll_uri(handshake()) + " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\n" +
+           fields + "\r\n";
+  };
+  auto expect_413 = [](const sent_reply& reply, const char* name) {
+    EXPECT_EQ(reply.error, "") << name << ", after: " << reply.data.substr(0, 60);
+    EXPECT_EQ(reply.data.rfind("HTTP/1.1 413 ", 0), 0u) << name << ": " << reply.data;
+  };
+  // (a) a 100 MB body announced, 768 KiB of it sent with the head in one
+  // write (the server answers at the head and reads no body).
+  expect_413(send_then_read({head("Content-Length: 100000000\r\n") + std::string(768 * 1024, 'a')}), "at once");
+  // (b) chunked, 12 chunks of 64 KiB in one write: over the limit within the first.
+  std::string chunks;
+  for (int i = 0; i < 12; ++i) chunks += "10000\r\n" + std::string(0x10000, 'a') + "\r\n";
+  expect_413(send_then_read({head("Transfer-Encoding: chunked\r\n") + chunks}), "chunked");
+  // (c) 200 one-byte segments a millisecond apart after the head.
+  std::vector<std::string> trickle{head("Content-Length: 100000000\r\n")};
+  trickle.resize(201, "a");
+  expect_413(send_then_read(trickle, 1ms), "trickled");
+  EXPECT_TRUE(wait_for([&] { return closes.size() == 3; })) << "each session closed (payload too large)";
 }
 
 TEST_F(poco_handler_test, a_held_poll_whose_client_goes_away_closes_the_session) {

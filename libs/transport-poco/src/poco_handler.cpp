@@ -32,6 +32,7 @@
 #include <istream>
 #include <limits>
 #include <mutex>
+#include <ostream>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -58,7 +59,12 @@ void write_response(HTTPServerResponse& response, const http_response& r, bool k
   for (const auto& h : r.headers) response.add(h.name, h.value);
   response.setContentLength(static_cast<std::streamsize>(r.body.size()));
   if (!keep_alive) response.setKeepAlive(false);
-  response.sendBuffer(r.body.data(), r.body.size());
+  // send() and a flush, not sendBuffer(), whose bytes wait in a stream Poco
+  // flushes only when the response is destroyed: a lingering close shuts
+  // the write side before that.
+  std::ostream& body = response.send();
+  body.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+  body.flush();
 }
 
 void write_plain(HTTPServerResponse& response, int status, std::string text, bool keep_alive = true) {
@@ -632,8 +638,68 @@ struct poco_engine::impl {
       link.done = true;
     }
     unlink(link);
+    if (close_code) linger_on_frames(socket);  // after our close frame, the peer may still be sending
     try {
       socket.close();
+    } catch (const Poco::Exception&) {
+    }
+  }
+
+  // ---- lingering close (RFC 9112 section 9.6; poco_engine_options::linger_timeout)
+  //
+  // Closing a socket over input still coming makes the kernel answer with a
+  // reset, which destroys the answer in flight (a 413, a close frame). So
+  // once the answer that ends a connection is written, its write side is
+  // shut and what the peer still sends is read and dropped until it ends,
+  // linger_timeout passes or linger_bytes came. This holds the request's
+  // own thread, nothing else (no lock, no session). Under TLS (a
+  // close_notify and records to read) the socket just closes.
+
+  bool lingers(const Poco::Net::StreamSocket& socket) const {
+    return !socket.secure() && options.linger_timeout > millis(0) && options.linger_bytes > 0;
+  }
+
+  // After an HTTP answer that ends the connection (Poco closes the socket
+  // when the handler returns).
+  void linger_after(HTTPServerRequest& request, HTTPServerResponse& response) {
+    auto* request_impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+    if (!request_impl || !response.sent() || response.getKeepAlive()) return;
+    Poco::Net::StreamSocket& socket = request_impl->socket();
+    if (!lingers(socket)) return;
+    try {
+      socket.shutdownSend();
+      const millis until = poco_engine::now() + options.linger_timeout;
+      std::size_t left = options.linger_bytes;
+      char buffer[16 * 1024];
+      for (millis t = poco_engine::now(); t < until; t = poco_engine::now()) {
+        if (!socket.poll(timespan_of(until - t), Poco::Net::Socket::SELECT_READ)) break;
+        const int n = socket.receiveBytes(buffer, sizeof buffer);
+        if (n <= 0 || static_cast<std::size_t>(n) > left) break;  // the peer's end, or past the bound
+        left -= static_cast<std::size_t>(n);
+      }
+    } catch (const Poco::Exception&) {
+      // reset or gone: nothing left to protect
+    }
+  }
+
+  // After a WebSocket close frame (its FIN went with it): a WebSocket reads
+  // frames, not bytes, so frames are read and dropped, their payloads
+  // counted against linger_bytes.
+  void linger_on_frames(WebSocket& socket) {
+    if (!lingers(socket)) return;
+    try {
+      const millis until = poco_engine::now() + options.linger_timeout;
+      std::size_t left = options.linger_bytes;
+      Poco::Buffer<char> frame(0);
+      for (millis t = poco_engine::now(); t < until; t = poco_engine::now()) {
+        if (!socket.poll(timespan_of(until - t), Poco::Net::Socket::SELECT_READ)) break;
+        socket.setReceiveTimeout(timespan_of(until - t));  // a frame that stops half-way
+        int flags = 0;
+        frame.resize(0);
+        const int n = socket.receiveFrame(frame, flags);
+        if ((n == 0 && flags == 0) || n < 0 || static_cast<std::size_t>(n) > left) break;
+        left -= static_cast<std::size_t>(n);
+      }
     } catch (const Poco::Exception&) {
     }
   }
@@ -682,6 +748,7 @@ public:
   explicit engine_request_handler(std::shared_ptr<poco_engine::impl> engine) : engine_(std::move(engine)) {}
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     engine_->serve(request, response);
+    engine_->linger_after(request, response);
   }
 
 private:

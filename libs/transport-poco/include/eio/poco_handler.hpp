@@ -73,6 +73,16 @@ struct poco_engine_options {
   // shutdown(): how long WebSockets get to finish the close handshake before
   // their sockets are shut down under them.
   millis close_grace{2000};
+  // Lingering close (RFC 9112 section 9.6; nginx's lingering_close), as in
+  // poco_server_options: after an answer that ends its connection (a 413, any
+  // refusal, "Connection: close", a WebSocket close frame), the write side is
+  // shut and what the client still sends is read and dropped until it ends,
+  // for linger_timeout and linger_bytes at most, so that input still coming
+  // does not make the kernel reset the connection under the answer. It holds
+  // that request's HTTPServer thread, nothing else. Either 0: close at once.
+  // Under TLS the socket closes at once.
+  millis linger_timeout{2'000};
+  std::size_t linger_bytes = 8 * 1024 * 1024;
 };
 
 // One eio::server shared by the threads of a Poco::Net::HTTPServer, plus one
