@@ -19,7 +19,10 @@
 //   - every pending long-poll GET holds one thread until the core answers it
 //     (a message to send, the ping interval's ping, or the session closing);
 //   - every WebSocket holds one thread for as long as it is open (its blocking
-//     receive loop).
+//     receive loop);
+//   - an answer that ends its connection (a 413, "Connection: close", a
+//     WebSocket close frame) holds its thread up to linger_timeout more, while
+//     what the client still sends is read and dropped (lingering close).
 // Size the HTTPServer for it: its Poco::ThreadPool capacity and
 // HTTPServerParams::setMaxThreads() at least (expected sessions + concurrent
 // ordinary requests), and setMaxQueued() for bursts; the default pool
