@@ -126,7 +126,8 @@ TEST(HttpReader, IgnoresEmptyLinesBeforeTheRequestLine) {
 }
 
 TEST(HttpReader, ReadsAContentLengthBody) {
-  const std::string stream = "POST /engine.io/?sid=abc HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n4hello\x1e" "4you";
+  const std::string stream =
+      "POST /engine.io/?sid=abc HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n4hello\x1e" "4you";
   const http_transcript t = read_everywhere(stream);
   ASSERT_EQ(t.events.size(), 2u) << t;
   EXPECT_EQ(t.events[0].event, event::head);

@@ -395,7 +395,8 @@ TEST_F(poco_handler_test, a_websocket_message_in_more_than_1024_fragments_closes
   auto send_fragmented = [&](int fragments) {
     send_text(*ws, "4", WebSocket::FRAME_OP_TEXT);  // no FIN
     for (int i = 1; i < fragments; ++i) {
-      send_text(*ws, "x", i + 1 == fragments ? WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_CONT : WebSocket::FRAME_OP_CONT);
+      const int last = i + 1 == fragments ? WebSocket::FRAME_FLAG_FIN : 0;
+      send_text(*ws, "x", last | WebSocket::FRAME_OP_CONT);
     }
   };
   send_fragmented(1024);

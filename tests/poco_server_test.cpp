@@ -342,7 +342,8 @@ long wait_for_descriptors(std::size_t count, long within) {
 // (checked once a second) or more than linger_bytes came; nothing else (the
 // body timeout, here shorter) cuts it.
 TEST(poco_server, a_connection_ended_after_its_answer_lingers_within_its_bounds) {
-  const std::string last_request = "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const std::string last_request =
+      "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   {  // time
     eio::poco_server_options options;
     options.linger_timeout = 1500ms;

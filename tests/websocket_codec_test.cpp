@@ -194,8 +194,10 @@ std::string fragmented_message(std::size_t fragments, std::size_t ping_every = 0
 TEST(websocket_codec, fragments_per_message_at_and_past_the_limit) {
   ASSERT_EQ(default_max_fragments_per_message, 1024u);
   const std::string message = "4" + std::string(1023, 'x');
-  EXPECT_EQ(read_all(fragmented_message(1024)), (std::vector<seen>{{frame_event::kind::message, frame_kind::text, message, 0}}));
-  EXPECT_EQ(read_all(fragmented_message(1025)), (std::vector<seen>{{frame_event::kind::error, frame_kind::text, "", close_too_big}}));
+  EXPECT_EQ(read_all(fragmented_message(1024)),
+            (std::vector<seen>{{frame_event::kind::message, frame_kind::text, message, 0}}));
+  EXPECT_EQ(read_all(fragmented_message(1025)),
+            (std::vector<seen>{{frame_event::kind::error, frame_kind::text, "", close_too_big}}));
   // The reason names the limit; the frame past it fails at its header, before its payload.
   frame_reader reader;
   const std::string flood = fragmented_message(1025);

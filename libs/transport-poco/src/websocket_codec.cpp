@@ -98,8 +98,8 @@ std::size_t frame_reader::read(std::string_view input, frame_event& out) {
       if ((op == 1 || op == 2) && in_message_) return error(close_protocol_error, "new message inside a fragmented one");
       // Section 5.4 puts no bound on the fragments of a message; each costs a
       // frame decode, so their number is bounded like the message's size.
-      if (op == 0 && fragments_ >= std::max<std::size_t>(max_fragments_, 1)) {
-        fragments_reason_ = "message in more than " + std::to_string(std::max<std::size_t>(max_fragments_, 1)) + " fragments";
+      if (op == 0 && fragments_ >= max_fragments_) {
+        fragments_reason_ = "message in more than " + std::to_string(max_fragments_) + " fragments";
         return error(close_too_big, fragments_reason_.c_str());
       }
       // Checked against the message so far, before any payload is stored.

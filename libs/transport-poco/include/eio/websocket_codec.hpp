@@ -75,7 +75,7 @@ public:
                         bool allow_compressed = false,
                         std::size_t max_fragments_per_message = default_max_fragments_per_message) noexcept
       : max_message_bytes_(max_message_bytes),
-        max_fragments_(max_fragments_per_message),
+        max_fragments_(max_fragments_per_message > 0 ? max_fragments_per_message : 1),
         require_masked_(require_masked),
         allow_compressed_(allow_compressed) {}
 
