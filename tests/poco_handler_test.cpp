@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/WebSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/ThreadPool.h>
@@ -20,6 +21,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -129,6 +131,76 @@ protected:
   }
 
   std::string poll_uri(const std::string& sid) { return "/engine.io/?EIO=4&transport=polling&sid=" + sid; }
+
+  // Sends `bytes` on a new connection and reads until the server closes it
+  // (or 5 s pass): bytes no HTTP client would send.
+  struct raw_reply {
+    std::string data;
+    bool closed = false;
+  };
+  raw_reply raw_exchange(const std::string& bytes) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+    raw_reply reply;
+    char buffer[4096];
+    for (;;) {
+      int n = 0;
+      try {
+        n = socket.receiveBytes(buffer, sizeof buffer);
+      } catch (const Poco::Exception&) {
+        break;  // a timeout (still open) or a reset
+      }
+      if (n <= 0) {
+        reply.closed = true;
+        break;
+      }
+      reply.data.append(buffer, static_cast<std::size_t>(n));
+    }
+    return reply;
+  }
+
+  // Sends `pieces` one after the other, `gap` apart, then reads the answer:
+  // a client that sends its whole request before it reads (as many do),
+  // through a small send buffer (as on a slow link: the body cannot all wait
+  // in buffers, the server has to read it). Returns what came and the error
+  // that ended it before the answer was whole ("" when it came whole).
+  struct sent_reply {
+    std::string data;
+    std::string error;
+  };
+  sent_reply send_then_read(const std::vector<std::string>& pieces, std::chrono::milliseconds gap = 0ms) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+    socket.setNoDelay(true);
+    socket.setSendBufferSize(16 * 1024);
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    socket.setSendTimeout(Poco::Timespan(5, 0));
+    sent_reply reply;
+    try {
+      for (const std::string& piece : pieces) {
+        socket.sendBytes(piece.data(), static_cast<int>(piece.size()));
+        if (gap.count() > 0) std::this_thread::sleep_for(gap);
+      }
+      char buffer[4096];
+      for (;;) {
+        const int n = socket.receiveBytes(buffer, sizeof buffer);
+        if (n <= 0) {
+          reply.error = "closed before the answer was whole";
+          break;
+        }
+        reply.data.append(buffer, static_cast<std::size_t>(n));
+        const std::size_t end = reply.data.find("\r\n\r\n");
+        const std::size_t length = reply.data.find("\r\nContent-Length: ");
+        if (end != std::string::npos && length != std::string::npos && length < end &&
+            reply.data.size() >= end + 4 + std::stoul(reply.data.substr(length + 18))) {
+          break;
+        }
+      }
+    } catch (const Poco::Exception& e) {
+      reply.error = e.displayText();
+    }
+    return reply;
+  }
 
   std::unique_ptr<WebSocket> connect_websocket(const std::string& query) {
     client_sessions.push_back(std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", port));
@@ -282,6 +354,63 @@ TEST_F(poco_handler_test, a_websocket_message_past_the_limit_closes_with_1009) {
   EXPECT_EQ((static_cast<unsigned char>(close.data[0]) << 8) | static_cast<unsigned char>(close.data[1]), 1009);
 }
 
+// RFC 9112 section 3.2: 400 and close for an HTTP/1.1 request without Host
+// and for any request with two; HTTP/1.0 may go without.
+TEST_F(poco_handler_test, a_request_without_host_or_with_two_gets_400_and_the_connection_closes) {
+  start();
+  const struct {
+    const char* name;
+    std::string bytes;
+    const char* reason;
+  } bad[] = {
+      {"HTTP/1.1 without Host", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n",
+       "HTTP/1.1 request without a Host header"},
+      {"two Host fields", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+       "more than one Host header"},
+      {"two Host fields, HTTP/1.0", "GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+       "more than one Host header"},
+      {"WebSocket without Host",
+       "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+       "HTTP/1.1 request without a Host header"},
+  };
+  for (const auto& b : bad) {
+    const raw_reply reply = raw_exchange(b.bytes);
+    EXPECT_EQ(reply.data.substr(0, 7) + reply.data.substr(8, 5), "HTTP/1. 400 ") << b.name << ": " << reply.data;
+    EXPECT_NE(reply.data.find(std::string("\r\n\r\n") + b.reason), std::string::npos) << b.name << ": " << reply.data;
+    EXPECT_TRUE(reply.closed) << b.name;
+  }
+  EXPECT_TRUE(sessions.empty()) << "no session was opened";
+  const raw_reply old = raw_exchange("GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(old.data.rfind("HTTP/1.0 200 ", 0), 0u) << old.data;
+  EXPECT_NE(old.data.find("\r\n\r\n0{\"sid\":"), std::string::npos) << old.data;
+}
+
+// Each fragment costs a frame read: 1,024 of them (the default limit) make
+// a message; one more closes the connection with 1009.
+TEST_F(poco_handler_test, a_websocket_message_in_more_than_1024_fragments_closes_with_1009) {
+  start();
+  auto ws = connect_websocket("EIO=4&transport=websocket");
+  receive(*ws);  // open
+  auto send_fragmented = [&](int fragments) {
+    send_text(*ws, "4", WebSocket::FRAME_OP_TEXT);  // no FIN
+    for (int i = 1; i < fragments; ++i) {
+      const int last = i + 1 == fragments ? WebSocket::FRAME_FLAG_FIN : 0;
+      send_text(*ws, "x", last | WebSocket::FRAME_OP_CONT);
+    }
+  };
+  send_fragmented(1024);
+  EXPECT_EQ(receive(*ws).data, "4" + std::string(1023, 'x'));
+  send_fragmented(1025);
+  const frame close = receive(*ws);
+  ASSERT_EQ(close.opcode(), WebSocket::FRAME_OP_CLOSE) << close.data.size();
+  ASSERT_GE(close.data.size(), 2u);
+  EXPECT_EQ((static_cast<unsigned char>(close.data[0]) << 8) | static_cast<unsigned char>(close.data[1]), 1009);
+  EXPECT_EQ(close.data.substr(2), "message in more than 1024 fragments");
+  EXPECT_TRUE(wait_for([&] { return closes.size() == 1; }));
+  EXPECT_EQ(closes.at(0), eio::close_reason::transport_error);
+}
+
 TEST_F(poco_handler_test, held_poll_is_answered_by_a_send_from_another_thread) {
   start();
   const std::string sid = handshake();
@@ -302,6 +431,35 @@ TEST_F(poco_handler_test, post_body_at_and_past_the_limit) {
   EXPECT_EQ(request("GET", poll_uri(sid)).body, "4" + std::string(99, 'a'));
   EXPECT_EQ(request("POST", poll_uri(sid), "4" + std::string(100, 'a')).status, 413);
   EXPECT_TRUE(wait_for([&] { return closes.size() == 1; }));
+}
+
+// RFC 9112 section 9.6 and nginx's lingering_close: answering 413 and
+// closing while the client still sends must not close with unread input (the
+// kernel answers it with a reset that destroys the answer in flight).
+TEST_F(poco_handler_test, a_post_body_over_the_limit_gets_a_whole_413_not_a_reset) {
+  eio::server_options options;
+  options.max_http_buffer_size = 1000;
+  start(options);
+  auto head = [&](const std::string& fields) {
+    return "POST " + poll_uri(handshake()) + " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\n" +
+           fields + "\r\n";
+  };
+  auto expect_413 = [](const sent_reply& reply, const char* name) {
+    EXPECT_EQ(reply.error, "") << name << ", after: " << reply.data.substr(0, 60);
+    EXPECT_EQ(reply.data.rfind("HTTP/1.1 413 ", 0), 0u) << name << ": " << reply.data;
+  };
+  // (a) a 100 MB body announced, 768 KiB of it sent with the head in one
+  // write (the server answers at the head and reads no body).
+  expect_413(send_then_read({head("Content-Length: 100000000\r\n") + std::string(768 * 1024, 'a')}), "at once");
+  // (b) chunked, 12 chunks of 64 KiB in one write: over the limit within the first.
+  std::string chunks;
+  for (int i = 0; i < 12; ++i) chunks += "10000\r\n" + std::string(0x10000, 'a') + "\r\n";
+  expect_413(send_then_read({head("Transfer-Encoding: chunked\r\n") + chunks}), "chunked");
+  // (c) 200 one-byte segments a millisecond apart after the head.
+  std::vector<std::string> trickle{head("Content-Length: 100000000\r\n")};
+  trickle.resize(201, "a");
+  expect_413(send_then_read(trickle, 1ms), "trickled");
+  EXPECT_TRUE(wait_for([&] { return closes.size() == 3; })) << "each session closed (payload too large)";
 }
 
 TEST_F(poco_handler_test, a_held_poll_whose_client_goes_away_closes_the_session) {

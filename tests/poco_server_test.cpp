@@ -327,6 +327,65 @@ TEST(poco_server, a_closed_connection_whose_peer_does_not_read_is_let_go_after_t
 }
 
 
+// Waits up to `within` ms for the process to hold `count` descriptors;
+// returns how many ms that took (at least `within` when it did not happen).
+long wait_for_descriptors(std::size_t count, long within) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  };
+  while (open_descriptors() != count && elapsed() < within) std::this_thread::sleep_for(10ms);
+  return open_descriptors() == count ? elapsed() : std::max<long>(elapsed(), within);
+}
+
+// Lingering close (RFC 9112 section 9.6): a connection the server ends
+// after its answer has its write side shut at once (the peer reads the
+// end), then its input dropped until the peer ends, linger_timeout passes
+// (checked once a second) or more than linger_bytes came; nothing else (the
+// body timeout, here shorter) cuts it.
+TEST(poco_server, a_connection_ended_after_its_answer_lingers_within_its_bounds) {
+  const std::string last_request =
+      "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  {  // time
+    eio::poco_server_options options;
+    options.linger_timeout = 1500ms;
+    options.body_timeout = 300ms;
+    running_server s(1, options);
+    raw_connection c(s.server->port());
+    c.send(last_request);
+    ASSERT_TRUE(c.closed_by_peer()) << "the answer's end came";
+    const std::size_t lingering = open_descriptors();
+    c.send("more bytes, dropped");
+    const long took = wait_for_descriptors(lingering - 1, 4000);
+    EXPECT_GE(took, 1000) << "it lingered";
+    EXPECT_LT(took, 3000) << "linger_timeout, give or take the sweep's second";
+  }
+  {  // bytes: linger_bytes are dropped; one more closes it at once
+    eio::poco_server_options options;
+    options.linger_timeout = 10'000ms;
+    options.linger_bytes = 64 * 1024;
+    running_server s(1, options);
+    raw_connection c(s.server->port());
+    c.send(last_request);
+    ASSERT_TRUE(c.closed_by_peer());
+    const std::size_t lingering = open_descriptors();
+    c.send(std::string(64 * 1024, 'x'));
+    EXPECT_GE(wait_for_descriptors(lingering - 1, 300), 300) << "still open at linger_bytes";
+    c.send("x");
+    EXPECT_LT(wait_for_descriptors(lingering - 1, 3000), 1000) << "closed one byte past linger_bytes";
+  }
+  {  // linger_timeout 0: no lingering
+    eio::poco_server_options options;
+    options.linger_timeout = 0ms;
+    running_server s(1, options);
+    const std::size_t before = open_descriptors();
+    raw_connection c(s.server->port());
+    c.send(last_request);
+    ASSERT_TRUE(c.closed_by_peer());
+    EXPECT_LT(wait_for_descriptors(before + 1, 3000), 500) << "closed with its answer (only ours is left)";
+  }
+}
+
 TEST(poco_server, a_head_or_body_that_does_not_arrive_in_time_gets_408) {
   eio::poco_server_options options;
   options.header_timeout = 300ms;

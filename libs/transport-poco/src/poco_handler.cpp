@@ -32,6 +32,7 @@
 #include <istream>
 #include <limits>
 #include <mutex>
+#include <ostream>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -58,7 +59,12 @@ void write_response(HTTPServerResponse& response, const http_response& r, bool k
   for (const auto& h : r.headers) response.add(h.name, h.value);
   response.setContentLength(static_cast<std::streamsize>(r.body.size()));
   if (!keep_alive) response.setKeepAlive(false);
-  response.sendBuffer(r.body.data(), r.body.size());
+  // send() and a flush, not sendBuffer(), whose bytes wait in a stream Poco
+  // flushes only when the response is destroyed: a lingering close shuts
+  // the write side before that.
+  std::ostream& body = response.send();
+  body.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+  body.flush();
 }
 
 void write_plain(HTTPServerResponse& response, int status, std::string text, bool keep_alive = true) {
@@ -80,7 +86,7 @@ bool peer_gone(Poco::Net::StreamSocket& socket) {
 // One frame for a WebSocket, in the order the core queued it.
 struct outgoing {
   enum class kind : std::uint8_t { text, binary, pong, close } what = kind::text;
-  std::string data;
+  std::string data;  // the payload; a close's reason
   std::uint16_t code = close_normal;
 };
 
@@ -92,8 +98,8 @@ void write_frame(WebSocket& socket, const outgoing& o) {
     case outgoing::kind::binary: flags = WebSocket::FRAME_BINARY; break;
     case outgoing::kind::pong: flags = int{WebSocket::FRAME_FLAG_FIN} | int{WebSocket::FRAME_OP_PONG}; break;
     case outgoing::kind::close:
-      socket.shutdown(o.code);  // the close frame (RFC 6455 section 5.5.1) ...
-      socket.shutdownSend();    // ... then FIN: a well-behaved peer answers and closes
+      socket.shutdown(o.code, o.data);  // the close frame (RFC 6455 section 5.5.1) ...
+      socket.shutdownSend();            // ... then FIN: a well-behaved peer answers and closes
       return;
   }
   if (socket.sendFrame(o.data.data(), length, flags) != length) throw Poco::Net::NetException("short WebSocket write");
@@ -312,7 +318,17 @@ struct poco_engine::impl {
     const std::size_t question = uri.find('?');
     r.path = uri.substr(0, question);
     if (question != std::string::npos) r.query = uri.substr(question + 1);
-    for (const auto& [name, value] : request) r.headers.push_back({name, value});
+    std::size_t host_fields = 0;
+    for (const auto& [name, value] : request) {
+      r.headers.push_back({name, value});
+      if (ascii_iequals(name, "host")) ++host_fields;
+    }
+    // RFC 9112 section 3.2, which Poco does not check: no Host in HTTP/1.1
+    // (or a later 1.x, read as 1.1), or two in any version, is a 400.
+    if (const char* problem =
+            detail::host_field_problem(host_fields, request.getVersion() != Poco::Net::HTTPMessage::HTTP_1_0)) {
+      return write_plain(response, 400, problem, false);
+    }
     r.remote_address = request.clientAddress().toString();
     const connection_id id = next_id.fetch_add(1, std::memory_order_relaxed);
 
@@ -511,8 +527,10 @@ struct poco_engine::impl {
     const std::size_t limit = options.engine.max_http_buffer_size;
     Poco::Buffer<char> message(0);
     int message_opcode = 0;  // of the fragmented message being joined, 0 when none
+    std::size_t fragments = 0;  // its frames so far
     bool error = false;
     std::optional<std::uint16_t> close_code;  // a close frame to send as we end
+    std::string close_reason;
     for (;;) {
       const std::size_t before = message.size();
       int flags = 0;
@@ -578,6 +596,14 @@ struct poco_engine::impl {
         close_code = close_too_big;
         break;
       }
+      // RFC 6455 section 5.4 puts no bound on a message's fragments, and each
+      // costs a frame read: their number is bounded like the size.
+      if (++fragments > std::max<std::size_t>(options.max_fragments_per_message, 1)) {
+        error = true;
+        close_code = close_too_big;
+        close_reason = "message in more than " + std::to_string(fragments - 1) + " fragments";
+        break;
+      }
       if (!fin) continue;
       const std::string_view data(message.begin(), message.size());
       const bool text = message_opcode == WebSocket::FRAME_OP_TEXT;
@@ -591,12 +617,14 @@ struct poco_engine::impl {
       });
       message.resize(0);
       message_opcode = 0;
+      fragments = 0;
     }
 
     if (close_code) {
       outgoing close;
       close.what = outgoing::kind::close;
       close.code = *close_code;
+      close.data = std::move(close_reason);
       link.push(std::move(close));
     }
     locked([&](millis t) {
@@ -612,8 +640,68 @@ struct poco_engine::impl {
       link.done = true;
     }
     unlink(link);
+    if (close_code) linger_on_frames(socket);  // after our close frame, the peer may still be sending
     try {
       socket.close();
+    } catch (const Poco::Exception&) {
+    }
+  }
+
+  // ---- lingering close (RFC 9112 section 9.6; poco_engine_options::linger_timeout)
+  //
+  // Closing a socket over input still coming makes the kernel answer with a
+  // reset, which destroys the answer in flight (a 413, a close frame). So
+  // once the answer that ends a connection is written, its write side is
+  // shut and what the peer still sends is read and dropped until it ends,
+  // linger_timeout passes or linger_bytes came. This holds the request's
+  // own thread, nothing else (no lock, no session). Under TLS (a
+  // close_notify and records to read) the socket just closes.
+
+  bool lingers(const Poco::Net::StreamSocket& socket) const {
+    return !socket.secure() && options.linger_timeout > millis(0) && options.linger_bytes > 0;
+  }
+
+  // After an HTTP answer that ends the connection (Poco closes the socket
+  // when the handler returns).
+  void linger_after(HTTPServerRequest& request, HTTPServerResponse& response) {
+    auto* request_impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+    if (!request_impl || !response.sent() || response.getKeepAlive()) return;
+    Poco::Net::StreamSocket& socket = request_impl->socket();
+    if (!lingers(socket)) return;
+    try {
+      socket.shutdownSend();
+      const millis until = poco_engine::now() + options.linger_timeout;
+      std::size_t left = options.linger_bytes;
+      char buffer[16 * 1024];
+      for (millis t = poco_engine::now(); t < until; t = poco_engine::now()) {
+        if (!socket.poll(timespan_of(until - t), Poco::Net::Socket::SELECT_READ)) break;
+        const int n = socket.receiveBytes(buffer, sizeof buffer);
+        if (n <= 0 || static_cast<std::size_t>(n) > left) break;  // the peer's end, or past the bound
+        left -= static_cast<std::size_t>(n);
+      }
+    } catch (const Poco::Exception&) {
+      // reset or gone: nothing left to protect
+    }
+  }
+
+  // After a WebSocket close frame (its FIN went with it): a WebSocket reads
+  // frames, not bytes, so frames are read and dropped, their payloads
+  // counted against linger_bytes.
+  void linger_on_frames(WebSocket& socket) {
+    if (!lingers(socket)) return;
+    try {
+      const millis until = poco_engine::now() + options.linger_timeout;
+      std::size_t left = options.linger_bytes;
+      Poco::Buffer<char> frame(0);
+      for (millis t = poco_engine::now(); t < until; t = poco_engine::now()) {
+        if (!socket.poll(timespan_of(until - t), Poco::Net::Socket::SELECT_READ)) break;
+        socket.setReceiveTimeout(timespan_of(until - t));  // a frame that stops half-way
+        int flags = 0;
+        frame.resize(0);
+        const int n = socket.receiveFrame(frame, flags);
+        if ((n == 0 && flags == 0) || n < 0 || static_cast<std::size_t>(n) > left) break;
+        left -= static_cast<std::size_t>(n);
+      }
     } catch (const Poco::Exception&) {
     }
   }
@@ -662,6 +750,7 @@ public:
   explicit engine_request_handler(std::shared_ptr<poco_engine::impl> engine) : engine_(std::move(engine)) {}
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     engine_->serve(request, response);
+    engine_->linger_after(request, response);
   }
 
 private:

@@ -19,7 +19,10 @@
 //   - every pending long-poll GET holds one thread until the core answers it
 //     (a message to send, the ping interval's ping, or the session closing);
 //   - every WebSocket holds one thread for as long as it is open (its blocking
-//     receive loop).
+//     receive loop);
+//   - an answer that ends its connection (a 413, "Connection: close", a
+//     WebSocket close frame) holds its thread up to linger_timeout more, while
+//     what the client still sends is read and dropped (lingering close).
 // Size the HTTPServer for it: its Poco::ThreadPool capacity and
 // HTTPServerParams::setMaxThreads() at least (expected sessions + concurrent
 // ordinary requests), and setMaxQueued() for bursts; the default pool
@@ -67,9 +70,22 @@ struct poco_engine_options {
   millis disconnect_check_interval{1000};
   // A WebSocket write that cannot complete within this cuts the connection.
   millis send_timeout{10'000};
+  // Frames one WebSocket message may come in (RFC 6455 section 5.4 sets no
+  // bound; each costs a frame read); past it: close 1009.
+  std::size_t max_fragments_per_message = 1024;
   // shutdown(): how long WebSockets get to finish the close handshake before
   // their sockets are shut down under them.
   millis close_grace{2000};
+  // Lingering close (RFC 9112 section 9.6; nginx's lingering_close), as in
+  // poco_server_options: after an answer that ends its connection (a 413, any
+  // refusal, "Connection: close", a WebSocket close frame), the write side is
+  // shut and what the client still sends is read and dropped until it ends,
+  // for linger_timeout and linger_bytes at most, so that input still coming
+  // does not make the kernel reset the connection under the answer. It holds
+  // that request's HTTPServer thread, nothing else. Either 0: close at once.
+  // Under TLS the socket closes at once.
+  millis linger_timeout{2'000};
+  std::size_t linger_bytes = 8 * 1024 * 1024;
 };
 
 // One eio::server shared by the threads of a Poco::Net::HTTPServer, plus one
