@@ -1,8 +1,8 @@
-// eio::poco_engine on a real Poco::Net::HTTPServer (thread per request),
+// eio::poco_attached_server on a real Poco::Net::HTTPServer (thread per request),
 // driven by Poco's own HTTP and WebSocket clients: polling and WebSocket
 // sessions, the probe upgrade, held polls answered from another thread,
 // limits, a client going away, the timer thread, and shutdown.
-#include <eio/poco_handler.hpp>
+#include <eio/poco_attached_server.hpp>
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -67,15 +67,15 @@ struct frame {
   int opcode() const { return flags & WebSocket::FRAME_OP_BITMASK; }
 };
 
-class poco_handler_test : public ::testing::Test {
+class poco_attached_server_test : public ::testing::Test {
 protected:
   // The application: echoes every message, and records sessions and closes.
   void start(eio::server_options options = {}) {
-    eio::poco_engine_options engine_options;
-    engine_options.engine = std::move(options);
+    eio::poco_attached_server_options engine_options;
+    engine_options.core = std::move(options);
     engine_options.disconnect_check_interval = 100ms;
     engine_options.close_grace = 1000ms;
-    engine = std::make_unique<eio::poco_engine>(
+    engine = std::make_unique<eio::poco_attached_server>(
         engine_options, [this](eio::server& core, eio::event& e, eio::millis now) {
           if (const auto* message = std::get_if<eio::message_event>(&e)) {
             core.send(message->session, message->data, message->kind, now);
@@ -232,7 +232,7 @@ protected:
   }
 
   Poco::ThreadPool pool{2, 32};
-  std::unique_ptr<eio::poco_engine> engine;
+  std::unique_ptr<eio::poco_attached_server> engine;
   std::unique_ptr<Poco::Net::HTTPServer> http;
   std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> client_sessions;
   std::uint16_t port = 0;
@@ -243,7 +243,7 @@ protected:
   std::vector<eio::close_reason> closes;
 };
 
-TEST_F(poco_handler_test, polling_handshake_message_and_echo) {
+TEST_F(poco_attached_server_test, polling_handshake_message_and_echo) {
   start();
   const std::string sid = handshake();
   EXPECT_EQ(request("POST", poll_uri(sid), "4hello").body, "ok");
@@ -252,7 +252,7 @@ TEST_F(poco_handler_test, polling_handshake_message_and_echo) {
   EXPECT_EQ(echo.body, "4hello");
 }
 
-TEST_F(poco_handler_test, other_routes_go_to_the_application) {
+TEST_F(poco_attached_server_test, other_routes_go_to_the_application) {
   start();
   EXPECT_EQ(request("GET", "/hello").body, "hello from the app");
   EXPECT_EQ(request("GET", "/elsewhere").status, 404);
@@ -260,7 +260,7 @@ TEST_F(poco_handler_test, other_routes_go_to_the_application) {
   EXPECT_EQ(request("GET", "/engine.io/?EIO=4&transport=carrier-pigeon").status, 400);
 }
 
-TEST_F(poco_handler_test, websocket_probe_upgrade_then_echo) {
+TEST_F(poco_attached_server_test, websocket_probe_upgrade_then_echo) {
   start();
   const std::string sid = handshake();
   // The client keeps a poll open while it probes; the upgrade answers it with a noop.
@@ -277,7 +277,7 @@ TEST_F(poco_handler_test, websocket_probe_upgrade_then_echo) {
   EXPECT_EQ(echo.data, "4over websocket");
 }
 
-TEST_F(poco_handler_test, websocket_only_session_fragments_and_binary) {
+TEST_F(poco_attached_server_test, websocket_only_session_fragments_and_binary) {
   start();
   auto ws = connect_websocket("EIO=4&transport=websocket");
   EXPECT_EQ(receive(*ws).data.substr(0, 8), "0{\"sid\":");
@@ -296,7 +296,7 @@ TEST_F(poco_handler_test, websocket_only_session_fragments_and_binary) {
   EXPECT_EQ(echo.data, bytes);
 }
 
-TEST_F(poco_handler_test, the_websocket_101_carries_the_cores_headers) {
+TEST_F(poco_attached_server_test, the_websocket_101_carries_the_cores_headers) {
   eio::server_options options;
   options.initial_headers = [](const eio::http_request&, eio::header_list& headers) {
     headers.push_back({"X-Initial", "1"});
@@ -312,7 +312,7 @@ TEST_F(poco_handler_test, the_websocket_101_carries_the_cores_headers) {
   EXPECT_EQ(res.get("X-Hook", ""), "yes");
 }
 
-TEST_F(poco_handler_test, a_refused_upgrade_is_an_http_answer) {
+TEST_F(poco_attached_server_test, a_refused_upgrade_is_an_http_answer) {
   start();
   Poco::Net::HTTPClientSession session("127.0.0.1", port);
   HTTPRequest req(HTTPRequest::HTTP_GET, "/engine.io/?EIO=4&transport=websocket&sid=nope", HTTPRequest::HTTP_1_1);
@@ -325,7 +325,7 @@ TEST_F(poco_handler_test, a_refused_upgrade_is_an_http_answer) {
   EXPECT_EQ(res.getStatus(), HTTPResponse::HTTP_BAD_REQUEST);
 }
 
-TEST_F(poco_handler_test, websocket_text_that_is_not_utf8_closes_with_1007) {
+TEST_F(poco_attached_server_test, websocket_text_that_is_not_utf8_closes_with_1007) {
   start();
   auto ws = connect_websocket("EIO=4&transport=websocket");
   receive(*ws);  // open
@@ -338,7 +338,7 @@ TEST_F(poco_handler_test, websocket_text_that_is_not_utf8_closes_with_1007) {
   EXPECT_EQ(closes.at(0), eio::close_reason::transport_error);
 }
 
-TEST_F(poco_handler_test, a_websocket_message_past_the_limit_closes_with_1009) {
+TEST_F(poco_attached_server_test, a_websocket_message_past_the_limit_closes_with_1009) {
   eio::server_options options;
   options.max_http_buffer_size = 100;
   start(options);
@@ -356,7 +356,7 @@ TEST_F(poco_handler_test, a_websocket_message_past_the_limit_closes_with_1009) {
 
 // RFC 9112 section 3.2: 400 and close for an HTTP/1.1 request without Host
 // and for any request with two; HTTP/1.0 may go without.
-TEST_F(poco_handler_test, a_request_without_host_or_with_two_gets_400_and_the_connection_closes) {
+TEST_F(poco_attached_server_test, a_request_without_host_or_with_two_gets_400_and_the_connection_closes) {
   start();
   const struct {
     const char* name;
@@ -388,7 +388,7 @@ TEST_F(poco_handler_test, a_request_without_host_or_with_two_gets_400_and_the_co
 
 // Each fragment costs a frame read: 1,024 of them (the default limit) make
 // a message; one more closes the connection with 1009.
-TEST_F(poco_handler_test, a_websocket_message_in_more_than_1024_fragments_closes_with_1009) {
+TEST_F(poco_attached_server_test, a_websocket_message_in_more_than_1024_fragments_closes_with_1009) {
   start();
   auto ws = connect_websocket("EIO=4&transport=websocket");
   receive(*ws);  // open
@@ -411,7 +411,7 @@ TEST_F(poco_handler_test, a_websocket_message_in_more_than_1024_fragments_closes
   EXPECT_EQ(closes.at(0), eio::close_reason::transport_error);
 }
 
-TEST_F(poco_handler_test, held_poll_is_answered_by_a_send_from_another_thread) {
+TEST_F(poco_attached_server_test, held_poll_is_answered_by_a_send_from_another_thread) {
   start();
   const std::string sid = handshake();
   ASSERT_TRUE(wait_for([&] { return sessions.size() == 1; }));
@@ -422,7 +422,7 @@ TEST_F(poco_handler_test, held_poll_is_answered_by_a_send_from_another_thread) {
   EXPECT_EQ(held.get().body, "4from elsewhere");
 }
 
-TEST_F(poco_handler_test, post_body_at_and_past_the_limit) {
+TEST_F(poco_attached_server_test, post_body_at_and_past_the_limit) {
   eio::server_options options;
   options.max_http_buffer_size = 100;
   start(options);
@@ -436,7 +436,7 @@ TEST_F(poco_handler_test, post_body_at_and_past_the_limit) {
 // RFC 9112 section 9.6 and nginx's lingering_close: answering 413 and
 // closing while the client still sends must not close with unread input (the
 // kernel answers it with a reset that destroys the answer in flight).
-TEST_F(poco_handler_test, a_post_body_over_the_limit_gets_a_whole_413_not_a_reset) {
+TEST_F(poco_attached_server_test, a_post_body_over_the_limit_gets_a_whole_413_not_a_reset) {
   eio::server_options options;
   options.max_http_buffer_size = 1000;
   start(options);
@@ -462,7 +462,7 @@ TEST_F(poco_handler_test, a_post_body_over_the_limit_gets_a_whole_413_not_a_rese
   EXPECT_TRUE(wait_for([&] { return closes.size() == 3; })) << "each session closed (payload too large)";
 }
 
-TEST_F(poco_handler_test, a_held_poll_whose_client_goes_away_closes_the_session) {
+TEST_F(poco_attached_server_test, a_held_poll_whose_client_goes_away_closes_the_session) {
   start();
   const std::string sid = handshake();
   {
@@ -475,7 +475,7 @@ TEST_F(poco_handler_test, a_held_poll_whose_client_goes_away_closes_the_session)
   EXPECT_EQ(closes.at(0), eio::close_reason::transport_error);
 }
 
-TEST_F(poco_handler_test, the_timer_thread_runs_the_ping_timeout) {
+TEST_F(poco_attached_server_test, the_timer_thread_runs_the_ping_timeout) {
   eio::server_options options;
   options.ping_interval = 100ms;
   options.ping_timeout = 100ms;
@@ -485,7 +485,7 @@ TEST_F(poco_handler_test, the_timer_thread_runs_the_ping_timeout) {
   EXPECT_EQ(closes.at(0), eio::close_reason::ping_timeout);
 }
 
-TEST_F(poco_handler_test, shutdown_closes_every_session) {
+TEST_F(poco_attached_server_test, shutdown_closes_every_session) {
   start();
   const std::string sid = handshake();
   auto held = std::async(std::launch::async, [&] { return request("GET", poll_uri(sid)); });

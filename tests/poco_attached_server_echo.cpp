@@ -1,8 +1,8 @@
-// An application with its own Poco::Net::HTTPServer and eio::poco_engine
+// An application with its own Poco::Net::HTTPServer and eio::poco_attached_server
 // attached at /engine.io/ (echoing every message), for the Node test of the
-// official client (tests/interop/poco_handler_clients.test.mjs). Prints
+// official client (tests/interop/poco_attached_server_clients.test.mjs). Prints
 // "port N" once listening; shuts down when stdin reaches end of file.
-#include <eio/poco_handler.hpp>
+#include <eio/poco_attached_server.hpp>
 
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -33,7 +33,7 @@ public:
 }  // namespace
 
 int main() {
-  eio::poco_engine engine(eio::server_options{}, [](eio::server& core, eio::event& e, eio::millis now) {
+  eio::poco_attached_server engine(eio::server_options{}, [](eio::server& core, eio::event& e, eio::millis now) {
     if (const auto* message = std::get_if<eio::message_event>(&e)) {
       core.send(message->session, message->data, message->kind, now);
     }
