@@ -497,9 +497,10 @@ TEST(poco_server, stop_gives_up_on_a_peer_that_does_not_read_after_the_drain_tim
 struct custom_server {
   std::unique_ptr<eio::poco_server> server;
   std::thread thread;
-  custom_server(eio::poco_server_options options, eio::poco_server::event_handler handler) {
+  custom_server(eio::poco_server_options options, eio::poco_server::event_handler handler, eio::loop_hooks hooks = {}) {
     options.port = 0;
-    server = std::make_unique<eio::poco_server>(options, std::move(handler));
+    options.threads = options.threads == 0 ? 1 : options.threads;
+    server = std::make_unique<eio::poco_server>(options, std::move(handler), std::move(hooks));
     thread = std::thread([this] { server->run(); });
   }
   ~custom_server() {
@@ -715,6 +716,41 @@ TEST(poco_server, backpressure_of_a_peer_that_does_not_read) {
   }
   std::lock_guard<std::mutex> lock(mutex);
   EXPECT_TRUE(low) << "no low watermark event after the peer read";
+}
+
+// The application's own timers on a loop (loop_hooks): asked every turn,
+// run when due, on the loop's thread, and what they send goes out.
+TEST(poco_server, loop_hooks_run_the_applications_timers_on_the_loop) {
+  std::mutex mutex;
+  std::vector<std::thread::id> timer_threads;
+  std::set<std::thread::id> handler_threads;
+  std::vector<std::optional<eio::millis>> due(1);
+  std::optional<eio::session_ref> session;
+  eio::loop_hooks hooks;
+  hooks.next_deadline = [&](eio::loop_context&) -> std::optional<eio::millis> {
+    std::lock_guard<std::mutex> lock(mutex);
+    return due[0];
+  };
+  hooks.on_timeout = [&](eio::loop_context& loop) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!due[0] || *due[0] > loop.now) return;
+    due[0].reset();
+    timer_threads.push_back(std::this_thread::get_id());
+    if (session) loop.core.send(*session, "from a timer", eio::frame_kind::text, loop.now);
+  };
+  custom_server s({}, [&](eio::loop_context& loop, eio::event& e) {
+    std::lock_guard<std::mutex> lock(mutex);
+    handler_threads.insert(std::this_thread::get_id());
+    if (const auto* opened = std::get_if<eio::connection_event>(&e)) {
+      session = opened->session;
+      due[0] = loop.now + eio::millis(200);  // armed from the handler; the loop must wake for it
+    }
+  }, hooks);
+  const std::string sid = custom_server::sid_of(s.request("GET", ""));
+  EXPECT_EQ(s.request("GET", "&sid=" + sid), "4from a timer");
+  std::lock_guard<std::mutex> lock(mutex);
+  ASSERT_EQ(timer_threads.size(), 1u) << "once";
+  EXPECT_TRUE(handler_threads.count(timer_threads[0])) << "on the loop's thread";
 }
 
 }  // namespace

@@ -145,6 +145,8 @@ struct event_loop final : connection_output {
 private:
   const poco_server_options& options() const;
   void run_inbox(millis now);
+  std::optional<millis> next_deadline(millis now);
+  void run_application_timers(millis now);
   template <typename F>
   void guarded(const char* what, F&& f);
   Poco::Net::PollSet::SocketModeMap wait_for_sockets(long wait_ms);
@@ -193,6 +195,7 @@ struct poco_server::impl {
   poco_server& self;
   poco_server_options options;
   event_handler handler;
+  loop_hooks hooks;
   Poco::Net::Context::Ptr tls_context;  // null without TLS
   Poco::Net::ServerSocket listener;
   std::vector<std::unique_ptr<event_loop>> loops;
@@ -200,8 +203,8 @@ struct poco_server::impl {
   std::atomic<std::size_t> open_connections{0};
   std::uint16_t port = 0;  // kept: the listener closes when the loops stop
 
-  impl(poco_server& owner, poco_server_options o, event_handler h)
-      : self(owner), options(std::move(o)), handler(std::move(h)) {
+  impl(poco_server& owner, poco_server_options o, event_handler h, loop_hooks l)
+      : self(owner), options(std::move(o)), handler(std::move(h)), hooks(std::move(l)) {
     if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
     options.threads = std::min(options.threads, static_cast<unsigned>(loop_tags.size()));
     if (!options.tls_certificate_file.empty() || !options.tls_private_key_file.empty()) {
@@ -364,12 +367,34 @@ Poco::Net::PollSet::SocketModeMap event_loop::wait_for_sockets(long wait_ms) {
   return poll.poll(Poco::Timespan(std::max<long>(0, static_cast<long>(left.count()))));
 }
 
+// The earliest of the core's timers and the application's (loop_hooks).
+std::optional<millis> event_loop::next_deadline(millis now) {
+  std::optional<millis> due = core.next_deadline();
+  if (shared.hooks.next_deadline) {
+    loop_context ctx = context(now);
+    std::optional<millis> application;
+    guarded("loop_hooks::next_deadline", [&] { application = shared.hooks.next_deadline(ctx); });
+    if (application && (!due || *application < *due)) due = application;
+  }
+  return due;
+}
+
+void event_loop::run_application_timers(millis now) {
+  if (!shared.hooks.next_deadline || !shared.hooks.on_timeout) return;
+  loop_context ctx = context(now);
+  std::optional<millis> due;
+  guarded("loop_hooks::next_deadline", [&] { due = shared.hooks.next_deadline(ctx); });
+  if (!due || *due > now) return;
+  guarded("loop_hooks::on_timeout", [&] { shared.hooks.on_timeout(ctx); });
+  pump(now);
+}
+
 void event_loop::run() {
   current_loop = this;
   while (!shared.stopping.load(std::memory_order_relaxed)) {
     millis now = steady_now();
     long wait_ms = 100;  // also how soon stop() is noticed
-    if (const auto due = core.next_deadline()) wait_ms = std::clamp<long>(static_cast<long>((*due - now).count()), 0, wait_ms);
+    if (const auto due = next_deadline(now)) wait_ms = std::clamp<long>(static_cast<long>((*due - now).count()), 0, wait_ms);
     const Poco::Net::PollSet::SocketModeMap ready = wait_for_sockets(wait_ms);
     now = steady_now();
     for (const auto& [socket, mode] : ready) {
@@ -396,6 +421,7 @@ void event_loop::run() {
     }
     run_inbox(now);
     if (const auto due = core.next_deadline(); due && *due <= now) core.on_timeout(now);
+    run_application_timers(now);
     if (now - last_sweep >= millis(1000)) {
       sweep_slow_requests(now);
       release_memory_when_idle();
@@ -1191,8 +1217,8 @@ void event_loop::release_memory_when_idle() {
 #endif
 }
 
-poco_server::poco_server(poco_server_options options, event_handler handler)
-    : impl_(std::make_unique<impl>(*this, std::move(options), std::move(handler))) {}
+poco_server::poco_server(poco_server_options options, event_handler handler, loop_hooks hooks)
+    : impl_(std::make_unique<impl>(*this, std::move(options), std::move(handler), std::move(hooks))) {}
 
 poco_server::~poco_server() = default;
 

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,16 @@ struct loop_context {
   session_handle handle(session_ref s) const noexcept { return {loop, s}; }
 };
 
+// What an application (a layer above the core, such as Socket.IO) runs on
+// each loop beside the core: timers of its own. Both are called on the
+// loop's thread, every turn of the loop for next_deadline (keep it cheap).
+struct loop_hooks {
+  // When the application's next timer on this loop is due; nullopt: none.
+  std::function<std::optional<millis>(loop_context& context)> next_deadline;
+  // Called once that time has come (with the loop's `now`).
+  std::function<void(loop_context& context)> on_timeout;
+};
+
 class poco_server {
 public:
   // Called on a loop's thread for every event of that loop's core. With more
@@ -126,7 +137,7 @@ public:
 
   // Binds and listens (throws Poco::Exception when it cannot, including a
   // TLS certificate or key that does not load).
-  poco_server(poco_server_options options, event_handler handler);
+  poco_server(poco_server_options options, event_handler handler, loop_hooks hooks = {});
   ~poco_server();
   poco_server(const poco_server&) = delete;
   poco_server& operator=(const poco_server&) = delete;
