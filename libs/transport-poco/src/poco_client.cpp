@@ -76,8 +76,9 @@ std::string exception_text(const Poco::Exception& e) { return e.displayText(); }
 
 // A connected socket (TLS completed for https/wss). Fills `report` as it
 // goes; throws Poco::Exception from the step that fails. `register_socket`
-// sees the plain socket before it connects, so it can be shut down from
-// another thread.
+// sees the plain socket before it connects and again once connected, so it
+// can be shut down from another thread (and may throw to give up: a stop
+// that came while the socket had no descriptor yet).
 Poco::Net::StreamSocket connect_socket(const endpoint& where, const poco_client_options& options,
                                        connect_report& report,
                                        const std::function<void(Poco::Net::StreamSocket&)>& register_socket = {}) {
@@ -87,6 +88,7 @@ Poco::Net::StreamSocket connect_socket(const endpoint& where, const poco_client_
   report.address = address.toString();
   const millis t0 = steady_now();
   plain.connect(address, to_timespan(options.connect_timeout));
+  if (register_socket) register_socket(plain);
   report.tcp_connected = true;
   report.tcp_time = steady_now() - t0;
   plain.setNoDelay(true);
@@ -402,6 +404,7 @@ struct poco_client_io::impl {
       x.request_body = std::move(r.body);
       x = run_exchange(where, options, std::move(x), {}, r.content_type, timeout, [this, worker](Poco::Net::StreamSocket& s) {
         std::lock_guard<std::mutex> lock(worker_mutex);
+        if (stopped) throw Poco::Net::NetException("stopped");
         http_sockets[worker] = s;
       });
       report(std::move(x));
@@ -431,6 +434,7 @@ struct poco_client_io::impl {
       connect_report report_;
       socket = connect_socket(where, options, report_, [&](Poco::Net::StreamSocket& s) {
         std::lock_guard<std::mutex> lock(worker_mutex);
+        if (stopped) throw Poco::Net::NetException("stopped");
         ws_sockets[link.id] = s;
       });
       socket.setReceiveTimeout(to_timespan(options.request_timeout));

@@ -470,6 +470,11 @@ class socket* manager::find(std::string_view nsp) noexcept {
   return it == sockets_.end() ? nullptr : it->second.get();
 }
 
+const class socket* manager::find(std::string_view nsp) const noexcept {
+  const auto it = sockets_.find(nsp);
+  return it == sockets_.end() ? nullptr : it->second.get();
+}
+
 bool manager::send_packet(const packet& p, const std::vector<attachment>& attachments, millis now) {
   if (!engine_) return false;
   std::string text;

@@ -464,6 +464,7 @@ public:
   class socket& socket(const std::string& nsp, millis now) { return socket(nsp, socket_options{}, now); }
   // The socket for `nsp` if there is one.
   class socket* find(std::string_view nsp) noexcept;
+  const class socket* find(std::string_view nsp) const noexcept;
 
   // Opens the Engine.IO session (`open()`/`connect()`) unless one is opening
   // or open. A failure of this first opening starts the reconnection.
