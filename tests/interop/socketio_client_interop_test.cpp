@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <tuple>
 #include <functional>
 #include <istream>
 #include <mutex>
@@ -32,25 +33,48 @@ using namespace std::chrono_literals;
 namespace sc = eio::socketio::client;
 using eio::socketio::value;
 
-// One run of socketio_server.mjs.
-class node_server {
-public:
-  explicit node_server(std::vector<std::string> args = {}) : args_(std::move(args)) { start(0); }
-  ~node_server() { kill(); }
+// A Socket.IO server the tests run against: the application of
+// socketio_server.mjs (its handlers and namespaces), served by a peer.
+// Today the Node socket.io 4.8.3 server; `eiotool serve --socketio` joins
+// once it exists and serves the same application: one more value in
+// `peers` below, every test then runs against both.
+struct peer {
+  std::string name;
+  std::string program;
+  // The program's arguments for a server on `port` (0: a free one), with
+  // connection state recovery on or off. It prints "listening on http://HOST:PORT".
+  std::function<std::vector<std::string>(int port, bool recovery)> arguments;
+};
 
-  // Starts on `port` (0: a free one) and reads the "listening on" line.
+const std::vector<peer>& peers() {
+  static const std::vector<peer> all{
+      {"node", EIO_NODE,
+       [](int port, bool recovery) {
+         std::vector<std::string> a{EIO_SIO_SERVER, "--port", std::to_string(port)};
+         if (recovery) a.push_back("--recovery");
+         return a;
+       }},
+  };
+  return all;
+}
+
+// One run of a peer's server.
+class server_process {
+public:
+  server_process(const peer& p, bool recovery) : peer_(p), recovery_(recovery) { start(0); }
+  ~server_process() { kill(); }
+
+  // Starts on `on_port` (0: a free one) and reads the "listening on" line.
   void start(int on_port) {
-    std::vector<std::string> argv{EIO_SIO_SERVER, "--port", std::to_string(on_port)};
-    argv.insert(argv.end(), args_.begin(), args_.end());
     Poco::Pipe out;
-    handle_.emplace(Poco::Process::launch(EIO_NODE, argv, nullptr, &out, nullptr));
+    handle_.emplace(Poco::Process::launch(peer_.program, peer_.arguments(on_port, recovery_), nullptr, &out, nullptr));
     Poco::PipeInputStream in(out);
     std::string line;
     std::getline(in, line);
     const std::string prefix = "listening on ";
-    if (line.rfind(prefix, 0) != 0) throw std::runtime_error("the Node server did not start: \"" + line + "\"");
+    if (line.rfind(prefix, 0) != 0) throw std::runtime_error(peer_.name + " did not start: \"" + line + "\"");
     url = line.substr(prefix.size());
-    this->port = std::stoi(url.substr(url.rfind(':') + 1));
+    port = std::stoi(url.substr(url.rfind(':') + 1));
   }
 
   void kill() {
@@ -64,7 +88,8 @@ public:
   int port = 0;
 
 private:
-  std::vector<std::string> args_;
+  const peer& peer_;
+  bool recovery_;
   std::optional<Poco::ProcessHandle> handle_;
 };
 
@@ -172,11 +197,12 @@ sc::poco_manager_options with_transports(std::vector<transport_kind> transports)
 
 // ------------------------------------------------------------ transports
 
-class transports : public ::testing::TestWithParam<std::vector<transport_kind>> {};
+class transports : public ::testing::TestWithParam<std::tuple<peer, std::vector<transport_kind>>> {};
 
 TEST_P(transports, events_and_acks_both_ways_byte_identical) {
-  node_server server;
-  sc::poco_manager io(server.url, with_transports(GetParam()));
+  server_process server(std::get<0>(GetParam()), false);
+  const std::vector<transport_kind> kinds = std::get<1>(GetParam());
+  sc::poco_manager io(server.url, with_transports(kinds));
   journal j;
   sc::poco_socket s = watched(io, j, "/");
   s.on("binary", [&j](const value& args) { j.add("binary " + args.dump()); });
@@ -215,7 +241,7 @@ TEST_P(transports, events_and_acks_both_ways_byte_identical) {
   EXPECT_TRUE(j.wait_for(R"(echo event ["plain",2])"));
 
   // The transport the server sees.
-  const std::string expected = GetParam() == std::vector<transport_kind>{transport_kind::polling} ? "polling" : "websocket";
+  const std::string expected = kinds == std::vector<transport_kind>{transport_kind::polling} ? "polling" : "websocket";
   std::string seen;
   for (int i = 0; i < 100 && seen != expected; ++i) {
     seen = get(s.emit_with_ack("info", value::array()))[0]["transport"].get<std::string>();
@@ -225,18 +251,24 @@ TEST_P(transports, events_and_acks_both_ways_byte_identical) {
 }
 
 INSTANTIATE_TEST_SUITE_P(interop, transports,
-                         ::testing::Values(std::vector<transport_kind>{transport_kind::polling},
-                                           std::vector<transport_kind>{transport_kind::websocket},
-                                           std::vector<transport_kind>{transport_kind::polling, transport_kind::websocket}),
+                         ::testing::Combine(::testing::ValuesIn(peers()),
+                                            ::testing::Values(std::vector<transport_kind>{transport_kind::polling},
+                                                              std::vector<transport_kind>{transport_kind::websocket},
+                                                              std::vector<transport_kind>{transport_kind::polling,
+                                                                                          transport_kind::websocket})),
                          [](const auto& p) {
-                           return p.param.size() == 2 ? std::string("upgrade")
-                                                         : std::string(to_string(p.param.front())) + "_only";
+                           const auto& kinds = std::get<1>(p.param);
+                           return std::get<0>(p.param).name + "_" +
+                                  (kinds.size() == 2 ? std::string("upgrade")
+                                                     : std::string(to_string(kinds.front())) + "_only");
                          });
+
+class socketio_interop : public ::testing::TestWithParam<peer> {};
 
 // ------------------------------------------------------------ namespaces, auth, refusals
 
-TEST(socketio_interop, namespaces_share_one_session_with_auth_query_and_headers) {
-  node_server server;
+TEST_P(socketio_interop, namespaces_share_one_session_with_auth_query_and_headers) {
+  server_process server(GetParam(), false);
   sc::poco_manager_options o;
   o.core.extra_headers = {{"X-Test", "yes"}};
   sc::poco_manager io(server.url + "/?room=5", o);
@@ -266,8 +298,8 @@ TEST(socketio_interop, namespaces_share_one_session_with_auth_query_and_headers)
   EXPECT_EQ(events.count("root"), 0u);
 }
 
-TEST(socketio_interop, middleware_refusal_with_message_and_data) {
-  node_server server;
+TEST_P(socketio_interop, middleware_refusal_with_message_and_data) {
+  server_process server(GetParam(), false);
   sc::poco_manager io(server.url);
   journal j;
   sc::socket_options bad;
@@ -282,8 +314,8 @@ TEST(socketio_interop, middleware_refusal_with_message_and_data) {
   EXPECT_EQ(j.count("connect"), 1u);
 }
 
-TEST(socketio_interop, refusal_without_data_and_unknown_namespace) {
-  node_server server;
+TEST_P(socketio_interop, refusal_without_data_and_unknown_namespace) {
+  server_process server(GetParam(), false);
   journal j;
   sc::poco_manager a(server.url);
   watched(a, j, "/refuse-plain").connect();
@@ -293,8 +325,8 @@ TEST(socketio_interop, refusal_without_data_and_unknown_namespace) {
   ASSERT_TRUE(j.wait_for("connect_error /nope Invalid namespace refused"));
 }
 
-TEST(socketio_interop, server_disconnect_is_final) {
-  node_server server;
+TEST_P(socketio_interop, server_disconnect_is_final) {
+  server_process server(GetParam(), false);
   sc::poco_manager io(server.url);
   journal j;
   sc::poco_socket s = watched(io, j, "/");
@@ -307,8 +339,8 @@ TEST(socketio_interop, server_disconnect_is_final) {
 
 // ------------------------------------------------------------ acks
 
-TEST(socketio_interop, ack_timeout) {
-  node_server server;
+TEST_P(socketio_interop, ack_timeout) {
+  server_process server(GetParam(), false);
   sc::poco_manager io(server.url);
   journal j;
   sc::poco_socket s = watched(io, j, "/");
@@ -339,8 +371,8 @@ TEST(socketio_interop, ack_timeout) {
 
 // ------------------------------------------------------------ rooms
 
-TEST(socketio_interop, rooms) {
-  node_server server;
+TEST_P(socketio_interop, rooms) {
+  server_process server(GetParam(), false);
   journal j;
   sc::poco_manager first(server.url);
   sc::poco_manager second(server.url);
@@ -367,8 +399,8 @@ TEST(socketio_interop, rooms) {
 
 // ------------------------------------------------------------ restart and reconnection
 
-TEST(socketio_interop, server_restart_reconnects_with_backoff) {
-  node_server server;
+TEST_P(socketio_interop, server_restart_reconnects_with_backoff) {
+  server_process server(GetParam(), false);
   sc::poco_manager_options o;
   o.core.reconnection_delay = 100ms;
   o.core.reconnection_delay_max = 400ms;
@@ -415,8 +447,8 @@ TEST(socketio_interop, server_restart_reconnects_with_backoff) {
   EXPECT_FALSE(s.recovered());
 }
 
-TEST(socketio_interop, connection_state_recovery_with_missed_events_in_order) {
-  node_server server({"--recovery"});
+TEST_P(socketio_interop, connection_state_recovery_with_missed_events_in_order) {
+  server_process server(GetParam(), true);
   sc::poco_manager_options o;
   o.core.reconnection_delay = 600ms;
   o.core.randomization_factor = 0;
@@ -453,6 +485,9 @@ TEST(socketio_interop, connection_state_recovery_with_missed_events_in_order) {
   EXPECT_EQ(get(s.emit_with_ack("info", value::array()))[0]["rooms"], value::array({"r"}));
   EXPECT_EQ(get(s.emit_with_ack("info", value::array()))[0]["recovered"], true);
 }
+
+INSTANTIATE_TEST_SUITE_P(interop, socketio_interop, ::testing::ValuesIn(peers()),
+                         [](const auto& p) { return p.param.name; });
 
 }  // namespace
 }  // namespace eio::test
