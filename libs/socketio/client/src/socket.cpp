@@ -6,7 +6,7 @@
 //   manager open       -                   CONNECT (auth; pid and offset once the server gave a pid)
 //   CONNECT answer     -                   -> connected: id, pid, recovered; buffered events delivered,
 //                                          the send buffer sent, then "connect"
-//   CONNECT_ERROR      -                   -> inactive; "connect_error"(refused)
+//   CONNECT_ERROR      -                   -> inactive; "connect_error"(refused)     ignored
 //   EVENT              -                   buffered until connected      "any", then the event's listeners;
 //                                                                        offset kept (with a pid)
 //   ACK                -                   its callback                  its callback
@@ -216,6 +216,9 @@ void socket::on_packet(packet_type type, std::optional<std::uint64_t> id, value 
       destroy(now);
       return on_close(disconnect_reason::io_server_disconnect, "");
     case packet_type::connect_error: {
+      // A server never refuses a connected socket; socket.io-client would
+      // stay "connected" yet inactive. Ignored here.
+      if (connected_) return;
       destroy(now);
       error_info error;
       error.refused = true;
