@@ -22,6 +22,7 @@
 #include <functional>
 #include <istream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -484,6 +485,31 @@ TEST_P(socketio_interop, connection_state_recovery_with_missed_events_in_order) 
   // The room survived.
   EXPECT_EQ(get(s.emit_with_ack("info", value::array()))[0]["rooms"], value::array({"r"}));
   EXPECT_EQ(get(s.emit_with_ack("info", value::array()))[0]["recovered"], true);
+}
+
+// The README's ten lines, as they are there (but for the URL and the
+// printing), against the server.
+TEST_P(socketio_interop, readme_example) {
+  server_process server(GetParam(), false);
+  std::ostringstream out;
+  {
+    namespace sio = eio::socketio::client;
+    sio::poco_manager io(server.url);
+    auto socket = io.socket("/", eio::socketio::value{{"token", "abc"}});  // with this auth
+    socket.on("chat", [&out](const eio::socketio::value& args) { out << args[0] << "\n"; });
+    socket.on_connect([socket]() mutable { socket.emit("join", {"lobby"}); });
+    socket.on_disconnect([&out](sio::disconnect_reason r, auto&) { out << to_string(r) << "\n"; });
+    socket.connect();
+    eio::socketio::value reply = socket.emit_with_ack("sum", {1, 2}).get();  // [3], or std::system_error
+    EXPECT_EQ(reply, value::array({3}));
+    EXPECT_EQ(get(socket.emit_with_ack("info", value::array()))[0]["auth"], (value{{"token", "abc"}}));
+    EXPECT_EQ(get(socket.emit_with_ack("info", value::array()))[0]["rooms"], value::array({"lobby"}));
+    get(socket.emit_with_ack("to-room", value::array({"lobby", "chat", "hi"})));
+    for (int i = 0; i < 200 && io.call([&out](sio::manager&, millis) { return out.str(); }).empty(); ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(io.call([&out](sio::manager&, millis) { return out.str(); }), "\"hi\"\n");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(interop, socketio_interop, ::testing::ValuesIn(peers()),

@@ -29,6 +29,7 @@
 //   describe ...args, ack     ack(the arguments as the server sees them: each
 //                             Buffer as {"$binary": "<hex>"}, anywhere)
 //   no-ack ...                never acknowledges
+//   sum ...numbers, ack       ack(their sum)
 //   info ack                  ack({id, engine, recovered, auth, query, transport, header, rooms})
 //   join room, ack            socket.join(room); ack()
 //   leave room, ack           socket.leave(room); ack()
@@ -107,6 +108,10 @@ function handlers(nsp) {
       ack(describe(args));
     });
     socket.on("no-ack", () => {});
+    socket.on("sum", (...args) => {
+      const ack = takeAck(args);
+      ack(args.reduce((a, b) => a + b, 0));
+    });
     socket.on("info", (...args) => {
       takeAck(args)({
         id: socket.id,

@@ -234,6 +234,12 @@ poco_socket poco_manager::socket(const std::string& nsp, socket_options options)
   return poco_socket(*this, nsp);
 }
 
+poco_socket poco_manager::socket(const std::string& nsp, value auth) {
+  socket_options options;
+  options.auth = std::move(auth);
+  return socket(nsp, std::move(options));
+}
+
 poco_socket poco_manager::socket() { return socket(impl_->url_nsp); }
 
 void poco_manager::open() {

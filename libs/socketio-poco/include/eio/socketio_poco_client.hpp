@@ -127,6 +127,8 @@ public:
   // The socket of `nsp`, made on the first call with `options` (later calls
   // return a handle to the same socket). Not connected: call connect().
   poco_socket socket(const std::string& nsp, socket_options options = {});
+  // The same with the default options and this auth (an object).
+  poco_socket socket(const std::string& nsp, value auth);
   poco_socket socket();  // the URL's namespace ("/" without one)
 
   void open();
