@@ -1215,5 +1215,125 @@ TEST_F(sio_test, responder_after_the_manager_is_gone) {
   EXPECT_FALSE(kept(value::array()));
 }
 
+
+TEST_F(sio_test, connect_error_for_a_connected_socket_is_ignored) {
+  sc::socket& s = connected();
+  says(R"(4{"message":"late"})");
+  EXPECT_EQ(take_log(), strings{});
+  EXPECT_TRUE(s.connected());
+  EXPECT_TRUE(s.active());
+}
+
+TEST_F(sio_test, emit_after_an_overdue_heartbeat_is_buffered) {
+  // socket.io-client's isConnected: !engine._hasPingExpired(). The adapter
+  // is late with on_timeout; the emit sees the session dead and buffers.
+  sc::socket& s = connected();
+  now += 45001ms;
+  EXPECT_FALSE(s.emit("late", value::array(), now));
+  EXPECT_EQ(take_log(), (strings{"close ping timeout", "disconnect / ping timeout"}));
+  EXPECT_EQ(s.buffered_packets(), 1u);
+  EXPECT_EQ(actions(), (strings{"WS-CLOSE"}));
+}
+
+TEST_F(sio_test, open_while_waiting_to_reconnect_attempts_now) {
+  connected();
+  drops();
+  take_log();
+  m->open(now);
+  EXPECT_EQ(take_log(), (strings{"reconnect_attempt 1"}));
+  EXPECT_EQ(actions(), (strings{"WS-OPEN /socket.io/?EIO=4&transport=websocket"}));
+  accept();
+  says(R"(0{"sid":"S2"})");
+  EXPECT_EQ(take_log(), (strings{"open", "reconnect 1", "connect /"}));
+  EXPECT_FALSE(m->reconnecting());
+  drops();  // and it reconnects again after a later drop
+  EXPECT_TRUE(m->reconnecting());
+}
+
+// Every situation x input pair of the manager (manager.cpp's table): the
+// state it leaves, whether it waits to reconnect, and that nothing breaks.
+TEST_F(sio_test, every_situation_and_input) {
+  enum situation { fresh, opening, open, waiting, closed_for_good };
+  enum input_kind { open_call, close_call, engine_opens, engine_fails, connect_answer, reconnect_timer, connect_timeout,
+                    socket_connect, socket_disconnect };
+  const char* situations[] = {"fresh", "opening", "open", "waiting", "closed_for_good"};
+  const char* inputs[] = {"open()", "close()", "engine opens", "engine fails", "CONNECT answer", "1 s", "20 s",
+                          "socket connect()", "socket disconnect()"};
+  using sc::manager_state;
+  struct outcome {
+    manager_state state;
+    bool reconnecting;
+  };
+  const manager_state c = manager_state::closed, o = manager_state::opening, p = manager_state::open;
+  const outcome expected[5][9] = {
+      // open()   close()   opens     fails     CONNECT   1 s       20 s      connect   disconnect
+      {{o, false}, {c, false}, {c, false}, {c, false}, {c, false}, {c, false}, {c, false}, {o, false}, {c, false}},  // fresh
+      {{o, false}, {c, false}, {p, false}, {c, true}, {o, false}, {o, false}, {c, true}, {o, false}, {c, false}},    // opening
+      {{p, false}, {c, false}, {p, false}, {c, true}, {p, false}, {p, false}, {p, false}, {p, false}, {c, false}},   // open
+      {{o, true}, {c, false}, {c, true}, {c, true}, {c, true}, {o, true}, {o, true}, {c, true}, {c, false}},         // waiting
+      {{o, false}, {c, false}, {c, false}, {c, false}, {c, false}, {c, false}, {c, false}, {o, false}, {c, false}},  // closed for good
+  };
+  opts.auto_connect = false;
+  for (int si = 0; si < 5; ++si) {
+    for (int ii = 0; ii < 9; ++ii) {
+      SCOPED_TRACE(std::string(situations[si]) + " x " + inputs[ii]);
+      now = 0ms;
+      ws_.reset();
+      make();
+      sc::socket& s = open_socket();
+      switch (si) {
+        case fresh: break;
+        case opening: s.connect(now); break;
+        case open:
+          s.connect(now);
+          actions();
+          accept();
+          says(R"(0{"sid":"S1"})");
+          break;
+        case waiting:
+          s.connect(now);
+          actions();
+          accept();
+          says(R"(0{"sid":"S1"})");
+          drops();
+          break;
+        case closed_for_good:
+          s.connect(now);
+          actions();
+          accept();
+          m->close(now);
+          break;
+      }
+      actions();
+      switch (ii) {
+        case open_call: m->open(now); break;
+        case close_call: m->close(now); break;
+        case engine_opens:
+          if (ws_) accept();
+          break;
+        case engine_fails:
+          if (ws_) refuse();
+          break;
+        case connect_answer:
+          if (ws_) says(R"(0{"sid":"S9"})");
+          break;
+        case reconnect_timer: advance(1000ms); break;
+        case connect_timeout: advance(20000ms); break;
+        case socket_connect: s.connect(now); break;
+        case socket_disconnect: s.disconnect(now); break;
+      }
+      actions();
+      EXPECT_EQ(to_string(m->state()), to_string(expected[si][ii].state));
+      EXPECT_EQ(m->reconnecting(), expected[si][ii].reconnecting);
+      if (s.connected()) {
+        EXPECT_TRUE(s.active() && s.id());
+      }
+      if (!m->reconnecting() && m->state() == manager_state::closed) {
+        EXPECT_FALSE(m->next_deadline()) << "a closed manager not reconnecting has no timer";
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace eio::test

@@ -7,6 +7,7 @@
 //   input \ state        closed                   opening                        open
 //   open()               new Engine.IO session,   ignored                        ignored
 //                        connect timer -> opening
+//                        (waiting to reconnect: the attempt, now)
 //   session opens        -                        -> open; "open" (each socket   -
 //                                                 sends CONNECT); attempt:
 //                                                 "reconnect"(n), attempts = 0
@@ -322,7 +323,13 @@ void manager::catch_up(millis now) {
 }
 
 void manager::open(millis now) {
-  input(now, [&] { open_engine(false, now_); });
+  input(now, [&] {
+    // While waiting to reconnect: the attempt, now. (socket.io-client
+    // opens outside the loop and keeps _reconnecting set, so that a later
+    // drop no longer reconnects.)
+    if (reconnecting_ && reconnect_at_ && state_ == manager_state::closed) return on_reconnect_timer(now_);
+    open_engine(false, now_);
+  });
 }
 
 void manager::close(millis now) {

@@ -468,6 +468,7 @@ public:
 
   // Opens the Engine.IO session (`open()`/`connect()`) unless one is opening
   // or open. A failure of this first opening starts the reconnection.
+  // While waiting to reconnect: makes the next attempt now.
   void open(millis now);
   // Closes for good (`disconnect()`): no reconnection; every subscribed
   // socket gets "disconnect" with "forced close".
