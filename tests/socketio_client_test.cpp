@@ -1216,6 +1216,27 @@ TEST_F(sio_test, responder_after_the_manager_is_gone) {
 }
 
 
+TEST_F(sio_test, attachments_that_never_come) {
+  opts.limits.attachment_timeout = 100ms;
+  make();
+  connected();
+  says(R"(51-["file",{"_placeholder":true,"num":0}])");
+  EXPECT_EQ(m->next_deadline(), now + 100ms);
+  advance(99ms);
+  EXPECT_EQ(take_log(), strings{});
+  advance(1ms);
+  EXPECT_EQ(take_log(), (strings{"close parse error", "disconnect / parse error"}));
+  EXPECT_TRUE(m->reconnecting());
+}
+
+TEST_F(sio_test, too_many_attachments_is_a_parse_error) {
+  opts.limits.max_attachments = 2;
+  make();
+  connected();
+  says(R"(53-["file",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1},{"_placeholder":true,"num":2}])");
+  EXPECT_EQ(take_log(), (strings{"close parse error", "disconnect / parse error"}));
+}
+
 TEST_F(sio_test, connect_error_for_a_connected_socket_is_ignored) {
   sc::socket& s = connected();
   says(R"(4{"message":"late"})");

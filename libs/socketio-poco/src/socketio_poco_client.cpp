@@ -230,6 +230,9 @@ std::shared_ptr<std::promise<value>> poco_manager::release(std::uint64_t key) {
 }
 
 poco_socket poco_manager::socket(const std::string& nsp, socket_options options) {
+  if (nsp.empty() || nsp.front() != '/' || nsp.find(',') != std::string::npos) {
+    throw std::invalid_argument("a namespace starts with '/' and holds no ',': \"" + nsp + "\"");
+  }
   call([&nsp, &options](manager& m, millis now) { m.socket(nsp, std::move(options), now); });
   return poco_socket(*this, nsp);
 }

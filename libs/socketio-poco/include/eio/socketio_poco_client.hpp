@@ -126,6 +126,8 @@ public:
 
   // The socket of `nsp`, made on the first call with `options` (later calls
   // return a handle to the same socket). Not connected: call connect().
+  // Throws std::invalid_argument for a namespace that does not start with
+  // '/' or holds a ',' (which would end it on the wire).
   poco_socket socket(const std::string& nsp, socket_options options = {});
   // The same with the default options and this auth (an object).
   poco_socket socket(const std::string& nsp, value auth);

@@ -445,8 +445,7 @@ void manager::force_close(millis now) {
   on_close(disconnect_reason::forced_close, "", now);
 }
 
-void manager::destroy_socket(class socket& s, millis now) {
-  (void)s;
+void manager::close_if_unused(millis now) {
   for (const auto& [nsp, other] : sockets_) {
     if (other->active_) return;  // still in use
   }

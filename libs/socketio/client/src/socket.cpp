@@ -109,7 +109,7 @@ void socket::destroy(millis now) {
     io_.error_listeners_.remove(on_error_);
     io_.close_listeners_.remove(on_close_);
   }
-  io_.destroy_socket(*this, now);
+  io_.close_if_unused(now);
 }
 
 void socket::on_manager_open(millis now) { send_connect(now); }

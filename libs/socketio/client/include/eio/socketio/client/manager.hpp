@@ -562,7 +562,7 @@ private:
   void reconnect(millis now);
   void on_reconnect_timer(millis now);
   void cleanup();
-  void destroy_socket(class socket& s, millis now);
+  void close_if_unused(millis now);
   void force_close(millis now);
   void emit_error(const error_info& error);
 
