@@ -4,7 +4,6 @@
 
 #include <eio/poco_client.hpp>
 
-#include <Poco/Exception.h>
 #include <Poco/URI.h>
 
 #include <atomic>
@@ -29,28 +28,18 @@ struct parsed_url {
   std::vector<std::pair<std::string, std::string>> query;
 };
 
+// The endpoint as eio::parse_endpoint reads it (scheme, host, port, query
+// without Engine.IO's own parameters); its path is the namespace here, not
+// the Engine.IO path (socket.io-client's io(url)).
 parsed_url parse_url(std::string_view url) {
+  std::string error;
+  std::optional<endpoint> where = parse_endpoint(url, error);
+  if (!where) throw std::invalid_argument(error);
   parsed_url out;
-  try {
-    const Poco::URI uri{std::string(url)};
-    const std::string& scheme = uri.getScheme();
-    if (scheme == "https" || scheme == "wss") {
-      out.where.tls = true;
-    } else if (scheme != "http" && scheme != "ws") {
-      throw std::invalid_argument("the URL must start with http://, https://, ws:// or wss://");
-    }
-    out.where.host = uri.getHost();
-    if (out.where.host.empty()) throw std::invalid_argument("the URL has no host");
-    out.where.port = uri.getSpecifiedPort() ? uri.getSpecifiedPort() : (out.where.tls ? 443 : 80);
-    if (!uri.getPath().empty()) out.nsp = uri.getPath();
-    for (auto& [name, value] : uri.getQueryParameters()) {
-      // The Engine.IO client adds these itself.
-      if (name == "EIO" || name == "transport" || name == "sid" || name == "t") continue;
-      out.query.emplace_back(name, value);
-    }
-  } catch (const Poco::Exception& e) {
-    throw std::invalid_argument("bad URL: " + e.displayText());
-  }
+  out.query = where->query;
+  out.where = std::move(*where);
+  const std::string path = Poco::URI(std::string(url)).getPath();  // parse_endpoint read it already
+  if (!path.empty()) out.nsp = path;
   return out;
 }
 
