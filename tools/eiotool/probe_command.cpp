@@ -2,18 +2,22 @@
 
 #include <eio/parser.hpp>
 #include <eio/poco_client.hpp>
+#include <eio/socketio_poco_client.hpp>
 
 #include <CLI/CLI.hpp>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/String.h>
+#include <Poco/URI.h>
 
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace eio::tool {
@@ -32,6 +36,13 @@ struct probe_arguments {
   bool json = false;
   long timeout = 10000;  // ms, per step
   bool insecure = false;
+  // Socket.IO: a CONNECT to `nsp` after the Engine.IO steps, and an emit
+  // with an acknowledgement when `emit` is set.
+  bool socketio = false;
+  std::string nsp = "/";
+  std::string auth;  // JSON object
+  std::string emit;
+  std::string emit_args = "[]";  // JSON array (or one value)
 };
 
 const char* const probe_footer = R"text(Examples:
@@ -39,12 +50,18 @@ const char* const probe_footer = R"text(Examples:
   eiotool probe https://chat.example/socket.io/ --origin https://app.example
   eiotool probe ws://127.0.0.1:3000/ --transport websocket --send hi --expect-echo
   eiotool probe http://127.0.0.1:3000/ --eio 3 --listen 30 --json
+  eiotool probe http://127.0.0.1:3000/ --socketio --namespace /admin --auth '{"token":"abc"}'
+  eiotool probe https://chat.example/ --socketio --emit ping --args '["hello", 1]'
 
 Steps: connect (TCP/TLS, certificate), handshake (status, sid, upgrades,
 timings, CORS for --origin, Set-Cookie), same sid (a second request: a load
 balancer without sticky sessions fails here), upgrade (polling -> websocket
 and its probe), messages (--send, --expect-echo, --listen), heartbeat (the
 first ping; waited for when pingInterval fits in --timeout or --listen).
+With --socketio (the path defaults to /socket.io/): socketio (a CONNECT to
+--namespace with --auth, answered with its sid, and its pid when the server
+has connection state recovery on, or refused: the CONNECT_ERROR's message
+and data), emit (--emit EVENT with --args, and its acknowledgement).
 Exit status: 0 every step passed, 1 the endpoint answered but a step failed
 (the verdict names it), 2 unreachable or bad usage.)text";
 
@@ -121,7 +138,21 @@ public:
 
   int run() {
     std::string error;
-    const std::optional<endpoint> where = parse_endpoint(args_.url, error);
+    url_ = args_.url;
+    if (args_.socketio) {
+      if (!socketio_usage()) return exit_usage;
+      // A Socket.IO server's Engine.IO path is /socket.io/ unless said otherwise.
+      try {
+        Poco::URI uri(url_);
+        if (uri.getPath().empty() || uri.getPath() == "/") {
+          uri.setPath("/socket.io/");
+          url_ = uri.toString();
+        }
+      } catch (const Poco::Exception&) {
+        // parse_endpoint below says what is wrong
+      }
+    }
+    const std::optional<endpoint> where = parse_endpoint(url_, error);
     if (!where) {
       std::fprintf(stderr, "eiotool probe: %s\n", error.c_str());
       return exit_usage;
@@ -162,6 +193,7 @@ private:
       if (handshake_step()) same_sid_step();
     }
     session_steps();
+    if (args_.socketio) socketio_steps();
     for (const step& s : steps_) {
       if (s.result == outcome::fail) return exit_failure;
     }
@@ -406,7 +438,7 @@ private:
 
   void session_steps() {
     start_ = steady::now();
-    client_ = std::make_unique<poco_client>(args_.url, options_);
+    client_ = std::make_unique<poco_client>(url_, options_);
     client_->open();
     const millis step_time(args_.timeout);
     const bool websocket_only = args_.transport == "websocket";
@@ -648,6 +680,198 @@ private:
     client_.reset();
   }
 
+  // ---------------------------------------------------------------- Socket.IO
+
+  // Checks the Socket.IO flags; false (after saying why) for bad usage.
+  bool socketio_usage() {
+    const auto fail = [](const std::string& why) {
+      std::fprintf(stderr, "eiotool probe: %s\n", why.c_str());
+      return false;
+    };
+    if (args_.eio != 4) return fail("--socketio needs --eio 4 (Socket.IO v5 runs on Engine.IO v4)");
+    if (!args_.sends.empty() || args_.expect_echo) {
+      return fail("--send and --expect-echo send raw Engine.IO messages, which a Socket.IO server refuses; use --emit");
+    }
+    if (args_.nsp.empty() || args_.nsp.front() != '/' || args_.nsp.find(',') != std::string::npos) {
+      return fail("--namespace must start with '/' and hold no ',' (got \"" + args_.nsp + "\")");
+    }
+    try {
+      if (!args_.auth.empty()) {
+        auth_ = socketio::value::parse(args_.auth);
+        if (!auth_.is_object()) return fail("--auth must be a JSON object, got " + args_.auth);
+      }
+      emit_args_ = socketio::value::parse(args_.emit_args);
+    } catch (const socketio::value::exception& e) {
+      return fail(std::string("bad JSON in --auth or --args: ") + e.what());
+    }
+    if (!args_.emit.empty()) {
+      if (const std::error_code error = socketio::check_event_name(args_.emit)) {
+        return fail("--emit \"" + args_.emit + "\": " + error.message());
+      }
+    }
+    return true;
+  }
+
+  // A Socket.IO value for people and for the JSON report: binary shown as
+  // {"$binary": "<hex>"}.
+  static socketio::value printable(const socketio::value& v) {
+    if (v.is_binary()) {
+      static const char hex[] = "0123456789abcdef";
+      std::string text;
+      for (const std::uint8_t b : v.get_binary()) {
+        text += hex[b >> 4];
+        text += hex[b & 15];
+      }
+      return socketio::value{{"$binary", text}};
+    }
+    socketio::value out = v;
+    if (v.is_array() || v.is_object()) {
+      for (auto& [key, element] : out.items()) element = printable(element);
+    }
+    return out;
+  }
+
+  static Poco::Dynamic::Var to_poco(const socketio::value& v) {
+    Poco::JSON::Parser parser;
+    return parser.parse(printable(v).dump());
+  }
+
+  // The socketio step: a CONNECT to the namespace over a session of our
+  // Socket.IO client (eio::socketio::client::poco_manager, reconnection off),
+  // then the emit step.
+  void socketio_steps() {
+    step& s = add("socketio");
+    s.details->set("namespace", args_.nsp);
+    if (!open_) {
+      s.result = outcome::skip;
+      s.summary = "the Engine.IO session did not open";
+      if (!args_.emit.empty()) add("emit").summary = "the Engine.IO session did not open";
+      return;
+    }
+    namespace sc = socketio::client;
+    sc::poco_manager_options o;
+    o.core.path = where_.path;
+    o.core.extra_headers = options_.headers;
+    o.core.transports = args_.transport == "polling"     ? std::vector<transport_kind>{transport_kind::polling}
+                        : args_.transport == "websocket" ? std::vector<transport_kind>{transport_kind::websocket}
+                                                         : std::vector<transport_kind>{transport_kind::polling, transport_kind::websocket};
+    o.core.reconnection = false;
+    o.core.timeout = millis(args_.timeout);
+    o.connect_timeout = millis(args_.timeout);
+    o.request_timeout = millis(args_.timeout);
+    o.insecure = args_.insecure;
+    // The URL's query goes to every request; its path is the Engine.IO path here.
+    Poco::URI uri(url_);
+    uri.setPath("/");
+    sc::poco_manager io(uri.toString(), o);
+
+    struct outcome_of_connect {
+      std::optional<std::string> sid;
+      std::optional<std::string> pid;
+      std::optional<sc::error_info> error;
+      std::optional<std::string> disconnect;
+    };
+    auto answered = std::make_shared<std::promise<outcome_of_connect>>();
+    auto done = std::make_shared<bool>(false);  // the loop's alone
+    sc::socket_options so;
+    if (!args_.auth.empty()) so.auth = auth_;
+    sc::poco_socket socket = io.socket(args_.nsp, so);
+    const auto settle = [answered, done](outcome_of_connect r) {
+      if (*done) return;
+      *done = true;
+      answered->set_value(std::move(r));
+    };
+    // On the loop thread, where post() runs at once: the model socket's state as the CONNECT left it.
+    socket.on_connect([&io, settle, nsp = args_.nsp] {
+      io.post([settle, nsp](sc::manager& m, millis) {
+        const sc::socket* connected = m.find(nsp);
+        settle({connected->id(), connected->pid(), std::nullopt, std::nullopt});
+      });
+    });
+    socket.on_connect_error([settle](const sc::error_info& e) { settle({std::nullopt, std::nullopt, e, std::nullopt}); });
+    socket.on_disconnect([settle](sc::disconnect_reason r, const std::string& d) {
+      settle({std::nullopt, std::nullopt, std::nullopt, std::string(to_string(r)) + (d.empty() ? "" : " (" + d + ")")});
+    });
+    const auto t0 = steady::now();
+    socket.connect();
+    std::future<outcome_of_connect> f = answered->get_future();
+    if (f.wait_for(millis(args_.timeout)) != std::future_status::ready) {
+      s.result = outcome::fail;
+      s.summary = "no answer to CONNECT " + args_.nsp + " within " + std::to_string(args_.timeout) + " ms";
+      s.notes.push_back("is this a Socket.IO server? (a plain Engine.IO server never answers a CONNECT)");
+      if (!args_.emit.empty()) add("emit").summary = "not connected";
+      return;
+    }
+    const outcome_of_connect r = f.get();
+    const millis took = std::chrono::duration_cast<millis>(steady::now() - t0);
+    s.details->set("ms", took.count());
+    if (r.sid) {
+      s.result = outcome::pass;
+      s.details->set("sid", *r.sid);
+      s.details->set("recovery", r.pid.has_value());
+      if (r.pid) s.details->set("pid", *r.pid);
+      s.summary = "CONNECT " + args_.nsp + " answered in " + ms(took) + ": sid " + *r.sid +
+                  (r.pid ? ", pid " + *r.pid + " (connection state recovery on)"
+                         : " (no pid: connection state recovery off)");
+      if (!args_.auth.empty()) s.notes.push_back("auth " + auth_.dump());
+      if (!args_.emit.empty()) emit_step(socket);
+      socket.disconnect();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the DISCONNECT go out
+      return;
+    }
+    s.result = outcome::fail;
+    if (r.error && r.error->refused) {
+      Poco::JSON::Object::Ptr refused = new Poco::JSON::Object(true);
+      refused->set("message", r.error->message);
+      if (r.error->data) refused->set("data", to_poco(*r.error->data));
+      s.details->set("refused", refused);
+      s.summary = "CONNECT " + args_.nsp + " refused: \"" + r.error->message + "\"" +
+                  (r.error->data ? ", data " + printable(*r.error->data).dump() : "");
+      if (r.error->message == "Invalid namespace") {
+        s.notes.push_back("the server has no namespace " + args_.nsp + " (io.of(\"" + args_.nsp + "\") on the server)");
+      } else {
+        s.notes.push_back("a middleware refused the connection (next(err) in io.of(\"" + args_.nsp + "\").use(...))" +
+                          std::string(args_.auth.empty() ? ": does it want --auth?" : ": check --auth"));
+      }
+    } else if (r.error) {
+      s.summary = "the Socket.IO session failed: " + r.error->message;
+      if (r.error->message.find("Socket.IO server in v2.x") != std::string::npos) {
+        s.summary = "the CONNECT was answered without a sid";
+        s.notes.push_back("a Socket.IO v2 server (protocol v4), or not a Socket.IO server at all (an echo?)");
+      }
+    } else {
+      s.summary = "disconnected before the CONNECT answer: " + r.disconnect.value_or("");
+    }
+    if (!args_.emit.empty()) add("emit").summary = "not connected";
+  }
+
+  void emit_step(socketio::client::poco_socket& socket) {
+    step& s = add("emit");
+    s.details->set("event", args_.emit);
+    s.details->set("args", to_poco(emit_args_));
+    socketio::client::emit_options o;
+    o.timeout = millis(args_.timeout);
+    const auto t0 = steady::now();
+    std::future<socketio::value> f = socket.emit_with_ack(args_.emit, emit_args_, o);
+    try {
+      const socketio::value answer = f.get();  // the timeout above bounds it
+      const millis rtt = std::chrono::duration_cast<millis>(steady::now() - t0);
+      s.result = outcome::pass;
+      s.details->set("answer", to_poco(answer));
+      s.details->set("rttMs", rtt.count());
+      s.summary = "\"" + args_.emit + "\" acknowledged in " + ms(rtt) + ": " + printable(answer).dump();
+    } catch (const std::system_error& e) {
+      s.result = outcome::fail;
+      s.details->set("error", std::string(e.code().message()));
+      if (e.code() == socketio::client::errc::ack_timeout) {
+        s.summary = "no acknowledgement of \"" + args_.emit + "\" within " + std::to_string(args_.timeout) + " ms";
+        s.notes.push_back("does the server's handler for \"" + args_.emit + "\" call its callback (the last argument)?");
+      } else {
+        s.summary = "\"" + args_.emit + "\" failed: " + e.code().message();
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- output
 
   static const char* label(outcome o) {
@@ -661,8 +885,13 @@ private:
 
   std::string verdict(int status) const {
     if (status == exit_ok) {
-      return "OK: " + args_.url + " speaks Engine.IO v" + std::to_string(args_.eio) + " over " +
-             (args_.transport == "upgrade" ? std::string("polling with the websocket upgrade") : args_.transport);
+      const std::string over =
+          args_.transport == "upgrade" ? std::string("polling with the websocket upgrade") : args_.transport;
+      if (args_.socketio) {
+        return "OK: " + url_ + " speaks Socket.IO v5 (Engine.IO v4 over " + over + "), namespace " + args_.nsp +
+               " connected";
+      }
+      return "OK: " + args_.url + " speaks Engine.IO v" + std::to_string(args_.eio) + " over " + over;
     }
     for (const step& s : steps_) {
       if (s.result == outcome::fail) {
@@ -717,6 +946,9 @@ private:
   }
 
   const probe_arguments& args_;
+  std::string url_;  // args_.url, with /socket.io/ as its path for --socketio without one
+  socketio::value auth_;
+  socketio::value emit_args_;
   endpoint where_;
   protocol_version version_ = protocol_version::v4;
   poco_client_options options_;
@@ -767,6 +999,14 @@ void add_probe_command(CLI::App& app, command_action& action) {
       ->check(CLI::Range(1L, 3'600'000L))
       ->capture_default_str();
   command->add_flag("--insecure", args->insecure, "TLS: accept any certificate and host name");
+  command->add_flag("--socketio", args->socketio, "Then connect a Socket.IO namespace (path default /socket.io/)");
+  command->add_option("--namespace", args->nsp, "--socketio: the namespace to connect")->capture_default_str();
+  command->add_option("--auth", args->auth, "--socketio: the CONNECT's auth, a JSON object")->type_name("JSON");
+  command->add_option("--emit", args->emit, "--socketio: emit EVENT with --args and wait for its acknowledgement")
+      ->type_name("EVENT");
+  command->add_option("--args", args->emit_args, "--socketio: the arguments of --emit, a JSON array")
+      ->type_name("JSON")
+      ->capture_default_str();
   command->callback([args, &action] {
     action = [args] { return probe(*args).run(); };
   });
