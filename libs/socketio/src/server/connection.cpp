@@ -170,7 +170,7 @@ void runtime_impl::walk_parents(const std::shared_ptr<join_token>& token, std::s
     std::weak_ptr<join_token> weak = token;
     auto answered = std::make_shared<bool>(false);
     const namespace_config* parent_ptr = &parent;
-    predicate(token->name, token->auth, [this, weak, index, answered, parent_ptr](bool allow) {
+    predicate(self, token->name, token->auth, [this, weak, index, answered, parent_ptr](bool allow) {
       if (*answered) return;
       *answered = true;
       const std::shared_ptr<join_token> t = weak.lock();

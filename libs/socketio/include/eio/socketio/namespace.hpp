@@ -47,10 +47,11 @@ using server_event_handler = std::function<void(namespace_runtime& nsp, const ar
 // The adapter's room events; `socket_id` is empty for create and delete.
 using room_handler =
     std::function<void(namespace_runtime& nsp, room_event event, const std::string& room, const std::string& socket_id)>;
-// Decides whether a dynamic namespace `name` exists, now or later:
-// answer(true) creates it (once, whoever asks first).
-using namespace_predicate =
-    std::function<void(std::string_view name, const value& auth, std::function<void(bool allow)> answer)>;
+// Decides whether a dynamic namespace `name` exists, now or later (a timer
+// of `rt`, the loop asking): answer(true) creates it (once, whoever asks
+// first).
+using namespace_predicate = std::function<void(runtime& rt, std::string_view name, const value& auth,
+                                               std::function<void(bool allow)> answer)>;
 
 // Handlers are called on many loops at once when there are several: they
 // must be safe to call concurrently (typically: they only touch the socket
