@@ -130,6 +130,8 @@ public:
     message += packet;
     deliver(c, message, frame_kind::text);
   }
+  // Sends one Engine.IO text message as is ("4..." is a message, "9" garbage).
+  void send_engine(client_id id, std::string_view message) { deliver(clients_[id], message, frame_kind::text); }
   // Sends one attachment (an Engine.IO binary message).
   void send_binary(client_id id, std::string_view bytes) {
     client& c = clients_[id];
@@ -165,8 +167,10 @@ public:
   // Stops answering pings (so the session ends with a ping timeout).
   void mute(client_id id) { muted_.push_back(id); }
 
-  // Frames received since the last take().
+  // Frames received since the last take() (after running what calls made
+  // outside the harness queued).
   std::vector<sio_frame> take(client_id id) {
+    pump();
     client& c = clients_[id];
     std::vector<sio_frame> out(c.received.begin() + static_cast<std::ptrdiff_t>(c.taken), c.received.end());
     c.taken = c.received.size();
@@ -180,7 +184,10 @@ public:
     }
     return out;
   }
-  bool closed(client_id id) const { return clients_[id].closed; }
+  bool closed(client_id id) {
+    pump();
+    return clients_[id].closed;
+  }
 
   // ---- time and work
 
