@@ -65,7 +65,9 @@ public:
       : now_(start) {
     if (loops > 1) {
       cluster_ = std::make_unique<socketio::in_process_cluster>(
-          loops, [this](unsigned k, socketio::loop_task task) { loops_[k]->tasks.push_back(std::move(task)); });
+          loops, [this](unsigned k, socketio::loop_task task) {
+            if (!loops_[k]->cut_off) loops_[k]->tasks.push_back(std::move(task));
+          });
     }
     for (unsigned k = 0; k < loops; ++k) {
       auto l = std::make_unique<loop>(core);
@@ -164,6 +166,8 @@ public:
     if (c.transport == client_transport::websocket) loops_[c.loop]->core.websocket_closed(c.connection, how, now_);
     pump();
   }
+  // Loop k stops receiving cluster messages (a node that does not answer).
+  void cut_off(unsigned k) { loops_[k]->cut_off = true; }
   // Stops answering pings (so the session ends with a ping timeout).
   void mute(client_id id) { muted_.push_back(id); }
 
@@ -250,6 +254,7 @@ private:
     eio::server core;
     std::unique_ptr<socketio::runtime> rt;
     std::deque<socketio::loop_task> tasks;
+    bool cut_off = false;
   };
 
   void deliver(client& c, std::string_view message, frame_kind kind) {
