@@ -33,10 +33,11 @@
 //  11  a client stops answering pings
 //
 // Invariants (abort on violation; beyond "no crash, no sanitizer report"):
-//   1. Every ack is answered at most once: a client never receives two ACKs
-//      with one id in one namespace, and each server-side ack callback
-//      (emit with ack, broadcast with acks, server_side_emit, fetch_sockets)
-//      runs at most once.
+//   1. Every ack is answered at most once: a client never receives more ACKs
+//      with one id in one namespace than it sent EVENTs asking with that id
+//      (a client may reuse an id), and each server-side ack callback (emit
+//      with ack, broadcast with acks, server_side_emit, fetch_sockets) runs
+//      at most once.
 //   2. No event goes to a socket outside the rooms it was sent to: each
 //      checked broadcast carries a unique name, and every client that gets it
 //      had a socket in one of the rooms (in that namespace) when it was sent.
@@ -232,7 +233,17 @@ void run(const std::uint8_t* data, std::size_t size) {
   sio_harness& h = *s.h;
   socketio::decoder client_decoder;
   std::vector<sio_harness::client_id> clients;
-  std::map<sio_harness::client_id, std::set<std::string>> acks_seen;  // "nsp#id" per client
+  // "nsp#id" -> EVENTs asking for an ack sent, ACKs received; per client.
+  std::map<sio_harness::client_id, std::map<std::string, int>> asks_sent, acks_seen;
+  auto key_of = [](const socketio::packet& p) { return std::string(p.nsp) + "#" + std::to_string(*p.id); };
+  auto send = [&](sio_harness::client_id c, const std::string& text) {
+    socketio::packet p;
+    if (!client_decoder.decode(text, p) && p.id &&
+        (p.type == socketio::packet_type::event || p.type == socketio::packet_type::binary_event)) {
+      ++asks_sent[c][key_of(p)];
+    }
+    h.send(c, text);
+  };
   std::map<sio_harness::client_id, std::size_t> read;                 // frames looked at
   std::map<sio_harness::client_id, std::optional<asked>> last_asked;
   int broadcasts = 0;
@@ -247,8 +258,8 @@ void run(const std::uint8_t* data, std::size_t size) {
         socketio::packet p;
         if (client_decoder.decode(received[i].data, p)) continue;
         if ((p.type == socketio::packet_type::ack || p.type == socketio::packet_type::binary_ack) && p.id) {
-          const std::string key = std::string(p.nsp) + "#" + std::to_string(*p.id);
-          EIO_FUZZ_CHECK(acks_seen[c].insert(key).second);
+          const std::string key = key_of(p);
+          EIO_FUZZ_CHECK(++acks_seen[c][key] <= asks_sent[c][key]);
         }
         if (auto a = asked_of(received[i].data, client_decoder)) last_asked[c] = a;
       }
@@ -270,10 +281,10 @@ void run(const std::uint8_t* data, std::size_t size) {
         }
         break;
       case 1:
-        if (auto c = pick()) h.send(*c, template_packet(in));
+        if (auto c = pick()) send(*c, template_packet(in));
         break;
       case 2:
-        if (auto c = pick()) h.send(*c, in.text(48));
+        if (auto c = pick()) send(*c, in.text(48));
         break;
       case 3:
         if (auto c = pick()) h.send_binary(*c, in.bytes(8));
