@@ -343,5 +343,56 @@ TEST(socketio_events, on_any_once_off_and_outgoing_listeners) {
                                            "out:news:\"n\""}));
 }
 
+// The README's example, as written there (section "eio::socketio server").
+TEST(socketio_readme, the_example_runs) {
+  server_options options;
+  options.connection_state_recovery = recovery_options{};
+  server io(options);
+  io.of("/chat").use([](socket& s, next_function next) {
+    if (s.handshake().auth.value("token", "") == "secret") next();
+    else next(middleware_error{"not authorized", value{{"code", 401}}});
+  });
+  std::vector<std::string> reasons;
+  io.of("/chat").on_connection([&reasons](socket& s) {
+    s.join("lobby");
+    s.on("msg", [](socket& self, const args_view& args, ack_handle ack) {
+      self.to("lobby").emit("msg", args);  // relayed as received: no JSON document built
+      ack(value::array({"ok"}));
+    });
+    s.on("ask", [](socket& self, const args_view&, ack_handle) {
+      self.timeout(5s).emit_with_ack("question", value::array({42}),
+          [&nsp = self.nsp()](const operation_error& error, const args_view& args) {
+            if (!error) nsp.emit("answered", value::array({args[0]}));  // else "operation has timed out"
+          });
+    });
+    s.on_disconnect([&reasons](socket&, std::string_view reason, std::string_view) { reasons.emplace_back(reason); });
+  });
+
+  sio_harness h(io);
+  const auto refused = h.open();
+  h.send(refused, "0/chat,{\"token\":\"guess\"}");
+  EXPECT_EQ(h.texts(refused),
+            (std::vector<std::string>{"4/chat,{\"data\":{\"code\":401},\"message\":\"not authorized\"}"}));
+  const auto a = h.open();
+  const auto b = h.open();
+  h.send(a, "0/chat,{\"token\":\"secret\"}");
+  h.send(b, "0/chat,{\"token\":\"secret\"}");
+  h.take(a);
+  h.take(b);
+  h.send(a, "2/chat,1[\"msg\",\"hi\"]");
+  EXPECT_EQ(h.texts(a), (std::vector<std::string>{"3/chat,1[\"ok\"]"}));
+  const auto relayed = h.texts(b);
+  ASSERT_EQ(relayed.size(), 1u);
+  EXPECT_EQ(relayed[0].substr(0, 19), "2/chat,[\"msg\",\"hi\",");  // and its offset (recovery is on)
+  h.send(a, "2/chat,[\"ask\"]");
+  const auto question = h.texts(a);
+  ASSERT_EQ(question.size(), 1u);
+  EXPECT_EQ(question[0], "2/chat,0[\"question\",42]");
+  h.send(a, "3/chat,0[\"yes\"]");
+  EXPECT_EQ(h.texts(b).at(0).substr(0, 25), "2/chat,[\"answered\",\"yes\",");
+  h.drop(b);
+  EXPECT_EQ(reasons, (std::vector<std::string>{"transport close"}));
+}
+
 }  // namespace
 }  // namespace eio::socketio

@@ -235,5 +235,86 @@ TEST_F(socketio_input, a_binary_packet_completed_in_time_leaves_no_timer) {
   EXPECT_FALSE(h.closed(c));
 }
 
+// The connection-level table, walked: every namespace state on a connection
+// against every packet type (connection.cpp `rules`).
+TEST(socketio_input_table, every_state_against_every_packet_type) {
+  enum class state { not_joined, checking, joining, joined };
+  enum class expect { answered, closed, dispatched };
+  struct input {
+    const char* name;
+    std::string text;          // for namespace "<nsp>"
+    bool attachment = false;   // followed by one binary message
+  };
+  const std::vector<input> inputs{
+      {"CONNECT", "0<nsp>,"},
+      {"CONNECT_ERROR", "4<nsp>,{\"message\":\"x\"}"},
+      {"EVENT", "2<nsp>,[\"e\"]"},
+      {"BINARY_EVENT", "51-<nsp>,[\"e\",{\"_placeholder\":true,\"num\":0}]", true},
+      {"ACK", "3<nsp>,0[]"},
+      {"BINARY_ACK", "61-<nsp>,0[{\"_placeholder\":true,\"num\":0}]", true},
+      {"DISCONNECT", "1<nsp>,"},
+  };
+  auto expected = [](state st, const std::string& type) {
+    switch (st) {
+      case state::not_joined: return type == "CONNECT" ? expect::answered : expect::closed;
+      case state::checking:
+      case state::joining: return expect::closed;
+      case state::joined:
+        return type == "CONNECT" || type == "CONNECT_ERROR" ? expect::closed : expect::dispatched;
+    }
+    return expect::closed;
+  };
+  for (const state st : {state::not_joined, state::checking, state::joining, state::joined}) {
+    for (const auto& in : inputs) {
+      SCOPED_TRACE(std::string(in.name) + " in state " + std::to_string(static_cast<int>(st)));
+      server io;
+      io.of("/m").use([](socket&, next_function) {});  // never answers: joining
+      io.of([](runtime&, std::string_view, const value&, std::function<void(bool)>) {});  // never answers: checking
+      int events = 0;
+      io.of("/j").on_connection([&](socket& s) {
+        s.on("e", [&](socket&, const args_view&, ack_handle) { ++events; });
+      });
+      sio_harness h(io);
+      const auto c = h.open();
+      std::string nsp = "/j";
+      if (st == state::checking) {
+        nsp = "/p-1";
+        h.send(c, "0/p-1,");
+      } else if (st == state::joining) {
+        nsp = "/m";
+        h.send(c, "0/m,");
+      } else if (st == state::joined) {
+        h.send(c, "0/j,");
+      }
+      h.take(c);
+      std::string text = in.text;
+      text.replace(text.find("<nsp>"), 5, nsp);
+      h.send(c, text);
+      if (in.attachment) h.send_binary(c, "z");
+      const auto frames = h.texts(c);
+      switch (expected(st, in.name)) {
+        case expect::answered:
+          EXPECT_FALSE(h.closed(c));
+          ASSERT_EQ(frames.size(), 1u);
+          EXPECT_EQ(frames[0].substr(0, 11), "0/j,{\"sid\":");
+          break;
+        case expect::closed:
+          EXPECT_TRUE(h.closed(c));
+          EXPECT_EQ(h.rt().stats().connections, 0u);
+          break;
+        case expect::dispatched:
+          EXPECT_FALSE(h.closed(c));
+          if (std::string(in.name).find("EVENT") != std::string::npos) {
+            EXPECT_EQ(events, 1);
+          }
+          if (std::string(in.name) == "DISCONNECT") {
+            EXPECT_EQ(h.rt().stats().sockets, 0u);
+          }
+          break;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace eio::socketio
