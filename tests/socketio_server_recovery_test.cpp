@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace eio::socketio {
@@ -73,7 +74,7 @@ TEST(socketio_recovery, missed_packets_replayed_in_order_before_the_answer_with_
   ASSERT_EQ(sid.size(), 20u);
   ASSERT_EQ(pid.size(), 20u);
   EXPECT_EQ(answer, "0{\"sid\":\"" + sid + "\",\"pid\":\"" + pid + "\"}");
-  auto& first = t.sockets.back();
+  const std::shared_ptr<socket> first = t.sockets.back();  // a copy: the vector grows
   first->emit("hello", value::array({1}));  // unicast: logged too, with an offset
   const auto frames = t.h->texts(c);
   ASSERT_EQ(frames.size(), 1u);
@@ -99,7 +100,7 @@ TEST(socketio_recovery, missed_packets_replayed_in_order_before_the_answer_with_
   EXPECT_EQ(replay[2].data, std::string("\x04\x02"));
   EXPECT_EQ(replay[3].data.substr(0, 8), "2[\"m3\",\"");
   EXPECT_EQ(replay[4].data, "0{\"sid\":\"" + sid + "\",\"pid\":\"" + pid + "\"}");
-  const auto& restored = t.sockets.back();
+  const std::shared_ptr<socket> restored = t.sockets.back();
   EXPECT_NE(restored, first);
   EXPECT_TRUE(restored->recovered());
   EXPECT_EQ(restored->id(), sid);
@@ -256,6 +257,38 @@ TEST(socketio_recovery, old_packets_and_sessions_are_purged_by_age) {
   t.h->rt().of("/")->emit("new");
   EXPECT_EQ(store.logged_packets("/"), 1u);
   EXPECT_EQ(store.sessions("/"), 0u);
+}
+
+// The store is shared by the loops' threads: appends, persists and
+// restores from several at once keep every offset distinct and every
+// session restorable once.
+TEST(socketio_recovery, the_store_is_safe_from_several_threads) {
+  in_process_session_store store;
+  constexpr int threads = 4;
+  constexpr int rounds = 500;
+  std::vector<std::vector<std::string>> offsets(threads);
+  std::vector<int> restored(threads, 0);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < rounds; ++i) {
+        event_packet p{"[\"e\"," + std::to_string(i) + "]", {}};
+        broadcast_options opts;
+        offsets[t].push_back(store.append("/", opts, p, std::chrono::milliseconds(i)));
+        const std::string pid = std::to_string(t) + "-" + std::to_string(i);
+        store.persist("/", session_to_persist{"sid" + pid, pid, {"r"}, value::object()}, std::chrono::milliseconds(i));
+        if (store.restore("/", pid, offsets[t].back(), std::chrono::milliseconds(i))) ++restored[t];
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  std::vector<std::string> all;
+  for (const auto& list : offsets) all.insert(all.end(), list.begin(), list.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::unique(all.begin(), all.end()), all.end());
+  for (int t = 0; t < threads; ++t) EXPECT_EQ(restored[t], rounds);
+  EXPECT_EQ(store.sessions("/"), 0u);
+  EXPECT_EQ(store.logged_packets("/"), static_cast<std::size_t>(threads * rounds));
 }
 
 }  // namespace
