@@ -262,6 +262,13 @@ TEST(socketio_events, rooms_unions_each_socket_once_and_except) {
   std::vector<std::string> expected{"r1", "r2", sockets[1]->id()};
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(rooms, expected);
+  // compress is accepted (eio compresses per transport); local stays on this loop.
+  sockets[0]->compress(false).emit("c");
+  sockets[0]->local().emit("l");
+  EXPECT_EQ(h.texts(a), (std::vector<std::string>{"2[\"c\"]"}));
+  EXPECT_EQ(h.texts(b).size(), 1u);
+  EXPECT_EQ(h.texts(c).size(), 1u);
+  EXPECT_EQ(h.texts(d).size(), 1u);
   // A room nobody is in: nothing encoded, nothing sent.
   nsp.to("empty").emit("x");
   for (auto x : {a, b, c, d}) EXPECT_TRUE(h.texts(x).empty());

@@ -285,6 +285,7 @@ timer_id runtime::set_timer(std::chrono::milliseconds delay, std::function<void(
 
 bool runtime::cancel_timer(timer_id id) { return impl_->timers.cancel(id); }
 std::chrono::milliseconds runtime::now() const noexcept { return impl_->now; }
+void runtime::set_now(std::chrono::milliseconds now) noexcept { impl_->now = now; }
 eio::server& runtime::core() const noexcept { return impl_->core; }
 server& runtime::config() const noexcept { return impl_->config; }
 

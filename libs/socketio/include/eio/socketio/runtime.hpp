@@ -26,6 +26,9 @@
 //   5. After each of these calls, carry out the core's actions as usual (the
 //      runtime's emits are core.send()/broadcast() calls) and feed the
 //      events they queued.
+//   6. Work of your own run on the loop (a task another thread posted that
+//      emits, say): give the runtime the time first, set_now(now), since
+//      emits and set_timer() use the last time it was given.
 //   Destroy the runtime before its core (it releases its user data there).
 //
 // Everything else (rooms, acks, timeouts, recovery, broadcasts over loops) is
@@ -112,7 +115,9 @@ public:
   timer_id set_timer(std::chrono::milliseconds delay, std::function<void()> fn);
   // False when it already ran or was cancelled.
   bool cancel_timer(timer_id id);
+  // The loop's time as last given (by any input or set_now).
   std::chrono::milliseconds now() const noexcept;
+  void set_now(std::chrono::milliseconds now) noexcept;
   eio::server& core() const noexcept;
   server& config() const noexcept;
   runtime_stats stats() const;
