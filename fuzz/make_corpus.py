@@ -106,34 +106,42 @@ HAND_SEEDS = [
     ("base64", b"A"), ("base64", b"A=A="), ("base64", b"===="), ("base64", b"-_\xff\x00"),
 ] + [("http_reader", selector + request) for selector, request in [
     # http_reader: first byte = limits (fuzz/http_reader.cpp; 0 = the defaults), then a client stream.
+    # HTTP/1.1 requests carry one Host (RFC 9112 section 3.2), or the reader stops at their head.
     (b"\x00", b"GET /engine.io/?EIO=4&transport=polling&t=N8hyd6w HTTP/1.1\r\nHost: localhost:3000\r\n"
                b"Accept: */*\r\nConnection: keep-alive\r\n\r\n"),
     (b"\x00", b"POST /engine.io/?EIO=4&transport=polling&sid=lv_VI97HAXpY6yYWAAAC HTTP/1.1\r\nHost: x\r\n"
                b"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 13\r\n\r\n4hello\x1e4world"),
     (b"\x00", b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
-    (b"\x00", b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1;flag\r\nhello\r\n"
+    (b"\x00", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1;flag\r\nhello\r\n"
                b"1 ; q=\"a;b\"\r\n,\r\n0\r\nX-Trailer: 1\r\nX-Other: two\r\n\r\n"),
-    (b"\x00", b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /b HTTP/1.1\r\n\r\n"
-               b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nyo\r\n0\r\n\r\nGET /d HTTP/1.1\r\nConnection: close\r\n\r\n"),
+    (b"\x00", b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nyo\r\n0\r\n\r\n"
+               b"GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
     (b"\x00", b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET / HTTP/1.0\r\n\r\n"),
-    (b"\x00", b"\r\n\r\nOPTIONS * HTTP/1.1\r\nOrigin: http://example.com\r\n\r\n"),
-    (b"\x00", b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3, 03\r\n\r\nabc"),
-    # Rejected: smuggling, codings, lengths, folds, versions, bare CR/LF, chunk framing.
-    (b"\x00", b"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
-    (b"\x00", b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"),
-    (b"\x00", b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
-    (b"\x00", b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n\r\n"),
+    (b"\x00", b"\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: x\r\nOrigin: http://example.com\r\n\r\n"),
+    (b"\x00", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3, 03\r\n\r\nabc"),
+    # Rejected: smuggling, codings, lengths, folds, versions, bare CR/LF, chunk framing, Host.
+    (b"\x00", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    (b"\x00", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"),
+    (b"\x00", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+    (b"\x00", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551616\r\n\r\n"),
     (b"\x00", b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\nX : y\r\n\r\n"),
     (b"\x00", b"GET / HTTP/2.0\r\n\r\nGET / http/1.1\r\n\r\n"),
     (b"\x00", b"GET / HTTP/1.1\nHost: x\r\nX: a\rb\r\n\r\n"),
-    (b"\x00", b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"),
+    (b"\x00", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"),
     (b"\x00", b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
-    # Small limits (head 48, 1 header, body 7, chunk line 8): each at and over.
-    (bytes([0x01 | 0x08 | 0x20 | 0x80]), b"POST / HTTP/1.1\r\nContent-Length: 7\r\n\r\n1234567"),
-    (bytes([0x01 | 0x08 | 0x20 | 0x80]), b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;e\r\nabc\r\n5\r\nabcde\r\n0\r\n\r\n"),
+    (b"\x00", b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"),
+    (b"\x00", b"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nhost: a\r\n\r\n"),
+    (b"\x00", b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"),
+    # Small limits: each at and over. Head 48, 1 header, body 7, chunk line 8 (an HTTP/1.0 request,
+    # which needs no Host); head 128, 4 headers, body 7, chunk line 8; head 48, 1 header, body 7;
+    # head 128, 100 headers, body 100.
+    (bytes([0x01 | 0x08 | 0x20 | 0x80]), b"POST / HTTP/1.0\r\nContent-Length: 7\r\n\r\n1234567"),
+    (bytes([0x02 | 0x0C | 0x20 | 0x80]), b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                          b"3;e\r\nabc\r\n5\r\nabcde\r\n0\r\n\r\n"),
     (bytes([0x01 | 0x08 | 0x20]), b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\nGET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n"),
-    (bytes([0x02 | 0x30]), b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\r\nU: 2\r\n\r\n"),
+    (bytes([0x02 | 0x30]), b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\r\nU: 2\r\n\r\n"),
 ]]
 
 

@@ -104,19 +104,19 @@ TEST(HttpReader, TakesTheRequestFromTheHead) {
 }
 
 TEST(HttpReader, PathWithoutQueryAndOtherTargets) {
-  EXPECT_EQ(read_everywhere("OPTIONS * HTTP/1.1\r\n\r\n").events.at(0).path, "*");
-  const http_record h = read_everywhere("GET /a/b?x=1?y HTTP/1.1\r\n\r\n").events.at(0);
+  EXPECT_EQ(read_everywhere("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").events.at(0).path, "*");
+  const http_record h = read_everywhere("GET /a/b?x=1?y HTTP/1.1\r\nHost: x\r\n\r\n").events.at(0);
   EXPECT_EQ(h.path, "/a/b");
   EXPECT_EQ(h.query, "x=1?y");
-  EXPECT_EQ(read_everywhere("GET /? HTTP/1.1\r\n\r\n").events.at(0).query, "");
-  EXPECT_EQ(read_everywhere("GET http://h/p?q HTTP/1.1\r\n\r\n").events.at(0).path, "http://h/p");
-  EXPECT_EQ(read_everywhere("M-SEARCH~!#$%&'*+.^_`| / HTTP/1.1\r\n\r\n").events.at(0).method,
+  EXPECT_EQ(read_everywhere("GET /? HTTP/1.1\r\nHost: x\r\n\r\n").events.at(0).query, "");
+  EXPECT_EQ(read_everywhere("GET http://h/p?q HTTP/1.1\r\nHost: h\r\n\r\n").events.at(0).path, "http://h/p");
+  EXPECT_EQ(read_everywhere("M-SEARCH~!#$%&'*+.^_`| / HTTP/1.1\r\nHost: x\r\n\r\n").events.at(0).method,
             "M-SEARCH~!#$%&'*+.^_`|");
 }
 
 TEST(HttpReader, FieldValuesKeepObsTextAndInnerWhitespace) {
-  const http_record h = read_everywhere(get("X: a \t b\xc3\xa9\xff\r\n")).events.at(0);
-  EXPECT_EQ(h.headers.at(0).second, "a \t b\xc3\xa9\xff");
+  const http_record h = read_everywhere(get("Host: x\r\nX: a \t b\xc3\xa9\xff\r\n")).events.at(0);
+  EXPECT_EQ(h.headers.at(1).second, "a \t b\xc3\xa9\xff");
 }
 
 TEST(HttpReader, IgnoresEmptyLinesBeforeTheRequestLine) {
@@ -126,7 +126,8 @@ TEST(HttpReader, IgnoresEmptyLinesBeforeTheRequestLine) {
 }
 
 TEST(HttpReader, ReadsAContentLengthBody) {
-  const std::string stream = "POST /engine.io/?sid=abc HTTP/1.1\r\nContent-Length: 11\r\n\r\n4hello\x1e" "4you";
+  const std::string stream =
+      "POST /engine.io/?sid=abc HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n4hello\x1e" "4you";
   const http_transcript t = read_everywhere(stream);
   ASSERT_EQ(t.events.size(), 2u) << t;
   EXPECT_EQ(t.events[0].event, event::head);
@@ -139,7 +140,7 @@ TEST(HttpReader, ReadsAContentLengthBody) {
 
 TEST(HttpReader, HeadEndsWhereTheBodyStarts) {
   http_reader reader;
-  const std::string stream = "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET";
+  const std::string stream = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET";
   http_read_result r = reader.feed(stream);
   ASSERT_EQ(r.event, event::head);
   EXPECT_EQ(r.consumed, stream.size() - 6);
@@ -150,8 +151,9 @@ TEST(HttpReader, HeadEndsWhereTheBodyStarts) {
 }
 
 TEST(HttpReader, ContentLengthZeroAndAbsentMeanNoBody) {
-  for (const char* stream : {"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", "POST / HTTP/1.1\r\n\r\n",
-                             "POST / HTTP/1.1\r\nContent-Length: 000\r\n\r\n"}) {
+  for (const char* stream : {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                             "POST / HTTP/1.1\r\nHost: x\r\n\r\n",
+                             "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 000\r\n\r\n"}) {
     const http_transcript t = read_everywhere(stream);
     ASSERT_EQ(t.events.size(), 1u) << stream;
     EXPECT_EQ(t.events[0].event, event::head);
@@ -163,7 +165,7 @@ TEST(HttpReader, RepeatedIdenticalContentLengthIsOne) {
   // RFC 9110 section 8.6: a list of identical values may be taken as one.
   for (const char* fields : {"Content-Length: 3\r\nContent-Length: 3\r\n", "Content-Length: 3, 3\r\n",
                              "Content-Length: 3,03 ,\r\n", "content-length:3\r\n"}) {
-    const std::string stream = "POST / HTTP/1.1\r\n" + std::string(fields) + "\r\nabc";
+    const std::string stream = "POST / HTTP/1.1\r\nHost: x\r\n" + std::string(fields) + "\r\nabc";
     const http_transcript t = read_everywhere(stream);
     ASSERT_EQ(t.events.size(), 2u) << fields << t;
     EXPECT_EQ(t.events[1].body, "abc");
@@ -172,7 +174,7 @@ TEST(HttpReader, RepeatedIdenticalContentLengthIsOne) {
 
 TEST(HttpReader, ReadsChunkedWithExtensionsAndTrailers) {
   const std::string stream =
-      "POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n"
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
       "5;name=value;flag\r\nhello\r\n"
       "1 ; a = \"q;\\\"x\" \r\n,\r\n"
       "00006\r\n world\r\n"
@@ -187,16 +189,17 @@ TEST(HttpReader, ReadsChunkedWithExtensionsAndTrailers) {
 }
 
 TEST(HttpReader, ReadsAnEmptyChunkedBody) {
-  const http_transcript t = read_everywhere("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  const http_transcript t =
+      read_everywhere("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   ASSERT_EQ(t.events.size(), 2u) << t;
   EXPECT_EQ(t.events[1].event, event::body_done);
   EXPECT_EQ(t.events[1].body, "");
 }
 
 TEST(HttpReader, ReadsTwoKeepAliveRequestsFromOneBuffer) {
-  const std::string stream = "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi" + get() +
-                             "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nyo\r\n0\r\n\r\n" +
-                             "GET /d HTTP/1.1\r\nConnection: close\r\n\r\n";
+  const std::string stream = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi" + get() +
+                             "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nyo\r\n0\r\n\r\n" +
+                             "GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   const http_transcript t = read_everywhere(stream);
   ASSERT_EQ(t.events.size(), 6u) << t;
   EXPECT_EQ(t.events[0].path, "/a");
@@ -210,8 +213,8 @@ TEST(HttpReader, ReadsTwoKeepAliveRequestsFromOneBuffer) {
 }
 
 TEST(HttpReader, DiscardsABodyAndReadsTheNextRequest) {
-  const std::string stream = "POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
-                             "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" +
+  const std::string stream = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                             "POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" +
                              get();
   for (std::size_t step : {std::size_t{1}, std::size_t{7}, stream.size()}) {
     const http_transcript t = read_stream(stream, step, {}, true);
@@ -225,7 +228,7 @@ TEST(HttpReader, DiscardsABodyAndReadsTheNextRequest) {
 
 TEST(HttpReader, KeepAliveRules) {
   auto keep_alive = [](std::string_view version, std::string_view fields) {
-    const std::string stream = "GET / " + std::string(version) + "\r\n" + std::string(fields) + "\r\n";
+    const std::string stream = "GET / " + std::string(version) + "\r\nHost: x\r\n" + std::string(fields) + "\r\n";
     const http_transcript t = read_everywhere(stream);
     EXPECT_EQ(t.events.size(), 1u) << stream;
     return !t.events.empty() && t.events[0].keep_alive;
@@ -329,10 +332,10 @@ TEST(HttpReader, RejectsContentLengthThatIsNotOneNumber) {
       "Content-Length: 18446744073709551616\r\n",     // 2^64
   };
   for (const char* fields : bad) {
-    EXPECT_EQ(rejection("POST / HTTP/1.1\r\n" + std::string(fields) + "\r\n"), 400) << fields;
+    EXPECT_EQ(rejection("POST / HTTP/1.1\r\nHost: x\r\n" + std::string(fields) + "\r\n"), 400) << fields;
   }
   // 2^64 - 1 does not overflow: it is merely over the body limit.
-  EXPECT_EQ(rejection("POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n"), 413);
+  EXPECT_EQ(rejection("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n"), 413);
 }
 
 TEST(HttpReader, RejectsTransferEncodingsOtherThanChunked) {
@@ -352,17 +355,74 @@ TEST(HttpReader, RejectsTransferEncodingsOtherThanChunked) {
       {"Transfer-Encoding: ,\r\n", 400},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(rejection("POST / HTTP/1.1\r\n" + std::string(c.fields) + "\r\n"), c.status) << c.fields;
+    EXPECT_EQ(rejection("POST / HTTP/1.1\r\nHost: x\r\n" + std::string(c.fields) + "\r\n"), c.status) << c.fields;
   }
   EXPECT_EQ(rejection("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400);
   // "chunked" with OWS and any case, and empty list elements, is chunked.
-  EXPECT_TRUE(read_everywhere("POST / HTTP/1.1\r\nTransfer-Encoding: , CHUNKED ,\r\n\r\n0\r\n\r\n").events.at(0).chunked);
+  EXPECT_TRUE(read_everywhere("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: , CHUNKED ,\r\n\r\n0\r\n\r\n")
+                  .events.at(0)
+                  .chunked);
+}
+
+// RFC 9112 section 3.2: an HTTP/1.1 request without Host, and any request
+// with more than one Host field line, is answered 400. Rejected at the end of
+// the head, with no head kept (not even for a body over the limit).
+TEST(HttpReader, RejectsAnHttp11RequestWithoutHost) {
+  for (const std::string_view stream : {"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n",
+                                        "GET / HTTP/1.1\r\nX-Host: x\r\nHosts: y\r\n\r\n",
+                                        "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+                                        "POST / HTTP/1.1\r\nContent-Length: 1000001\r\n\r\n",
+                                        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"}) {
+    const http_transcript t = read_everywhere(stream);
+    ASSERT_EQ(t.events.size(), 1u) << stream << t;
+    const http_record& e = t.events[0];
+    EXPECT_EQ(e.event, event::error) << stream;
+    EXPECT_EQ(e.status, 400) << stream;
+    EXPECT_EQ(e.reason, "HTTP/1.1 request without a Host header") << stream;
+    EXPECT_EQ(e.method, "") << "no head kept: " << stream;
+    const std::size_t head_size = stream.find("\r\n\r\n") + 4;
+    EXPECT_EQ(e.offset, head_size) << stream;
+    EXPECT_EQ(t.consumed, head_size) << "the body is not read: " << stream;
+  }
+}
+
+TEST(HttpReader, RejectsMoreThanOneHost) {
+  const struct {
+    const char* stream;
+    std::size_t second_host_at;
+  } bad[] = {
+      {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 25},
+      {"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 25},  // the same value and any case: still two
+      {"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nHOST:\r\n\r\n", 31},
+      {"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 25},  // "any request message", HTTP/1.0 too
+      {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nHost: a\r\n\r\nabc", 45},
+  };
+  for (const auto& b : bad) {
+    const http_record e = only_error(read_everywhere(b.stream));
+    EXPECT_EQ(e.status, 400) << b.stream;
+    EXPECT_EQ(e.reason, "more than one Host header") << b.stream;
+    EXPECT_EQ(e.offset, b.second_host_at) << b.stream;
+    EXPECT_EQ(e.method, "") << b.stream;
+  }
+}
+
+TEST(HttpReader, AcceptsOneHostAndHttp10WithoutIt) {
+  for (const char* stream : {"GET / HTTP/1.1\r\nHost: example.com:3000\r\n\r\n",
+                             "GET / HTTP/1.1\r\nhOST: x\r\n\r\n",
+                             "GET / HTTP/1.1\r\nHost:\r\n\r\n",  // empty: a target without an authority
+                             "GET / HTTP/1.0\r\n\r\n",             // HTTP/1.0 need not send it
+                             "POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi"}) {
+    const http_transcript t = read_everywhere(stream);
+    ASSERT_FALSE(t.events.empty()) << stream;
+    EXPECT_EQ(t.events[0].event, event::head) << stream << t;
+    EXPECT_EQ(t.events.back().event, t.events[0].expects_body ? event::body_done : event::head) << stream << t;
+  }
 }
 
 // ---- rejected chunked bodies -------------------------------------------
 
 TEST(HttpReader, RejectsBadChunkedFraming) {
-  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   const struct {
     const char* body;
     const char* reason;
@@ -398,8 +458,9 @@ TEST(HttpReader, RejectsBadChunkedFraming) {
 
 TEST(HttpReader, UnfinishedRequestsWaitForMore) {
   for (const char* stream : {"GET / HTTP/1.1\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r", "\r\n\r\n\r\n",
-                             "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcd",
-                             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\nhello\r\n0\r\nX: y\r\n"}) {
+                             "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcd",
+                             "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "5;x\r\nhello\r\n0\r\nX: y\r\n"}) {
     const http_transcript t = read_everywhere(stream);
     EXPECT_TRUE(t.events.empty() || t.events.back().event == event::head) << stream << t;
     EXPECT_EQ(t.consumed, std::string_view(stream).size());
@@ -421,9 +482,9 @@ TEST(HttpReader, StaysFailed) {
 
 // ---- limits, at the limit and one over ----------------------------------
 
-// A GET head of exactly `size` bytes (at least 30).
+// A GET head of exactly `size` bytes (at least 39).
 std::string head_of_size(std::size_t size) {
-  const std::string start = "GET / HTTP/1.1\r\nX: ";
+  const std::string start = "GET / HTTP/1.1\r\nHost: x\r\nX: ";
   const std::string end = "\r\n\r\n";
   return start + std::string(size - start.size() - end.size(), 'a') + end;
 }
@@ -456,12 +517,17 @@ TEST(HttpReader, HeaderCountAtTheLimitAndOneOver) {
   for (const std::size_t max : {std::size_t{0}, std::size_t{3}, std::size_t{100}}) {
     http_reader_limits limits;
     limits.max_header_count = max;
-    std::string fields;
-    for (std::size_t i = 0; i < max; ++i) fields += "X-" + std::to_string(i) + ": v\r\n";
-    const http_transcript ok = read_stream(get(fields), 1, limits);
+    // Host counts (an HTTP/1.1 request must have it); at 0, an HTTP/1.0
+    // request, which may go without.
+    std::string fields = max == 0 ? "" : "Host: x\r\n";
+    for (std::size_t i = 1; i < max; ++i) fields += "X-" + std::to_string(i) + ": v\r\n";
+    auto request = [&](const std::string& f) {
+      return (max == 0 ? "GET / HTTP/1.0\r\n" : "GET / HTTP/1.1\r\n") + f + "\r\n";
+    };
+    const http_transcript ok = read_stream(request(fields), 1, limits);
     ASSERT_EQ(ok.events.size(), 1u) << ok;
     EXPECT_EQ(ok.events[0].headers.size(), max);
-    const http_record e = only_error(read_stream(get(fields + "Y: z\r\n"), 1, limits));
+    const http_record e = only_error(read_stream(request(fields + "Y: z\r\n"), 1, limits));
     EXPECT_EQ(e.status, 431);
     EXPECT_EQ(e.reason, "too many header fields");
   }
@@ -470,11 +536,12 @@ TEST(HttpReader, HeaderCountAtTheLimitAndOneOver) {
 TEST(HttpReader, ContentLengthAtTheBodyLimitAndOneOver) {
   http_reader_limits limits;
   limits.max_body_bytes = 10;
-  const http_transcript ok = read_everywhere("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", limits);
+  const http_transcript ok =
+      read_everywhere("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", limits);
   ASSERT_EQ(ok.events.size(), 2u) << ok;
   EXPECT_EQ(ok.events[1].body, "0123456789");
   // Over: rejected at the head, before any body byte, and the head is kept.
-  const std::string over = "POST /x?y HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
+  const std::string over = "POST /x?y HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n";
   const http_transcript t = read_everywhere(over + "0123456789A", limits);
   ASSERT_EQ(t.events.size(), 1u) << t;
   EXPECT_EQ(t.events[0].status, 413);
@@ -482,14 +549,14 @@ TEST(HttpReader, ContentLengthAtTheBodyLimitAndOneOver) {
   EXPECT_EQ(t.events[0].content_length, 11u);
   EXPECT_EQ(t.consumed, over.size());
   // The default limit.
-  EXPECT_EQ(rejection("POST / HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n"), 0);
-  EXPECT_EQ(rejection("POST / HTTP/1.1\r\nContent-Length: 1000001\r\n\r\n"), 413);
+  EXPECT_EQ(rejection("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"), 0);
+  EXPECT_EQ(rejection("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000001\r\n\r\n"), 413);
 }
 
 TEST(HttpReader, ChunkedAtTheBodyLimitAndOneOver) {
   http_reader_limits limits;
   limits.max_body_bytes = 10;
-  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   const http_transcript ok = read_everywhere(head + "4\r\n0123\r\n6\r\n456789\r\n0\r\n\r\n", limits);
   ASSERT_EQ(ok.events.size(), 2u) << ok;
   EXPECT_EQ(ok.events[1].body, "0123456789");
@@ -512,7 +579,7 @@ TEST(HttpReader, ChunkedAtTheBodyLimitAndOneOver) {
 TEST(HttpReader, ChunkLineAtTheLimitAndOneOver) {
   http_reader_limits limits;
   limits.max_chunk_line_bytes = 16;
-  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   const std::string at = "1;" + std::string(12, 'e') + "\r\n";  // 16 bytes with its CRLF
   ASSERT_EQ(at.size(), 16u);
   EXPECT_EQ(read_everywhere(head + at + "x\r\n0\r\n\r\n", limits).events.at(1).body, "x");
@@ -529,7 +596,7 @@ TEST(HttpReader, TrailersAtTheLimitsAndOneOver) {
   http_reader_limits limits;
   limits.max_header_bytes = 64;
   limits.max_header_count = 2;
-  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   // The trailer section: field lines and the final CRLF, at most 64 bytes.
   auto trailer_of_size = [](std::size_t size) { return "T: " + std::string(size - 7, 'v') + "\r\n\r\n"; };
   ASSERT_EQ(trailer_of_size(64).size(), 64u);

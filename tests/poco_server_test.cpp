@@ -327,6 +327,65 @@ TEST(poco_server, a_closed_connection_whose_peer_does_not_read_is_let_go_after_t
 }
 
 
+// Waits up to `within` ms for the process to hold `count` descriptors;
+// returns how many ms that took (at least `within` when it did not happen).
+long wait_for_descriptors(std::size_t count, long within) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  };
+  while (open_descriptors() != count && elapsed() < within) std::this_thread::sleep_for(10ms);
+  return open_descriptors() == count ? elapsed() : std::max<long>(elapsed(), within);
+}
+
+// Lingering close (RFC 9112 section 9.6): a connection the server ends
+// after its answer has its write side shut at once (the peer reads the
+// end), then its input dropped until the peer ends, linger_timeout passes
+// (checked once a second) or more than linger_bytes came; nothing else (the
+// body timeout, here shorter) cuts it.
+TEST(poco_server, a_connection_ended_after_its_answer_lingers_within_its_bounds) {
+  const std::string last_request =
+      "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  {  // time
+    eio::poco_server_options options;
+    options.linger_timeout = 1500ms;
+    options.body_timeout = 300ms;
+    running_server s(1, options);
+    raw_connection c(s.server->port());
+    c.send(last_request);
+    ASSERT_TRUE(c.closed_by_peer()) << "the answer's end came";
+    const std::size_t lingering = open_descriptors();
+    c.send("more bytes, dropped");
+    const long took = wait_for_descriptors(lingering - 1, 4000);
+    EXPECT_GE(took, 1000) << "it lingered";
+    EXPECT_LT(took, 3000) << "linger_timeout, give or take the sweep's second";
+  }
+  {  // bytes: linger_bytes are dropped; one more closes it at once
+    eio::poco_server_options options;
+    options.linger_timeout = 10'000ms;
+    options.linger_bytes = 64 * 1024;
+    running_server s(1, options);
+    raw_connection c(s.server->port());
+    c.send(last_request);
+    ASSERT_TRUE(c.closed_by_peer());
+    const std::size_t lingering = open_descriptors();
+    c.send(std::string(64 * 1024, 'x'));
+    EXPECT_GE(wait_for_descriptors(lingering - 1, 300), 300) << "still open at linger_bytes";
+    c.send("x");
+    EXPECT_LT(wait_for_descriptors(lingering - 1, 3000), 1000) << "closed one byte past linger_bytes";
+  }
+  {  // linger_timeout 0: no lingering
+    eio::poco_server_options options;
+    options.linger_timeout = 0ms;
+    running_server s(1, options);
+    const std::size_t before = open_descriptors();
+    raw_connection c(s.server->port());
+    c.send(last_request);
+    ASSERT_TRUE(c.closed_by_peer());
+    EXPECT_LT(wait_for_descriptors(before + 1, 3000), 500) << "closed with its answer (only ours is left)";
+  }
+}
+
 TEST(poco_server, a_head_or_body_that_does_not_arrive_in_time_gets_408) {
   eio::poco_server_options options;
   options.header_timeout = 300ms;
@@ -438,9 +497,10 @@ TEST(poco_server, stop_gives_up_on_a_peer_that_does_not_read_after_the_drain_tim
 struct custom_server {
   std::unique_ptr<eio::poco_server> server;
   std::thread thread;
-  custom_server(eio::poco_server_options options, eio::poco_server::event_handler handler) {
+  custom_server(eio::poco_server_options options, eio::poco_server::event_handler handler, eio::loop_hooks hooks = {}) {
     options.port = 0;
-    server = std::make_unique<eio::poco_server>(options, std::move(handler));
+    options.threads = options.threads == 0 ? 1 : options.threads;
+    server = std::make_unique<eio::poco_server>(options, std::move(handler), std::move(hooks));
     thread = std::thread([this] { server->run(); });
   }
   ~custom_server() {
@@ -488,13 +548,13 @@ TEST(poco_server, user_data_and_the_handshake_request_through_the_adapter) {
   std::string agent_seen_later;
   custom_server s({}, [&](eio::loop_context& loop, eio::event& e) {
     if (const auto* opened = std::get_if<eio::connection_event>(&e)) {
-      auto* mine = new per_session{std::string(opened->handshake->request.header_value("user-agent").value_or(""))};
+      auto* mine = new per_session{std::string(opened->handshake->header_value("user-agent").value_or(""))};
       loop.core.set_user_data(opened->session, mine);
     } else if (const auto* m = std::get_if<eio::message_event>(&e)) {
       // Read later, from the core: the handshake kept without its body.
       const auto record = loop.core.handshake(m->session);
       std::lock_guard<std::mutex> lock(mutex);
-      agent_seen_later = record ? std::string(record->request.header_value("user-agent").value_or("")) : "?";
+      agent_seen_later = record ? std::string(record->header_value("user-agent").value_or("")) : "?";
       auto* mine = static_cast<per_session*>(loop.core.user_data(m->session));
       if (!mine || mine->user_agent != agent_seen_later) agent_seen_later += " (user data lost)";
     } else if (const auto* closed = std::get_if<eio::close_event>(&e)) {
@@ -656,6 +716,41 @@ TEST(poco_server, backpressure_of_a_peer_that_does_not_read) {
   }
   std::lock_guard<std::mutex> lock(mutex);
   EXPECT_TRUE(low) << "no low watermark event after the peer read";
+}
+
+// The application's own timers on a loop (loop_hooks): asked every turn,
+// run when due, on the loop's thread, and what they send goes out.
+TEST(poco_server, loop_hooks_run_the_applications_timers_on_the_loop) {
+  std::mutex mutex;
+  std::vector<std::thread::id> timer_threads;
+  std::set<std::thread::id> handler_threads;
+  std::vector<std::optional<eio::millis>> due(1);
+  std::optional<eio::session_ref> session;
+  eio::loop_hooks hooks;
+  hooks.next_deadline = [&](eio::loop_context&) -> std::optional<eio::millis> {
+    std::lock_guard<std::mutex> lock(mutex);
+    return due[0];
+  };
+  hooks.on_timeout = [&](eio::loop_context& loop) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!due[0] || *due[0] > loop.now) return;
+    due[0].reset();
+    timer_threads.push_back(std::this_thread::get_id());
+    if (session) loop.core.send(*session, "from a timer", eio::frame_kind::text, loop.now);
+  };
+  custom_server s({}, [&](eio::loop_context& loop, eio::event& e) {
+    std::lock_guard<std::mutex> lock(mutex);
+    handler_threads.insert(std::this_thread::get_id());
+    if (const auto* opened = std::get_if<eio::connection_event>(&e)) {
+      session = opened->session;
+      due[0] = loop.now + eio::millis(200);  // armed from the handler; the loop must wake for it
+    }
+  }, hooks);
+  const std::string sid = custom_server::sid_of(s.request("GET", ""));
+  EXPECT_EQ(s.request("GET", "&sid=" + sid), "4from a timer");
+  std::lock_guard<std::mutex> lock(mutex);
+  ASSERT_EQ(timer_threads.size(), 1u) << "once";
+  EXPECT_TRUE(handler_threads.count(timer_threads[0])) << "on the loop's thread";
 }
 
 }  // namespace

@@ -51,8 +51,9 @@ struct seen {
 // Every event of `stream` fed in pieces cut at `cuts`, the way a socket
 // reader keeps the unconsumed bytes.
 std::vector<seen> read_all(std::string_view stream, const std::vector<std::size_t>& cuts, std::size_t limit = 1'000'000,
-                           bool require_masked = true) {
-  frame_reader reader(limit, require_masked);
+                           bool require_masked = true,
+                           std::size_t max_fragments = default_max_fragments_per_message) {
+  frame_reader reader(limit, require_masked, false, max_fragments);
   std::vector<seen> events;
   std::string buffer;
   std::size_t begin = 0;
@@ -175,6 +176,64 @@ TEST(websocket_codec, message_size_limit_at_and_past) {
   // A header announcing 2^62 bytes fails at once, without waiting for them.
   EXPECT_EQ(read_all(std::string("\x82\xff\x40\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03\x04", 14)).back().close_code,
             close_too_big);
+}
+
+// A text message "4xxx..." in `fragments` frames of one byte each, with a
+// ping after every `ping_every`th frame (0: none).
+std::string fragmented_message(std::size_t fragments, std::size_t ping_every = 0) {
+  std::string stream;
+  for (std::size_t i = 0; i < fragments; ++i) {
+    const std::uint8_t fin = i + 1 == fragments ? 0x80 : 0x00;
+    stream += client_frame(static_cast<std::uint8_t>(fin | (i == 0 ? 0x01 : 0x00)), i == 0 ? "4" : "x");
+    if (ping_every && (i + 1) % ping_every == 0 && i + 1 < fragments) stream += client_frame(0x89, "p");
+  }
+  return stream;
+}
+
+// Each fragment costs a frame decode: the count is bounded like the size.
+TEST(websocket_codec, fragments_per_message_at_and_past_the_limit) {
+  ASSERT_EQ(default_max_fragments_per_message, 1024u);
+  const std::string message = "4" + std::string(1023, 'x');
+  EXPECT_EQ(read_all(fragmented_message(1024)),
+            (std::vector<seen>{{frame_event::kind::message, frame_kind::text, message, 0}}));
+  EXPECT_EQ(read_all(fragmented_message(1025)),
+            (std::vector<seen>{{frame_event::kind::error, frame_kind::text, "", close_too_big}}));
+  // The reason names the limit; the frame past it fails at its header, before its payload.
+  frame_reader reader;
+  const std::string flood = fragmented_message(1025);
+  std::string_view rest = flood;
+  frame_event event;
+  do {
+    rest.remove_prefix(reader.read(rest, event));
+  } while (event.what == frame_event::kind::need_more && !rest.empty());
+  EXPECT_EQ(event.what, frame_event::kind::error);
+  EXPECT_EQ(event.close_code, close_too_big);
+  EXPECT_STREQ(event.reason, "message in more than 1024 fragments");
+  EXPECT_EQ(flood.size() - rest.size(), 1024 * client_frame(0x00, "x").size()) << "stopped at the 1,025th header";
+  // Another limit, with control frames between the fragments (they do not
+  // count), split at every offset; the count starts again with each message.
+  const std::string three = fragmented_message(3, 1);
+  const std::vector<seen> ok = {{frame_event::kind::ping, frame_kind::text, "p", 0},
+                                {frame_event::kind::ping, frame_kind::text, "p", 0},
+                                {frame_event::kind::message, frame_kind::text, "4xx", 0},
+                                {frame_event::kind::ping, frame_kind::text, "p", 0},
+                                {frame_event::kind::ping, frame_kind::text, "p", 0},
+                                {frame_event::kind::message, frame_kind::text, "4xx", 0},
+                                {frame_event::kind::message, frame_kind::binary, "b", 0}};
+  const std::string four = fragmented_message(4, 1);
+  const std::vector<seen> over = {{frame_event::kind::ping, frame_kind::text, "p", 0},
+                                  {frame_event::kind::ping, frame_kind::text, "p", 0},
+                                  {frame_event::kind::ping, frame_kind::text, "p", 0},
+                                  {frame_event::kind::error, frame_kind::text, "", close_too_big}};
+  for (std::size_t cut = 0; cut <= four.size(); ++cut) {
+    ASSERT_EQ(read_all(three + three + client_frame(0x82, "b"), {cut}, 1000, true, 3), ok) << "cut at " << cut;
+    ASSERT_EQ(read_all(four, {cut}, 1000, true, 3), over) << "cut at " << cut;
+  }
+  // A limit of 1: unfragmented messages only (0 is read as 1).
+  for (const std::size_t limit : {std::size_t{0}, std::size_t{1}}) {
+    EXPECT_EQ(read_all(client_frame(0x81, "4a"), {}, 1000, true, limit).back().what, frame_event::kind::message);
+    EXPECT_EQ(read_all(fragmented_message(2), {}, 1000, true, limit).back().close_code, close_too_big);
+  }
 }
 
 TEST(websocket_codec, writer_frames_read_back) {

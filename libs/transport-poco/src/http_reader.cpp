@@ -1,6 +1,7 @@
 // The HTTP/1.1 request reader (see http_reader.hpp). Section numbers are RFC
 // 9112 (HTTP/1.1) unless they say RFC 9110 (HTTP semantics).
 #include "http_reader.hpp"
+#include "http_text.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -261,6 +262,7 @@ http_read_result http_reader::parse_head(std::size_t consumed) {
   bool connection_close = false, connection_keep_alive = false;
   const char* length_error = nullptr;
   std::size_t length_error_at = 0;
+  std::size_t host_fields = 0, second_host_at = 0;
   for (;;) {
     const std::size_t field_start = pos;
     if (!next_line(line)) return bad(400, "bare CR in a field line", field_start);
@@ -284,6 +286,8 @@ http_read_result http_reader::parse_head(std::size_t consumed) {
         }
         return true;
       });
+    } else if (ascii_iequals(f.name, "host")) {
+      if (++host_fields == 2) second_host_at = field_start;
     } else if (ascii_iequals(f.name, "connection")) {
       for_each_element(f.value, [&](std::string_view option) {
         if (ascii_iequals(option, "close")) connection_close = true;
@@ -303,6 +307,11 @@ http_read_result http_reader::parse_head(std::size_t consumed) {
     if (other_coding) return bad(501, "transfer coding other than chunked", h.size());
     if (codings != 1 || chunked_codings != 1) return bad(400, "chunked must be the only transfer coding, once", h.size());
     head.chunked = true;
+  }
+  // Section 3.2: no Host in HTTP/1.1, or two in any version, is a 400; before
+  // the 413 below, so such a request is refused whatever its body.
+  if (const char* problem = host_field_problem(host_fields, head.minor_version == 1)) {
+    return bad(400, problem, host_fields > 1 ? second_host_at : h.size());
   }
   const std::size_t length = head.content_length.value_or(0);
   head.expects_body = head.chunked || length > 0;

@@ -19,7 +19,8 @@
 // 3 and 5) rather than by Poco::Net::HTTPRequest, because the framing rules
 // that keep requests from being smuggled past us are stricter than Poco's:
 // no obs-fold, no bare CR or LF, exactly one Content-Length value, no
-// Content-Length next to Transfer-Encoding, chunked as the only coding.
+// Content-Length next to Transfer-Encoding, chunked as the only coding, and
+// exactly one Host in HTTP/1.1.
 #pragma once
 
 #include <eio/server.hpp>
@@ -108,7 +109,9 @@ public:
   // colon, whitespace before the colon, an empty name, obs-fold, a control
   // character, a bare CR or LF), several differing Content-Length values or a
   // value that is not digits or overflows, Content-Length with
-  // Transfer-Encoding, Transfer-Encoding in an HTTP/1.0 request; 431 for a
+  // Transfer-Encoding, Transfer-Encoding in an HTTP/1.0 request, an HTTP/1.1
+  // request without a Host field or any request with more than one (RFC
+  // 9112 section 3.2; HTTP/1.0 may go without); 431 for a
   // head over max_header_bytes or more than max_header_count field lines;
   // 501 for a transfer coding other than exactly "chunked"; 505 for an
   // HTTP version other than 1.0 and 1.1; 413 for Content-Length over

@@ -4,11 +4,23 @@
 
 #include <eio/server.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace eio::detail {
+
+// RFC 9112 section 3.2: a server answers 400 to an HTTP/1.1 request without
+// a Host field line and to any request with more than one (which of two
+// authorities would it be for?). Returns why a request with `host_fields`
+// Host field lines is refused, or null. Inline: the request reader's fuzz
+// target compiles http_reader.cpp alone.
+constexpr const char* host_field_problem(std::size_t host_fields, bool http_1_1) noexcept {
+  if (host_fields > 1) return "more than one Host header";
+  if (host_fields == 0 && http_1_1) return "HTTP/1.1 request without a Host header";
+  return nullptr;
+}
 
 // Whether comma-separated header value `list` names `token`, ignoring case
 // and optional whitespace (RFC 9110 section 5.6.1): "keep-alive, Upgrade".

@@ -83,6 +83,14 @@ struct event_loop final : connection_output {
     std::optional<permessage_deflate_params> offered_deflate;  // negotiated on the upgrade request
     millis request_started{0};
     millis closing_since{0};  // first seen with close_after_write by the sweep
+    // Lingering close (poco_server_options::linger_timeout): its input is
+    // read and dropped, linger_left bytes more at most (linger_bytes while
+    // its answer waits, as many again once it is written); once write_shut,
+    // it is closed at linger_deadline.
+    bool lingering = false;
+    bool write_shut = false;
+    std::size_t linger_left = 0;
+    millis linger_deadline{0};
     // What only a WebSocket needs, made when the upgrade is accepted: the
     // connections of polling sessions, most of all, go without.
     struct websocket_side {
@@ -137,6 +145,8 @@ struct event_loop final : connection_output {
 private:
   const poco_server_options& options() const;
   void run_inbox(millis now);
+  std::optional<millis> next_deadline(millis now);
+  void run_application_timers(millis now);
   template <typename F>
   void guarded(const char* what, F&& f);
   Poco::Net::PollSet::SocketModeMap wait_for_sockets(long wait_ms);
@@ -146,6 +156,9 @@ private:
   std::unique_ptr<connection> detach(connection_id id);
   void drop(connection_id id, bool tell_core);
   void read_some(connection_id id, millis now);
+  bool input_unwanted(const connection& c) const;
+  void discard_input(connection_id id);
+  void linger(connection_id id);
   void process_input(connection_id id, millis now);
   bool start_request(connection& c, http_head head, std::size_t head_bytes, millis now);
   void reject_request(connection& c, const http_reader_error& error, bool at_head, millis now);
@@ -182,6 +195,7 @@ struct poco_server::impl {
   poco_server& self;
   poco_server_options options;
   event_handler handler;
+  loop_hooks hooks;
   Poco::Net::Context::Ptr tls_context;  // null without TLS
   Poco::Net::ServerSocket listener;
   std::vector<std::unique_ptr<event_loop>> loops;
@@ -189,8 +203,8 @@ struct poco_server::impl {
   std::atomic<std::size_t> open_connections{0};
   std::uint16_t port = 0;  // kept: the listener closes when the loops stop
 
-  impl(poco_server& owner, poco_server_options o, event_handler h)
-      : self(owner), options(std::move(o)), handler(std::move(h)) {
+  impl(poco_server& owner, poco_server_options o, event_handler h, loop_hooks l)
+      : self(owner), options(std::move(o)), handler(std::move(h)), hooks(std::move(l)) {
     if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
     options.threads = std::min(options.threads, static_cast<unsigned>(loop_tags.size()));
     if (!options.tls_certificate_file.empty() || !options.tls_private_key_file.empty()) {
@@ -353,12 +367,34 @@ Poco::Net::PollSet::SocketModeMap event_loop::wait_for_sockets(long wait_ms) {
   return poll.poll(Poco::Timespan(std::max<long>(0, static_cast<long>(left.count()))));
 }
 
+// The earliest of the core's timers and the application's (loop_hooks).
+std::optional<millis> event_loop::next_deadline(millis now) {
+  std::optional<millis> due = core.next_deadline();
+  if (shared.hooks.next_deadline) {
+    loop_context ctx = context(now);
+    std::optional<millis> application;
+    guarded("loop_hooks::next_deadline", [&] { application = shared.hooks.next_deadline(ctx); });
+    if (application && (!due || *application < *due)) due = application;
+  }
+  return due;
+}
+
+void event_loop::run_application_timers(millis now) {
+  if (!shared.hooks.next_deadline || !shared.hooks.on_timeout) return;
+  loop_context ctx = context(now);
+  std::optional<millis> due;
+  guarded("loop_hooks::next_deadline", [&] { due = shared.hooks.next_deadline(ctx); });
+  if (!due || *due > now) return;
+  guarded("loop_hooks::on_timeout", [&] { shared.hooks.on_timeout(ctx); });
+  pump(now);
+}
+
 void event_loop::run() {
   current_loop = this;
   while (!shared.stopping.load(std::memory_order_relaxed)) {
     millis now = steady_now();
     long wait_ms = 100;  // also how soon stop() is noticed
-    if (const auto due = core.next_deadline()) wait_ms = std::clamp<long>(static_cast<long>((*due - now).count()), 0, wait_ms);
+    if (const auto due = next_deadline(now)) wait_ms = std::clamp<long>(static_cast<long>((*due - now).count()), 0, wait_ms);
     const Poco::Net::PollSet::SocketModeMap ready = wait_for_sockets(wait_ms);
     now = steady_now();
     for (const auto& [socket, mode] : ready) {
@@ -385,6 +421,7 @@ void event_loop::run() {
     }
     run_inbox(now);
     if (const auto due = core.next_deadline(); due && *due <= now) core.on_timeout(now);
+    run_application_timers(now);
     if (now - last_sweep >= millis(1000)) {
       sweep_slow_requests(now);
       release_memory_when_idle();
@@ -537,6 +574,7 @@ void event_loop::read_some(connection_id id, millis now) {
     if (!(c = find(id))) return;
   }
   const bool tls = !shared.tls_context.isNull();
+  if (!tls && input_unwanted(*c)) return discard_input(id);
   if (c->in_handled > 0) {  // the events viewing them were taken by the last pump
     c->in.erase(0, c->in_handled);
     c->in_handled = 0;
@@ -560,9 +598,16 @@ void event_loop::read_some(connection_id id, millis now) {
     if (n == 0) return drop(id, true);  // the peer closed
     c->in.append(buffer, static_cast<std::size_t>(n));
     // Bytes pile up while a request waits for its answer (a held poll):
-    // a client may send the next request, not an unbounded stream.
+    // a client may send the next request, not an unbounded stream. What
+    // the reader takes goes first: a head refused for its body (413) is
+    // answered, and the body behind it dropped, not held.
     if (!c->websocket && c->in.size() > options().max_header_bytes + options().core.max_http_buffer_size) {
-      return drop(id, true);
+      process_input(id, now);
+      if (!(c = find(id))) return;
+      if (!tls && input_unwanted(*c)) return discard_input(id);
+      if (!c->websocket && c->in.size() > options().max_header_bytes + options().core.max_http_buffer_size) {
+        return drop(id, true);
+      }
     }
     // Handle what came before reading more, so a fast sender is bounded by
     // what one message may be rather than by how fast it sends.
@@ -570,6 +615,7 @@ void event_loop::read_some(connection_id id, millis now) {
       process_input(id, now);
       pump(now);  // its events may view `in`, which is about to grow
       if (!(c = find(id))) return;
+      if (!tls && input_unwanted(*c)) return discard_input(id);
       if (c->in_handled > 0) {
         c->in.erase(0, c->in_handled);
         c->in_handled = 0;
@@ -582,6 +628,72 @@ void event_loop::read_some(connection_id id, millis now) {
     if (!tls && (n < static_cast<int>(sizeof buffer) || turn == 15)) break;
   }
   process_input(id, now);
+}
+
+// Whether whatever the connection reads from now on can only be dropped:
+// it closes after the answer it has (or waits for), and no body of that
+// request is being read. Then reading it into `in` would only hold memory,
+// and not reading it would leave the kernel to reset the connection on close.
+bool event_loop::input_unwanted(const connection& c) const {
+  return c.lingering || c.close_after_write ||
+         (!c.keep_alive && c.awaiting_answer && !c.reading_post && c.websocket_key.empty());
+}
+
+// Reads and drops input nobody will read (lingering close): linger_bytes in
+// all at most, then the connection closes anyway; the peer's end closes it
+// too. Non-blocking, and one call reads no more than read_some would.
+void event_loop::discard_input(connection_id id) {
+  connection* c = find(id);
+  if (!c) return;
+  if (!c->lingering) {
+    c->lingering = true;
+    c->linger_left = options().linger_bytes;
+    c->in.clear();
+    c->in.shrink_to_fit();
+    c->http.reset();
+  }
+  char buffer[64 * 1024];
+  for (int turn = 0; turn < 16; ++turn) {
+    int n = 0;
+    try {
+      n = c->socket.receiveBytes(buffer, sizeof buffer);
+    } catch (const Poco::TimeoutException&) {
+      return;
+    } catch (const Poco::Exception&) {
+      return drop(id, true);
+    }
+    if (n < 0) return;  // would block
+    // The peer ended (nothing is left unread), or sent more than we drop.
+    if (n == 0 || static_cast<std::size_t>(n) > c->linger_left) return drop(id, true);
+    c->linger_left -= static_cast<std::size_t>(n);
+    if (n < static_cast<int>(sizeof buffer)) return;
+  }
+}
+
+// The connection's last bytes are written: shut its write side (the peer
+// reads the end of the answer) and keep dropping its input until the peer
+// ends, linger_timeout passes or linger_bytes came (RFC 9112 section 9.6),
+// instead of closing over input still coming. Under TLS (a close_notify
+// would have to be written and the records read on) it just closes.
+void event_loop::linger(connection_id id) {
+  connection* c = find(id);
+  if (!c || c->write_shut) return;
+  if (!shared.tls_context.isNull() || options().linger_timeout <= millis(0) || options().linger_bytes == 0) {
+    return drop(id, true);
+  }
+  try {
+    c->socket.shutdownSend();
+  } catch (const Poco::Exception&) {
+    return drop(id, true);
+  }
+  c->write_shut = true;
+  c->linger_deadline = steady_now() + options().linger_timeout;
+  c->lingering = true;
+  c->linger_left = options().linger_bytes;  // afresh: what came while the answer waited was bounded on its own
+  c->in.clear();
+  c->in.shrink_to_fit();
+  c->http.reset();
+  update_poll_mode(*c);
 }
 
 void event_loop::process_input(connection_id id, millis now) {
@@ -643,7 +755,10 @@ void event_loop::reject_request(connection& c, const http_reader_error& error, b
     if (route_elsewhere(c, head.request, 0)) return;
     return refuse_large_body(c.id, std::move(head), now);
   }
-  if (!c.head_done && c.http->has_head()) return drop(c.id, true);  // the answered request's dropped body
+  if (!c.head_done && c.http->has_head()) {  // the answered request's dropped body: close, lingering
+    c.close_after_write = true;
+    return write_some(c.id);
+  }
   if (c.head_done) core.http_closed(c.id, now);  // a body that broke off: the core forgets the exchange
   c.in.clear();
   respond_plain(c, error.status, error.reason);
@@ -872,7 +987,8 @@ void event_loop::apply(action& a, millis now) {
     connection* c = find(accept->connection);
     if (!c) return;
     c->ws = std::make_unique<connection::websocket_side>(connection::websocket_side{
-        websocket::frame_reader(options().core.max_http_buffer_size, true, /*allow_compressed=*/c->offered_deflate.has_value()),
+        websocket::frame_reader(options().core.max_http_buffer_size, true, /*allow_compressed=*/c->offered_deflate.has_value(),
+                                options().max_fragments_per_message),
         std::nullopt, std::string()});
     if (c->offered_deflate) c->ws->deflate.emplace(*c->offered_deflate);
     c->out.append_with([&](std::string& out) {
@@ -999,7 +1115,7 @@ void event_loop::write_some(connection_id id) {
   }
   // A peer that does not read: its bytes are not ours to keep forever.
   if (c->out.size() > options().max_output_bytes) return drop(id, true);
-  if (c->out.empty() && c->close_after_write) return drop(id, true);
+  if (c->out.empty() && c->close_after_write) return linger(id);
   update_poll_mode(*c);
 }
 
@@ -1049,6 +1165,10 @@ void event_loop::sweep_slow_requests(millis now) {
   std::vector<connection_id> slow;
   std::vector<connection_id> stuck;
   for (const auto& [id, c] : connections) {
+    if (c->write_shut) {  // lingering: its own deadline, nothing else
+      if (now >= c->linger_deadline) stuck.push_back(id);
+      continue;
+    }
     if (c->close_after_write) {
       // Its last bytes wait for a peer that does not read: give it the body
       // timeout, then let the socket go.
@@ -1097,8 +1217,8 @@ void event_loop::release_memory_when_idle() {
 #endif
 }
 
-poco_server::poco_server(poco_server_options options, event_handler handler)
-    : impl_(std::make_unique<impl>(*this, std::move(options), std::move(handler))) {}
+poco_server::poco_server(poco_server_options options, event_handler handler, loop_hooks hooks)
+    : impl_(std::make_unique<impl>(*this, std::move(options), std::move(handler), std::move(hooks))) {}
 
 poco_server::~poco_server() = default;
 

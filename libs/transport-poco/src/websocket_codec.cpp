@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace eio::websocket {
 namespace {
@@ -111,11 +112,18 @@ std::size_t frame_reader::read(std::string_view input, char* writable, frame_eve
       if (length_bytes == 8 && (length >> 63)) return error(close_protocol_error, "length over 2^63");
       if (op == 0 && !in_message_) return error(close_protocol_error, "continuation without a message");
       if ((op == 1 || op == 2) && in_message_) return error(close_protocol_error, "new message inside a fragmented one");
+      // Section 5.4 puts no bound on the fragments of a message; each costs a
+      // frame decode, so their number is bounded like the message's size.
+      if (op == 0 && fragments_ >= max_fragments_) {
+        fragments_reason_ = "message in more than " + std::to_string(max_fragments_) + " fragments";
+        return error(close_too_big, fragments_reason_.c_str());
+      }
       // Checked against the message so far, before any payload is stored.
       const std::size_t so_far = op == 0 ? message_.size() : 0;
       if (!control && length > max_message_bytes_ - std::min(so_far, max_message_bytes_)) {
         return error(close_too_big, "message too big");
       }
+      if (op == 0) ++fragments_;
       // The common case: a whole unfragmented message lies in the input. It
       // is reported where it lies (unmasked in place), not copied.
       if (writable && (op == 1 || op == 2) && fin && input.size() - pos - header >= length) {
@@ -139,6 +147,7 @@ std::size_t frame_reader::read(std::string_view input, char* writable, frame_eve
       }
       if (op == 1 || op == 2) {
         in_message_ = true;
+        fragments_ = 1;
         message_kind_ = op == 1 ? frame_kind::text : frame_kind::binary;
         message_compressed_ = rsv1;
         message_.clear();

@@ -104,19 +104,20 @@ v4_namespace split_v4_namespace(std::string_view nsp, bool with_auth) {
 
 socketio::handshake runtime_impl::build_handshake(const connection& conn, value auth) const {
   socketio::handshake h;
-  if (conn.hs) {
-    const eio::http_request& request = conn.hs->request;
-    h.headers.reserve(request.headers.size());
-    for (const auto& header : request.headers) h.headers.emplace_back(header.name, header.value);
-    h.address = request.remote_address;
-    h.xdomain = request.header_value("Origin").has_value();
-    h.url = request.path;
-    if (!request.query.empty()) {
-      h.url += '?';
-      h.url += request.query;
+  if (const eio::session_handshake* hs = conn.hs.get()) {
+    h.headers.reserve(hs->header_count());
+    for (std::size_t i = 0; i < hs->header_count(); ++i) {
+      h.headers.emplace_back(std::string(hs->header_name(i)), std::string(hs->header_value(i)));
     }
-    h.query = parse_query(request.query);
-    h.issued = (conn.hs->time + options.wall_clock_offset).count();
+    h.address = std::string(hs->remote_address());
+    h.xdomain = hs->header_value("Origin").has_value();
+    h.url = std::string(hs->path());
+    if (!hs->query().empty()) {
+      h.url += '?';
+      h.url += hs->query();
+    }
+    h.query = parse_query(hs->query());
+    h.issued = (hs->time() + options.wall_clock_offset).count();
   }
   h.secure = options.secure;
   h.time = javascript_date_string(h.issued);

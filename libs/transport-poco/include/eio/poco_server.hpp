@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,13 +39,37 @@ struct poco_server_options {
   std::size_t max_connections = 100'000;
   std::size_t max_header_bytes = 16 * 1024;  // request line + headers; past it: 431
   std::size_t max_header_count = 100;        // header fields; past it: 431
+  // Frames one WebSocket message may come in (RFC 6455 section 5.4 sets no
+  // bound; each costs a frame decode); past it: close 1009.
+  std::size_t max_fragments_per_message = 1024;
   millis header_timeout{10'000};  // a request head must arrive within this (slowloris): 408
   millis body_timeout{30'000};    // and its body within this: 408
   millis drain_timeout{2'000};    // on stop, how long closing sessions may take to flush
+  // Lingering close (RFC 9112 section 9.6; nginx's lingering_close). A
+  // connection the server ends after an answer (a body over the limit: 413;
+  // any other refusal; "Connection: close"; a WebSocket close frame) may
+  // still have input coming; closing the socket over unread input makes the
+  // kernel send a reset, which destroys the answer in flight. So its input
+  // is read and dropped from the moment the answer is decided, its write
+  // side is shut once the answer is written, and the socket is closed when
+  // the peer ends, after linger_timeout (checked once a second), or past
+  // linger_bytes dropped (while the answer waits, and as many again after
+  // it is written). A lingering connection holds no session and no
+  // buffer, only its socket (it still counts in max_connections), and never
+  // blocks its loop (it reads at most 1 MiB a turn). Defaults: 2 s, as Apache
+  // lingers: the answer's trip and the client's reaction take a few round
+  // trips. 8 MiB: what a client may have sent before it can see the answer
+  // is a TCP window plus its send buffer, several MiB on Linux by default
+  // (on loopback a streaming client had 1.4 MB out before it read a 413; 1
+  // MiB then reset it); dropped through a fixed buffer, it costs a few ms of
+  // CPU, no memory, and the time bound holds it anyway. Either 0: close at
+  // once. Under TLS the socket closes at once.
+  millis linger_timeout{2'000};
+  std::size_t linger_bytes = 8 * 1024 * 1024;
   // Bytes waiting to be written to one connection; past it the connection
   // is dropped (a peer that does not read). Bytes read and not yet handled
   // are bounded too: an HTTP connection may hold max_header_bytes +
-  // engine.max_http_buffer_size behind a request waiting for its answer
+  // core.max_http_buffer_size behind a request waiting for its answer
   // (past it: dropped without an answer), a WebSocket one message.
   std::size_t max_output_bytes = 64 * 1024 * 1024;
 
@@ -84,9 +109,19 @@ struct loop_context {
   poco_server& owner;
   server& core;  // send()/close() of this loop's sessions, directly
   unsigned loop;
-  millis now;  // the loop's clock, for engine calls
+  millis now;  // the loop's clock, for core calls
 
   session_handle handle(session_ref s) const noexcept { return {loop, s}; }
+};
+
+// What an application (a layer above the core, such as Socket.IO) runs on
+// each loop beside the core: timers of its own. Both are called on the
+// loop's thread, every turn of the loop for next_deadline (keep it cheap).
+struct loop_hooks {
+  // When the application's next timer on this loop is due; nullopt: none.
+  std::function<std::optional<millis>(loop_context& context)> next_deadline;
+  // Called once that time has come (with the loop's `now`).
+  std::function<void(loop_context& context)> on_timeout;
 };
 
 class poco_server {
@@ -102,7 +137,7 @@ public:
 
   // Binds and listens (throws Poco::Exception when it cannot, including a
   // TLS certificate or key that does not load).
-  poco_server(poco_server_options options, event_handler handler);
+  poco_server(poco_server_options options, event_handler handler, loop_hooks hooks = {});
   ~poco_server();
   poco_server(const poco_server&) = delete;
   poco_server& operator=(const poco_server&) = delete;

@@ -25,6 +25,13 @@ inline constexpr std::uint16_t close_protocol_error = 1002;
 inline constexpr std::uint16_t close_invalid_data = 1007;  // text that is not UTF-8
 inline constexpr std::uint16_t close_too_big = 1009;
 
+// How many frames one data message may come in. RFC 6455 section 5.4 sets
+// no bound, but every fragment costs a frame decode: 20,000 one-byte
+// fragments cost as much as 20,000 messages while counting as 20 KB against
+// the size limit. Browsers send messages whole; 1,024 leaves room for any
+// client that streams one in pieces.
+inline constexpr std::size_t default_max_fragments_per_message = 1024;
+
 enum class opcode : std::uint8_t { continuation = 0x0, text = 0x1, binary = 0x2, close = 0x8, ping = 0x9, pong = 0xA };
 
 // What a read() found.
@@ -48,7 +55,7 @@ struct frame_event {
   std::string_view data;
   bool in_input = false;  // a message read in place: `data` views the caller's input
   std::uint16_t close_code = 0;
-  const char* reason = "";
+  const char* reason = "";  // static, or held by the reader (the fragment count's)
 };
 
 // Reads a client's byte stream. Like eio::payload_decoder::feed, each read()
@@ -60,11 +67,20 @@ struct frame_event {
 // (RFC 7692 section 6.1), still not on continuation or control frames, and
 // the message is reported with `compressed` set. max_message_bytes then
 // counts the compressed bytes.
+//
+// A data message in more than `max_fragments_per_message` frames (its first
+// frame and its continuations; control frames between them do not count) is
+// an error with close_too_big, found at the header of the frame past the
+// limit. 0 is read as 1: unfragmented messages only.
 class frame_reader {
 public:
   explicit frame_reader(std::size_t max_message_bytes = 1'000'000, bool require_masked = true,
-                        bool allow_compressed = false) noexcept
-      : max_message_bytes_(max_message_bytes), require_masked_(require_masked), allow_compressed_(allow_compressed) {}
+                        bool allow_compressed = false,
+                        std::size_t max_fragments_per_message = default_max_fragments_per_message) noexcept
+      : max_message_bytes_(max_message_bytes),
+        max_fragments_(max_fragments_per_message > 0 ? max_fragments_per_message : 1),
+        require_masked_(require_masked),
+        allow_compressed_(allow_compressed) {}
 
   // Consumes a prefix of `input` and reports at most one event. After an
   // error or a close, read() consumes nothing more and repeats that event.
@@ -85,6 +101,7 @@ private:
   bool finish_frame(frame_event& out);
 
   std::size_t max_message_bytes_;
+  std::size_t max_fragments_;
   bool require_masked_;
   bool allow_compressed_;
   // The frame being read.
@@ -96,10 +113,12 @@ private:
   std::size_t mask_offset_ = 0;  // payload bytes unmasked so far (mask key rotation)
   // A fragmented data message in progress, and its kind.
   bool in_message_ = false;
+  std::size_t fragments_ = 0;  // frames of it so far
   frame_kind message_kind_ = frame_kind::text;
   bool message_compressed_ = false;
   std::string message_;
   std::string control_;  // a control frame's payload (at most 125 bytes)
+  std::string fragments_reason_;  // the error's reason when a message has too many fragments
   bool finished_ = false;
   frame_event final_;  // repeated after an error or close
 };

@@ -1,5 +1,5 @@
-// engine.io-client 6 against eio::poco_engine attached to a Poco HTTPServer
-// (tests/poco_handler_echo.cpp, its path in EIO_POCO_HANDLER_ECHO): echoes
+// engine.io-client 6 against eio::poco_attached_server attached to a Poco HTTPServer
+// (tests/poco_attached_server_echo.cpp, its path in EIO_POCO_HANDLER_ECHO): echoes
 // over polling, WebSocket, and the upgrade; the application's own route
 // still answers. Run by ctest as `node --test`.
 import { test } from "node:test";

@@ -1,8 +1,8 @@
-// An application with its own Poco::Net::HTTPServer and eio::poco_engine
-// attached at /engine.io/ (echoing every message), for the Node test of the
-// official client (tests/interop/poco_handler_clients.test.mjs). Prints
+// An application with its own Poco::Net::HTTPServer and eio::poco_attached_server
+// attached at /attached.io/ (echoing every message), for the Node test of the
+// official client (tests/interop/poco_attached_server_clients.test.mjs). Prints
 // "port N" once listening; shuts down when stdin reaches end of file.
-#include <eio/poco_handler.hpp>
+#include <eio/poco_attached_server.hpp>
 
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -33,7 +33,7 @@ public:
 }  // namespace
 
 int main() {
-  eio::poco_engine engine(eio::server_options{}, [](eio::server& core, eio::event& e, eio::millis now) {
+  eio::poco_attached_server attached(eio::server_options{}, [](eio::server& core, eio::event& e, eio::millis now) {
     if (const auto* message = std::get_if<eio::message_event>(&e)) {
       core.send(message->session, message->data, message->kind, now);
     }
@@ -43,12 +43,12 @@ int main() {
   params->setMaxThreads(64);
   params->setMaxQueued(128);
   Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-  Poco::Net::HTTPServer http(new eio::poco_request_handler_factory(engine, new app_factory), pool, socket, params);
+  Poco::Net::HTTPServer http(new eio::poco_request_handler_factory(attached, new app_factory), pool, socket, params);
   http.start();
   std::cout << "port " << socket.address().port() << std::endl;
   for (std::string line; std::getline(std::cin, line);) {
   }
-  engine.shutdown();
+  attached.shutdown();
   http.stopAll(true);
   pool.joinAll();
   return 0;

@@ -1,4 +1,4 @@
-// eio::poco_engine: the core behind one mutex, fed by the threads of a
+// eio::poco_attached_server: the core behind one mutex, fed by the threads of a
 // Poco::Net::HTTPServer. Each request thread hands its request to the core,
 // then waits on its own condition variable until the core's answer for its
 // connection_id arrives (at once, or later for a held poll). A WebSocket's
@@ -12,7 +12,7 @@
 #include "steady_clock.hpp"
 
 #include <eio/base64.hpp>
-#include <eio/poco_handler.hpp>
+#include <eio/poco_attached_server.hpp>
 #include <eio/utf8.hpp>
 
 #include <Poco/Buffer.h>
@@ -32,6 +32,7 @@
 #include <istream>
 #include <limits>
 #include <mutex>
+#include <ostream>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -58,7 +59,12 @@ void write_response(HTTPServerResponse& response, const http_response& r, bool k
   for (const auto& h : r.headers) response.add(h.name, h.value);
   response.setContentLength(static_cast<std::streamsize>(r.body.size()));
   if (!keep_alive) response.setKeepAlive(false);
-  response.sendBuffer(r.body.data(), r.body.size());
+  // send() and a flush, not sendBuffer(), whose bytes wait in a stream Poco
+  // flushes only when the response is destroyed: a lingering close shuts
+  // the write side before that.
+  std::ostream& body = response.send();
+  body.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+  body.flush();
 }
 
 void write_plain(HTTPServerResponse& response, int status, std::string text, bool keep_alive = true) {
@@ -80,7 +86,7 @@ bool peer_gone(Poco::Net::StreamSocket& socket) {
 // One frame for a WebSocket, in the order the core queued it.
 struct outgoing {
   enum class kind : std::uint8_t { text, binary, pong, close } what = kind::text;
-  std::string data;
+  std::string data;  // the payload; a close's reason
   std::uint16_t code = close_normal;
 };
 
@@ -92,8 +98,8 @@ void write_frame(WebSocket& socket, const outgoing& o) {
     case outgoing::kind::binary: flags = WebSocket::FRAME_BINARY; break;
     case outgoing::kind::pong: flags = int{WebSocket::FRAME_FLAG_FIN} | int{WebSocket::FRAME_OP_PONG}; break;
     case outgoing::kind::close:
-      socket.shutdown(o.code);  // the close frame (RFC 6455 section 5.5.1) ...
-      socket.shutdownSend();    // ... then FIN: a well-behaved peer answers and closes
+      socket.shutdown(o.code, o.data);  // the close frame (RFC 6455 section 5.5.1) ...
+      socket.shutdownSend();            // ... then FIN: a well-behaved peer answers and closes
       return;
   }
   if (socket.sendFrame(o.data.data(), length, flags) != length) throw Poco::Net::NetException("short WebSocket write");
@@ -102,7 +108,7 @@ void write_frame(WebSocket& socket, const outgoing& o) {
 // A WebSocket connection: its socket once the handshake is done, and the
 // outbox its writers share. One writer at a time empties the outbox (a
 // thread that finds another writing leaves its frames to it), which keeps
-// the frames in the core's order without holding the engine's mutex over I/O.
+// the frames in the core's order without holding the server's mutex over I/O.
 struct websocket_link {
   explicit websocket_link(connection_id i) : id(i) {}
   const connection_id id;
@@ -164,8 +170,8 @@ struct exchange {
 
 }  // namespace
 
-struct poco_engine::impl {
-  poco_engine_options options;
+struct poco_attached_server::impl {
+  poco_attached_server_options options;
   event_handler handler;
 
   std::mutex mutex;  // guards everything below
@@ -186,7 +192,7 @@ struct poco_engine::impl {
   // The impl whose event handler this thread is running (its mutex is held).
   static thread_local impl* in_handler;
 
-  impl(poco_engine_options o, event_handler h) : options(std::move(o)), handler(std::move(h)), core(options.engine) {}
+  impl(poco_attached_server_options o, event_handler h) : options(std::move(o)), handler(std::move(h)), core(options.core) {}
 
   // ---- the core, under the lock
 
@@ -195,13 +201,13 @@ struct poco_engine::impl {
   template <class F>
   void locked(F&& f) {
     if (in_handler == this) {
-      f(poco_engine::now());  // the pump running below us drains what this queues
+      f(poco_attached_server::now());  // the pump running below us drains what this queues
       return;
     }
     std::vector<std::shared_ptr<websocket_link>> to_flush;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      const millis t = poco_engine::now();
+      const millis t = poco_attached_server::now();
       f(t);
       pump(t);
       to_flush.swap(dirty);
@@ -281,7 +287,7 @@ struct poco_engine::impl {
     std::unique_lock<std::mutex> lock(mutex);
     while (!timer_stop) {
       const std::optional<millis> due = core.next_deadline();
-      const millis t = poco_engine::now();
+      const millis t = poco_attached_server::now();
       if (!due || *due > t) {
         timer_armed = due;
         if (due) {
@@ -312,7 +318,17 @@ struct poco_engine::impl {
     const std::size_t question = uri.find('?');
     r.path = uri.substr(0, question);
     if (question != std::string::npos) r.query = uri.substr(question + 1);
-    for (const auto& [name, value] : request) r.headers.push_back({name, value});
+    std::size_t host_fields = 0;
+    for (const auto& [name, value] : request) {
+      r.headers.push_back({name, value});
+      if (ascii_iequals(name, "host")) ++host_fields;
+    }
+    // RFC 9112 section 3.2, which Poco does not check: no Host in HTTP/1.1
+    // (or a later 1.x, read as 1.1), or two in any version, is a 400.
+    if (const char* problem =
+            detail::host_field_problem(host_fields, request.getVersion() != Poco::Net::HTTPMessage::HTTP_1_0)) {
+      return write_plain(response, 400, problem, false);
+    }
     r.remote_address = request.clientAddress().toString();
     const connection_id id = next_id.fetch_add(1, std::memory_order_relaxed);
 
@@ -365,7 +381,7 @@ struct poco_engine::impl {
   // Reads a POST body up to max_http_buffer_size, then finish_post, or
   // body_too_large one byte past it. Returns false when the body never came.
   bool read_post_body(connection_id id, HTTPServerRequest& request, bool& keep_alive) {
-    const std::size_t limit = options.engine.max_http_buffer_size;
+    const std::size_t limit = options.core.max_http_buffer_size;
     const bool sized = request.hasContentLength();
     const Poco::Int64 declared = sized ? request.getContentLength64() : 0;
     if (sized && declared > static_cast<Poco::Int64>(limit)) {
@@ -427,7 +443,7 @@ struct poco_engine::impl {
         if (ex.answered.wait_for(lock, options.disconnect_check_interval) == std::cv_status::no_timeout) continue;
         if (ex.response || ex.accept || !request_impl || !peer_gone(request_impl->socket())) continue;
         exchanges.erase(id);  // nobody to answer now
-        const millis t = poco_engine::now();
+        const millis t = poco_attached_server::now();
         core.http_closed(id, t);
         pump(t);
         to_flush.swap(dirty);
@@ -486,10 +502,10 @@ struct poco_engine::impl {
       // A client answers pings every ping_interval, so silence past this is
       // a dead peer the core has timed out already; the bound frees the thread.
       socket.setReceiveTimeout(
-          timespan_of(options.engine.ping_interval + options.engine.ping_timeout + options.engine.upgrade_timeout));
+          timespan_of(options.core.ping_interval + options.core.ping_timeout + options.core.upgrade_timeout));
       socket.setSendTimeout(timespan_of(options.send_timeout));
       socket.setMaxPayloadSize(static_cast<int>(
-          std::min<std::size_t>(options.engine.max_http_buffer_size, std::numeric_limits<int>::max() - 1)));
+          std::min<std::size_t>(options.core.max_http_buffer_size, std::numeric_limits<int>::max() - 1)));
     } catch (const Poco::Exception&) {
       locked([&](millis t) {
         if (!link->closed_by_core) core.websocket_closed(id, connection_end::failed, t);
@@ -508,11 +524,13 @@ struct poco_engine::impl {
   // Reads frames until the connection ends; whole messages go to the core.
   void receive_loop(websocket_link& link) {
     WebSocket& socket = *link.socket;
-    const std::size_t limit = options.engine.max_http_buffer_size;
+    const std::size_t limit = options.core.max_http_buffer_size;
     Poco::Buffer<char> message(0);
     int message_opcode = 0;  // of the fragmented message being joined, 0 when none
+    std::size_t fragments = 0;  // its frames so far
     bool error = false;
     std::optional<std::uint16_t> close_code;  // a close frame to send as we end
+    std::string close_reason;
     for (;;) {
       const std::size_t before = message.size();
       int flags = 0;
@@ -578,6 +596,14 @@ struct poco_engine::impl {
         close_code = close_too_big;
         break;
       }
+      // RFC 6455 section 5.4 puts no bound on a message's fragments, and each
+      // costs a frame read: their number is bounded like the size.
+      if (++fragments > std::max<std::size_t>(options.max_fragments_per_message, 1)) {
+        error = true;
+        close_code = close_too_big;
+        close_reason = "message in more than " + std::to_string(fragments - 1) + " fragments";
+        break;
+      }
       if (!fin) continue;
       const std::string_view data(message.begin(), message.size());
       const bool text = message_opcode == WebSocket::FRAME_OP_TEXT;
@@ -591,12 +617,14 @@ struct poco_engine::impl {
       });
       message.resize(0);
       message_opcode = 0;
+      fragments = 0;
     }
 
     if (close_code) {
       outgoing close;
       close.what = outgoing::kind::close;
       close.code = *close_code;
+      close.data = std::move(close_reason);
       link.push(std::move(close));
     }
     locked([&](millis t) {
@@ -612,8 +640,68 @@ struct poco_engine::impl {
       link.done = true;
     }
     unlink(link);
+    if (close_code) linger_on_frames(socket);  // after our close frame, the peer may still be sending
     try {
       socket.close();
+    } catch (const Poco::Exception&) {
+    }
+  }
+
+  // ---- lingering close (RFC 9112 section 9.6; poco_attached_server_options::linger_timeout)
+  //
+  // Closing a socket over input still coming makes the kernel answer with a
+  // reset, which destroys the answer in flight (a 413, a close frame). So
+  // once the answer that ends a connection is written, its write side is
+  // shut and what the peer still sends is read and dropped until it ends,
+  // linger_timeout passes or linger_bytes came. This holds the request's
+  // own thread, nothing else (no lock, no session). Under TLS (a
+  // close_notify and records to read) the socket just closes.
+
+  bool lingers(const Poco::Net::StreamSocket& socket) const {
+    return !socket.secure() && options.linger_timeout > millis(0) && options.linger_bytes > 0;
+  }
+
+  // After an HTTP answer that ends the connection (Poco closes the socket
+  // when the handler returns).
+  void linger_after(HTTPServerRequest& request, HTTPServerResponse& response) {
+    auto* request_impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+    if (!request_impl || !response.sent() || response.getKeepAlive()) return;
+    Poco::Net::StreamSocket& socket = request_impl->socket();
+    if (!lingers(socket)) return;
+    try {
+      socket.shutdownSend();
+      const millis until = poco_attached_server::now() + options.linger_timeout;
+      std::size_t left = options.linger_bytes;
+      char buffer[16 * 1024];
+      for (millis t = poco_attached_server::now(); t < until; t = poco_attached_server::now()) {
+        if (!socket.poll(timespan_of(until - t), Poco::Net::Socket::SELECT_READ)) break;
+        const int n = socket.receiveBytes(buffer, sizeof buffer);
+        if (n <= 0 || static_cast<std::size_t>(n) > left) break;  // the peer's end, or past the bound
+        left -= static_cast<std::size_t>(n);
+      }
+    } catch (const Poco::Exception&) {
+      // reset or gone: nothing left to protect
+    }
+  }
+
+  // After a WebSocket close frame (its FIN went with it): a WebSocket reads
+  // frames, not bytes, so frames are read and dropped, their payloads
+  // counted against linger_bytes.
+  void linger_on_frames(WebSocket& socket) {
+    if (!lingers(socket)) return;
+    try {
+      const millis until = poco_attached_server::now() + options.linger_timeout;
+      std::size_t left = options.linger_bytes;
+      Poco::Buffer<char> frame(0);
+      for (millis t = poco_attached_server::now(); t < until; t = poco_attached_server::now()) {
+        if (!socket.poll(timespan_of(until - t), Poco::Net::Socket::SELECT_READ)) break;
+        socket.setReceiveTimeout(timespan_of(until - t));  // a frame that stops half-way
+        int flags = 0;
+        frame.resize(0);
+        const int n = socket.receiveFrame(frame, flags);
+        if ((n == 0 && flags == 0) || n < 0 || static_cast<std::size_t>(n) > left) break;
+        left -= static_cast<std::size_t>(n);
+      }
     } catch (const Poco::Exception&) {
     }
   }
@@ -653,19 +741,20 @@ struct poco_engine::impl {
   }
 };
 
-thread_local poco_engine::impl* poco_engine::impl::in_handler = nullptr;
+thread_local poco_attached_server::impl* poco_attached_server::impl::in_handler = nullptr;
 
 namespace {
 
-class engine_request_handler : public Poco::Net::HTTPRequestHandler {
+class attached_request_handler : public Poco::Net::HTTPRequestHandler {
 public:
-  explicit engine_request_handler(std::shared_ptr<poco_engine::impl> engine) : engine_(std::move(engine)) {}
+  explicit attached_request_handler(std::shared_ptr<poco_attached_server::impl> server) : server_(std::move(server)) {}
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
-    engine_->serve(request, response);
+    server_->serve(request, response);
+    server_->linger_after(request, response);
   }
 
 private:
-  std::shared_ptr<poco_engine::impl> engine_;
+  std::shared_ptr<poco_attached_server::impl> server_;
 };
 
 class not_found_handler : public Poco::Net::HTTPRequestHandler {
@@ -675,7 +764,7 @@ public:
   }
 };
 
-bool on_engine_path(const std::string& path, const HTTPServerRequest& request) {
+bool on_core_path(const std::string& path, const HTTPServerRequest& request) {
   const std::string& uri = request.getURI();
   const std::string_view request_path = std::string_view(uri).substr(0, uri.find('?'));
   const std::string_view bare_path = std::string_view(path).substr(0, path.size() - (path.size() > 1 && path.back() == '/'));
@@ -684,15 +773,15 @@ bool on_engine_path(const std::string& path, const HTTPServerRequest& request) {
 
 }  // namespace
 
-poco_engine::poco_engine(poco_engine_options options, event_handler handler)
+poco_attached_server::poco_attached_server(poco_attached_server_options options, event_handler handler)
     : impl_(std::make_shared<impl>(std::move(options), std::move(handler))) {
-  impl_->timer = std::thread([engine = impl_.get()] { engine->run_timer(); });
+  impl_->timer = std::thread([self = impl_.get()] { self->run_timer(); });
 }
 
-poco_engine::poco_engine(server_options options, event_handler handler)
-    : poco_engine(poco_engine_options{std::move(options)}, std::move(handler)) {}
+poco_attached_server::poco_attached_server(server_options options, event_handler handler)
+    : poco_attached_server(poco_attached_server_options{std::move(options)}, std::move(handler)) {}
 
-poco_engine::~poco_engine() {
+poco_attached_server::~poco_attached_server() {
   impl_->shutdown();
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -702,15 +791,15 @@ poco_engine::~poco_engine() {
   impl_->timer.join();
 }
 
-millis poco_engine::now() noexcept { return detail::steady_now(); }
+millis poco_attached_server::now() noexcept { return detail::steady_now(); }
 
-bool poco_engine::handles(const HTTPServerRequest& request) const {
-  return on_engine_path(impl_->options.engine.path, request);
+bool poco_attached_server::handles(const HTTPServerRequest& request) const {
+  return on_core_path(impl_->options.core.path, request);
 }
 
-Poco::Net::HTTPRequestHandler* poco_engine::create_handler() { return new engine_request_handler(impl_); }
+Poco::Net::HTTPRequestHandler* poco_attached_server::create_handler() { return new attached_request_handler(impl_); }
 
-bool poco_engine::send(session_ref session, std::string_view data, frame_kind kind, send_options how) {
+bool poco_attached_server::send(session_ref session, std::string_view data, frame_kind kind, send_options how) {
   bool sent = false;
   impl_->locked([&](millis t) {
     if (!impl_->stopped) sent = impl_->core.send(session, data, kind, t, how);
@@ -718,24 +807,24 @@ bool poco_engine::send(session_ref session, std::string_view data, frame_kind ki
   return sent;
 }
 
-void poco_engine::close(session_ref session, close_mode mode) {
+void poco_attached_server::close(session_ref session, close_mode mode) {
   impl_->locked([&](millis t) { impl_->core.close(session, t, mode); });
 }
 
-void poco_engine::with_server(const std::function<void(server&, millis)>& f) {
+void poco_attached_server::with_server(const std::function<void(server&, millis)>& f) {
   impl_->locked([&](millis t) { f(impl_->core, t); });
 }
 
-void poco_engine::shutdown() { impl_->shutdown(); }
+void poco_attached_server::shutdown() { impl_->shutdown(); }
 
-const poco_engine_options& poco_engine::options() const noexcept { return impl_->options; }
+const poco_attached_server_options& poco_attached_server::options() const noexcept { return impl_->options; }
 
-poco_request_handler_factory::poco_request_handler_factory(poco_engine& engine,
+poco_request_handler_factory::poco_request_handler_factory(poco_attached_server& server,
                                                            Poco::Net::HTTPRequestHandlerFactory::Ptr fallback)
-    : engine_(engine.impl_), fallback_(std::move(fallback)) {}
+    : server_(server.impl_), fallback_(std::move(fallback)) {}
 
 Poco::Net::HTTPRequestHandler* poco_request_handler_factory::createRequestHandler(const HTTPServerRequest& request) {
-  if (on_engine_path(engine_->options.engine.path, request)) return new engine_request_handler(engine_);
+  if (on_core_path(server_->options.core.path, request)) return new attached_request_handler(server_);
   if (fallback_) return fallback_->createRequestHandler(request);
   return new not_found_handler;
 }

@@ -1,8 +1,8 @@
-// eio::poco_engine on a real Poco::Net::HTTPServer (thread per request),
+// eio::poco_attached_server on a real Poco::Net::HTTPServer (thread per request),
 // driven by Poco's own HTTP and WebSocket clients: polling and WebSocket
 // sessions, the probe upgrade, held polls answered from another thread,
 // limits, a client going away, the timer thread, and shutdown.
-#include <eio/poco_handler.hpp>
+#include <eio/poco_attached_server.hpp>
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/WebSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/ThreadPool.h>
@@ -20,6 +21,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -65,16 +67,16 @@ struct frame {
   int opcode() const { return flags & WebSocket::FRAME_OP_BITMASK; }
 };
 
-class poco_handler_test : public ::testing::Test {
+class poco_attached_server_test : public ::testing::Test {
 protected:
   // The application: echoes every message, and records sessions and closes.
   void start(eio::server_options options = {}) {
-    eio::poco_engine_options engine_options;
-    engine_options.engine = std::move(options);
-    engine_options.disconnect_check_interval = 100ms;
-    engine_options.close_grace = 1000ms;
-    engine = std::make_unique<eio::poco_engine>(
-        engine_options, [this](eio::server& core, eio::event& e, eio::millis now) {
+    eio::poco_attached_server_options attached_options;
+    attached_options.core = std::move(options);
+    attached_options.disconnect_check_interval = 100ms;
+    attached_options.close_grace = 1000ms;
+    attached = std::make_unique<eio::poco_attached_server>(
+        attached_options, [this](eio::server& core, eio::event& e, eio::millis now) {
           if (const auto* message = std::get_if<eio::message_event>(&e)) {
             core.send(message->session, message->data, message->kind, now);
             return;
@@ -89,16 +91,16 @@ protected:
     params->setMaxQueued(64);
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
     port = socket.address().port();
-    http = std::make_unique<Poco::Net::HTTPServer>(new eio::poco_request_handler_factory(*engine, new app_factory),
+    http = std::make_unique<Poco::Net::HTTPServer>(new eio::poco_request_handler_factory(*attached, new app_factory),
                                                    pool, socket, params);
     http->start();
   }
 
   void TearDown() override {
-    if (engine) engine->shutdown();
+    if (attached) attached->shutdown();
     if (http) http->stopAll(true);
     http.reset();
-    engine.reset();
+    attached.reset();
     pool.joinAll();
   }
 
@@ -130,6 +132,76 @@ protected:
 
   std::string poll_uri(const std::string& sid) { return "/engine.io/?EIO=4&transport=polling&sid=" + sid; }
 
+  // Sends `bytes` on a new connection and reads until the server closes it
+  // (or 5 s pass): bytes no HTTP client would send.
+  struct raw_reply {
+    std::string data;
+    bool closed = false;
+  };
+  raw_reply raw_exchange(const std::string& bytes) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+    raw_reply reply;
+    char buffer[4096];
+    for (;;) {
+      int n = 0;
+      try {
+        n = socket.receiveBytes(buffer, sizeof buffer);
+      } catch (const Poco::Exception&) {
+        break;  // a timeout (still open) or a reset
+      }
+      if (n <= 0) {
+        reply.closed = true;
+        break;
+      }
+      reply.data.append(buffer, static_cast<std::size_t>(n));
+    }
+    return reply;
+  }
+
+  // Sends `pieces` one after the other, `gap` apart, then reads the answer:
+  // a client that sends its whole request before it reads (as many do),
+  // through a small send buffer (as on a slow link: the body cannot all wait
+  // in buffers, the server has to read it). Returns what came and the error
+  // that ended it before the answer was whole ("" when it came whole).
+  struct sent_reply {
+    std::string data;
+    std::string error;
+  };
+  sent_reply send_then_read(const std::vector<std::string>& pieces, std::chrono::milliseconds gap = 0ms) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+    socket.setNoDelay(true);
+    socket.setSendBufferSize(16 * 1024);
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    socket.setSendTimeout(Poco::Timespan(5, 0));
+    sent_reply reply;
+    try {
+      for (const std::string& piece : pieces) {
+        socket.sendBytes(piece.data(), static_cast<int>(piece.size()));
+        if (gap.count() > 0) std::this_thread::sleep_for(gap);
+      }
+      char buffer[4096];
+      for (;;) {
+        const int n = socket.receiveBytes(buffer, sizeof buffer);
+        if (n <= 0) {
+          reply.error = "closed before the answer was whole";
+          break;
+        }
+        reply.data.append(buffer, static_cast<std::size_t>(n));
+        const std::size_t end = reply.data.find("\r\n\r\n");
+        const std::size_t length = reply.data.find("\r\nContent-Length: ");
+        if (end != std::string::npos && length != std::string::npos && length < end &&
+            reply.data.size() >= end + 4 + std::stoul(reply.data.substr(length + 18))) {
+          break;
+        }
+      }
+    } catch (const Poco::Exception& e) {
+      reply.error = e.displayText();
+    }
+    return reply;
+  }
+
   std::unique_ptr<WebSocket> connect_websocket(const std::string& query) {
     client_sessions.push_back(std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", port));
     HTTPRequest req(HTTPRequest::HTTP_GET, "/engine.io/?" + query, HTTPRequest::HTTP_1_1);
@@ -160,7 +232,7 @@ protected:
   }
 
   Poco::ThreadPool pool{2, 32};
-  std::unique_ptr<eio::poco_engine> engine;
+  std::unique_ptr<eio::poco_attached_server> attached;
   std::unique_ptr<Poco::Net::HTTPServer> http;
   std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> client_sessions;
   std::uint16_t port = 0;
@@ -171,7 +243,7 @@ protected:
   std::vector<eio::close_reason> closes;
 };
 
-TEST_F(poco_handler_test, polling_handshake_message_and_echo) {
+TEST_F(poco_attached_server_test, polling_handshake_message_and_echo) {
   start();
   const std::string sid = handshake();
   EXPECT_EQ(request("POST", poll_uri(sid), "4hello").body, "ok");
@@ -180,7 +252,7 @@ TEST_F(poco_handler_test, polling_handshake_message_and_echo) {
   EXPECT_EQ(echo.body, "4hello");
 }
 
-TEST_F(poco_handler_test, other_routes_go_to_the_application) {
+TEST_F(poco_attached_server_test, other_routes_go_to_the_application) {
   start();
   EXPECT_EQ(request("GET", "/hello").body, "hello from the app");
   EXPECT_EQ(request("GET", "/elsewhere").status, 404);
@@ -188,7 +260,7 @@ TEST_F(poco_handler_test, other_routes_go_to_the_application) {
   EXPECT_EQ(request("GET", "/engine.io/?EIO=4&transport=carrier-pigeon").status, 400);
 }
 
-TEST_F(poco_handler_test, websocket_probe_upgrade_then_echo) {
+TEST_F(poco_attached_server_test, websocket_probe_upgrade_then_echo) {
   start();
   const std::string sid = handshake();
   // The client keeps a poll open while it probes; the upgrade answers it with a noop.
@@ -205,7 +277,7 @@ TEST_F(poco_handler_test, websocket_probe_upgrade_then_echo) {
   EXPECT_EQ(echo.data, "4over websocket");
 }
 
-TEST_F(poco_handler_test, websocket_only_session_fragments_and_binary) {
+TEST_F(poco_attached_server_test, websocket_only_session_fragments_and_binary) {
   start();
   auto ws = connect_websocket("EIO=4&transport=websocket");
   EXPECT_EQ(receive(*ws).data.substr(0, 8), "0{\"sid\":");
@@ -224,7 +296,7 @@ TEST_F(poco_handler_test, websocket_only_session_fragments_and_binary) {
   EXPECT_EQ(echo.data, bytes);
 }
 
-TEST_F(poco_handler_test, the_websocket_101_carries_the_cores_headers) {
+TEST_F(poco_attached_server_test, the_websocket_101_carries_the_cores_headers) {
   eio::server_options options;
   options.initial_headers = [](const eio::http_request&, eio::header_list& headers) {
     headers.push_back({"X-Initial", "1"});
@@ -240,7 +312,7 @@ TEST_F(poco_handler_test, the_websocket_101_carries_the_cores_headers) {
   EXPECT_EQ(res.get("X-Hook", ""), "yes");
 }
 
-TEST_F(poco_handler_test, a_refused_upgrade_is_an_http_answer) {
+TEST_F(poco_attached_server_test, a_refused_upgrade_is_an_http_answer) {
   start();
   Poco::Net::HTTPClientSession session("127.0.0.1", port);
   HTTPRequest req(HTTPRequest::HTTP_GET, "/engine.io/?EIO=4&transport=websocket&sid=nope", HTTPRequest::HTTP_1_1);
@@ -253,7 +325,7 @@ TEST_F(poco_handler_test, a_refused_upgrade_is_an_http_answer) {
   EXPECT_EQ(res.getStatus(), HTTPResponse::HTTP_BAD_REQUEST);
 }
 
-TEST_F(poco_handler_test, websocket_text_that_is_not_utf8_closes_with_1007) {
+TEST_F(poco_attached_server_test, websocket_text_that_is_not_utf8_closes_with_1007) {
   start();
   auto ws = connect_websocket("EIO=4&transport=websocket");
   receive(*ws);  // open
@@ -266,7 +338,7 @@ TEST_F(poco_handler_test, websocket_text_that_is_not_utf8_closes_with_1007) {
   EXPECT_EQ(closes.at(0), eio::close_reason::transport_error);
 }
 
-TEST_F(poco_handler_test, a_websocket_message_past_the_limit_closes_with_1009) {
+TEST_F(poco_attached_server_test, a_websocket_message_past_the_limit_closes_with_1009) {
   eio::server_options options;
   options.max_http_buffer_size = 100;
   start(options);
@@ -282,18 +354,75 @@ TEST_F(poco_handler_test, a_websocket_message_past_the_limit_closes_with_1009) {
   EXPECT_EQ((static_cast<unsigned char>(close.data[0]) << 8) | static_cast<unsigned char>(close.data[1]), 1009);
 }
 
-TEST_F(poco_handler_test, held_poll_is_answered_by_a_send_from_another_thread) {
+// RFC 9112 section 3.2: 400 and close for an HTTP/1.1 request without Host
+// and for any request with two; HTTP/1.0 may go without.
+TEST_F(poco_attached_server_test, a_request_without_host_or_with_two_gets_400_and_the_connection_closes) {
+  start();
+  const struct {
+    const char* name;
+    std::string bytes;
+    const char* reason;
+  } bad[] = {
+      {"HTTP/1.1 without Host", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n",
+       "HTTP/1.1 request without a Host header"},
+      {"two Host fields", "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+       "more than one Host header"},
+      {"two Host fields, HTTP/1.0", "GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+       "more than one Host header"},
+      {"WebSocket without Host",
+       "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+       "HTTP/1.1 request without a Host header"},
+  };
+  for (const auto& b : bad) {
+    const raw_reply reply = raw_exchange(b.bytes);
+    EXPECT_EQ(reply.data.substr(0, 7) + reply.data.substr(8, 5), "HTTP/1. 400 ") << b.name << ": " << reply.data;
+    EXPECT_NE(reply.data.find(std::string("\r\n\r\n") + b.reason), std::string::npos) << b.name << ": " << reply.data;
+    EXPECT_TRUE(reply.closed) << b.name;
+  }
+  EXPECT_TRUE(sessions.empty()) << "no session was opened";
+  const raw_reply old = raw_exchange("GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(old.data.rfind("HTTP/1.0 200 ", 0), 0u) << old.data;
+  EXPECT_NE(old.data.find("\r\n\r\n0{\"sid\":"), std::string::npos) << old.data;
+}
+
+// Each fragment costs a frame read: 1,024 of them (the default limit) make
+// a message; one more closes the connection with 1009.
+TEST_F(poco_attached_server_test, a_websocket_message_in_more_than_1024_fragments_closes_with_1009) {
+  start();
+  auto ws = connect_websocket("EIO=4&transport=websocket");
+  receive(*ws);  // open
+  auto send_fragmented = [&](int fragments) {
+    send_text(*ws, "4", WebSocket::FRAME_OP_TEXT);  // no FIN
+    for (int i = 1; i < fragments; ++i) {
+      const int last = i + 1 == fragments ? WebSocket::FRAME_FLAG_FIN : 0;
+      send_text(*ws, "x", last | WebSocket::FRAME_OP_CONT);
+    }
+  };
+  send_fragmented(1024);
+  EXPECT_EQ(receive(*ws).data, "4" + std::string(1023, 'x'));
+  send_fragmented(1025);
+  const frame close = receive(*ws);
+  ASSERT_EQ(close.opcode(), WebSocket::FRAME_OP_CLOSE) << close.data.size();
+  ASSERT_GE(close.data.size(), 2u);
+  EXPECT_EQ((static_cast<unsigned char>(close.data[0]) << 8) | static_cast<unsigned char>(close.data[1]), 1009);
+  EXPECT_EQ(close.data.substr(2), "message in more than 1024 fragments");
+  EXPECT_TRUE(wait_for([&] { return closes.size() == 1; }));
+  EXPECT_EQ(closes.at(0), eio::close_reason::transport_error);
+}
+
+TEST_F(poco_attached_server_test, held_poll_is_answered_by_a_send_from_another_thread) {
   start();
   const std::string sid = handshake();
   ASSERT_TRUE(wait_for([&] { return sessions.size() == 1; }));
   auto held = std::async(std::launch::async, [&] { return request("GET", poll_uri(sid)); });
   EXPECT_EQ(held.wait_for(300ms), std::future_status::timeout);  // held: nothing to send yet
-  std::thread sender([&] { EXPECT_TRUE(engine->send(sessions.at(0), "from elsewhere")); });
+  std::thread sender([&] { EXPECT_TRUE(attached->send(sessions.at(0), "from elsewhere")); });
   sender.join();
   EXPECT_EQ(held.get().body, "4from elsewhere");
 }
 
-TEST_F(poco_handler_test, post_body_at_and_past_the_limit) {
+TEST_F(poco_attached_server_test, post_body_at_and_past_the_limit) {
   eio::server_options options;
   options.max_http_buffer_size = 100;
   start(options);
@@ -304,7 +433,36 @@ TEST_F(poco_handler_test, post_body_at_and_past_the_limit) {
   EXPECT_TRUE(wait_for([&] { return closes.size() == 1; }));
 }
 
-TEST_F(poco_handler_test, a_held_poll_whose_client_goes_away_closes_the_session) {
+// RFC 9112 section 9.6 and nginx's lingering_close: answering 413 and
+// closing while the client still sends must not close with unread input (the
+// kernel answers it with a reset that destroys the answer in flight).
+TEST_F(poco_attached_server_test, a_post_body_over_the_limit_gets_a_whole_413_not_a_reset) {
+  eio::server_options options;
+  options.max_http_buffer_size = 1000;
+  start(options);
+  auto head = [&](const std::string& fields) {
+    return "POST " + poll_uri(handshake()) + " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\n" +
+           fields + "\r\n";
+  };
+  auto expect_413 = [](const sent_reply& reply, const char* name) {
+    EXPECT_EQ(reply.error, "") << name << ", after: " << reply.data.substr(0, 60);
+    EXPECT_EQ(reply.data.rfind("HTTP/1.1 413 ", 0), 0u) << name << ": " << reply.data;
+  };
+  // (a) a 100 MB body announced, 768 KiB of it sent with the head in one
+  // write (the server answers at the head and reads no body).
+  expect_413(send_then_read({head("Content-Length: 100000000\r\n") + std::string(768 * 1024, 'a')}), "at once");
+  // (b) chunked, 12 chunks of 64 KiB in one write: over the limit within the first.
+  std::string chunks;
+  for (int i = 0; i < 12; ++i) chunks += "10000\r\n" + std::string(0x10000, 'a') + "\r\n";
+  expect_413(send_then_read({head("Transfer-Encoding: chunked\r\n") + chunks}), "chunked");
+  // (c) 200 one-byte segments a millisecond apart after the head.
+  std::vector<std::string> trickle{head("Content-Length: 100000000\r\n")};
+  trickle.resize(201, "a");
+  expect_413(send_then_read(trickle, 1ms), "trickled");
+  EXPECT_TRUE(wait_for([&] { return closes.size() == 3; })) << "each session closed (payload too large)";
+}
+
+TEST_F(poco_attached_server_test, a_held_poll_whose_client_goes_away_closes_the_session) {
   start();
   const std::string sid = handshake();
   {
@@ -317,7 +475,7 @@ TEST_F(poco_handler_test, a_held_poll_whose_client_goes_away_closes_the_session)
   EXPECT_EQ(closes.at(0), eio::close_reason::transport_error);
 }
 
-TEST_F(poco_handler_test, the_timer_thread_runs_the_ping_timeout) {
+TEST_F(poco_attached_server_test, the_timer_thread_runs_the_ping_timeout) {
   eio::server_options options;
   options.ping_interval = 100ms;
   options.ping_timeout = 100ms;
@@ -327,14 +485,14 @@ TEST_F(poco_handler_test, the_timer_thread_runs_the_ping_timeout) {
   EXPECT_EQ(closes.at(0), eio::close_reason::ping_timeout);
 }
 
-TEST_F(poco_handler_test, shutdown_closes_every_session) {
+TEST_F(poco_attached_server_test, shutdown_closes_every_session) {
   start();
   const std::string sid = handshake();
   auto held = std::async(std::launch::async, [&] { return request("GET", poll_uri(sid)); });
   auto ws = connect_websocket("EIO=4&transport=websocket");
   receive(*ws);  // open
   std::this_thread::sleep_for(200ms);
-  auto shutting = std::async(std::launch::async, [&] { engine->shutdown(); });
+  auto shutting = std::async(std::launch::async, [&] { attached->shutdown(); });
   EXPECT_EQ(held.get().body, "1");  // the close packet
   std::vector<frame> frames;
   do {
@@ -346,7 +504,7 @@ TEST_F(poco_handler_test, shutdown_closes_every_session) {
   EXPECT_TRUE(wait_for([&] { return closes.size() == 2; }));
   for (const auto reason : closes) EXPECT_EQ(reason, eio::close_reason::server_shutting_down);
   EXPECT_EQ(request("GET", "/engine.io/?EIO=4&transport=polling").status, 503);
-  EXPECT_FALSE(engine->send(sessions.at(0), "too late"));
+  EXPECT_FALSE(attached->send(sessions.at(0), "too late"));
 }
 
 }  // namespace

@@ -1,15 +1,15 @@
-// eio::poco_engine: Engine.IO inside an application that already runs
+// eio::poco_attached_server: Engine.IO inside an application that already runs
 // Poco::Net::HTTPServer (thread per request).
 //
 // The application keeps its HTTPServer and its own routes; requests under the
 // Engine.IO path (server_options::path, "/engine.io/" by default) go to a
-// handler made by poco_engine, which hands them to one eio::server (the
+// handler made by poco_attached_server, which hands them to one eio::server (the
 // sans-I/O core) behind a mutex and writes what the core answers.
 //
 //   Poco::Net::HTTPServer  ->  poco_request_handler_factory  ->  the application's own factory
 //                                      | Engine.IO path
 //                                      v
-//                              poco_engine (mutex + eio::server + timer thread)
+//                              poco_attached_server (mutex + eio::server + timer thread)
 //                                      | events, mutex held
 //                                      v
 //                              event_handler (the application)
@@ -19,7 +19,10 @@
 //   - every pending long-poll GET holds one thread until the core answers it
 //     (a message to send, the ping interval's ping, or the session closing);
 //   - every WebSocket holds one thread for as long as it is open (its blocking
-//     receive loop).
+//     receive loop);
+//   - an answer that ends its connection (a 413, "Connection: close", a
+//     WebSocket close frame) holds its thread up to linger_timeout more, while
+//     what the client still sends is read and dropped (lingering close).
 // Size the HTTPServer for it: its Poco::ThreadPool capacity and
 // HTTPServerParams::setMaxThreads() at least (expected sessions + concurrent
 // ordinary requests), and setMaxQueued() for bursts; the default pool
@@ -30,13 +33,13 @@
 //
 // Other limits:
 //   - A held poll learns that its client went away by looking at its socket
-//     every poco_engine_options::disconnect_check_interval (then the session
+//     every poco_attached_server_options::disconnect_check_interval (then the session
 //     closes, "transport error", as in the reference); until then the thread
 //     stays held.
 //   - Outgoing WebSocket frames are written by whichever thread drained the
 //     core's actions (a request thread, the timer thread, or the application's
 //     thread in send()); a slow client can block that thread for up to
-//     poco_engine_options::send_timeout, after which its connection is cut.
+//     poco_attached_server_options::send_timeout, after which its connection is cut.
 //   - The WebSocket handshake is Poco's (Poco::Net::WebSocket): it checks
 //     RFC 6455's headers again and computes Sec-WebSocket-Accept; the core's
 //     headers (Set-Cookie, the `headers` hook) are added to its 101.
@@ -61,45 +64,58 @@
 
 namespace eio {
 
-struct poco_engine_options {
-  server_options engine;  // the Engine.IO options (path, timeouts, limits, CORS, ...)
+struct poco_attached_server_options {
+  server_options core;  // the Engine.IO core's options (path, timeouts, limits, CORS, ...)
   // How often a held poll checks whether its client closed the connection.
   millis disconnect_check_interval{1000};
   // A WebSocket write that cannot complete within this cuts the connection.
   millis send_timeout{10'000};
+  // Frames one WebSocket message may come in (RFC 6455 section 5.4 sets no
+  // bound; each costs a frame read); past it: close 1009.
+  std::size_t max_fragments_per_message = 1024;
   // shutdown(): how long WebSockets get to finish the close handshake before
   // their sockets are shut down under them.
   millis close_grace{2000};
+  // Lingering close (RFC 9112 section 9.6; nginx's lingering_close), as in
+  // poco_server_options: after an answer that ends its connection (a 413, any
+  // refusal, "Connection: close", a WebSocket close frame), the write side is
+  // shut and what the client still sends is read and dropped until it ends,
+  // for linger_timeout and linger_bytes at most, so that input still coming
+  // does not make the kernel reset the connection under the answer. It holds
+  // that request's HTTPServer thread, nothing else. Either 0: close at once.
+  // Under TLS the socket closes at once.
+  millis linger_timeout{2'000};
+  std::size_t linger_bytes = 8 * 1024 * 1024;
 };
 
 // One eio::server shared by the threads of a Poco::Net::HTTPServer, plus one
 // timer thread that runs its timers. Every member is safe from any thread.
-class poco_engine {
+class poco_attached_server {
 public:
   // Called for every event of the core, on whichever thread fed the core the
-  // input that caused it, with the engine's mutex held: do not block in it,
-  // and answer through `engine` (the core itself: engine.send(), .close(),
-  // with the `now` given). Calling this poco_engine's send()/close() from
+  // input that caused it, with the server's mutex held: do not block in it,
+  // and answer through `core` (the core itself: core.send(), .close(),
+  // with the `now` given). Calling this poco_attached_server's send()/close() from
   // inside the handler is allowed too (they notice and skip the lock).
   using event_handler = std::function<void(server& core, event& e, millis now)>;
 
   // Starts the timer thread.
-  explicit poco_engine(poco_engine_options options = {}, event_handler handler = {});
-  poco_engine(server_options options, event_handler handler);
+  explicit poco_attached_server(poco_attached_server_options options = {}, event_handler handler = {});
+  poco_attached_server(server_options options, event_handler handler);
   // shutdown(), then stops the timer thread. Handlers still running on the
   // HTTPServer's threads keep what they need alive and end soon after.
-  ~poco_engine();
-  poco_engine(const poco_engine&) = delete;
-  poco_engine& operator=(const poco_engine&) = delete;
+  ~poco_attached_server();
+  poco_attached_server(const poco_attached_server&) = delete;
+  poco_attached_server& operator=(const poco_attached_server&) = delete;
 
   // Whether `request` is for Engine.IO: its path (without the query) is
-  // options().engine.path, with or without the trailing '/'.
+  // options().core.path, with or without the trailing '/'.
   bool handles(const Poco::Net::HTTPServerRequest& request) const;
   // A handler for one Engine.IO request, for an application's own
   // HTTPRequestHandlerFactory to return (Poco deletes it).
   Poco::Net::HTTPRequestHandler* create_handler();
 
-  // The engine's clock: milliseconds of std::chrono::steady_clock. The `now`
+  // The server's clock: milliseconds of std::chrono::steady_clock. The `now`
   // of every call into the core.
   static millis now() noexcept;
 
@@ -110,7 +126,7 @@ public:
   void close(session_ref session, close_mode mode = close_mode::flush);
   // Runs `f` with the core under the lock (inspection, or several calls at
   // once), then carries out what it queued. `f` must not block.
-  void with_server(const std::function<void(server& engine, millis now)>& f);
+  void with_server(const std::function<void(server& core, millis now)>& f);
 
   // Closes every session (close_reason::server_shutting_down): held polls
   // are answered, WebSockets get a close frame and close_grace to answer it.
@@ -119,9 +135,9 @@ public:
   // called from inside the event handler).
   void shutdown();
 
-  const poco_engine_options& options() const noexcept;
+  const poco_attached_server_options& options() const noexcept;
 
-  struct impl;  // opaque: src/poco_handler.cpp
+  struct impl;  // opaque: src/poco_attached_server.cpp
 
 private:
   friend class poco_request_handler_factory;
@@ -131,15 +147,15 @@ private:
 // An HTTPRequestHandlerFactory for Poco::Net::HTTPServer: requests on the
 // Engine.IO path go to `engine`, every other request to `fallback` (the
 // application's own factory; without one they get 404). Keeps what it needs
-// of `engine` alive, so the two may be destroyed in either order.
+// of `server` alive, so the two may be destroyed in either order.
 class poco_request_handler_factory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-  explicit poco_request_handler_factory(poco_engine& engine,
+  explicit poco_request_handler_factory(poco_attached_server& server,
                                         Poco::Net::HTTPRequestHandlerFactory::Ptr fallback = nullptr);
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
 
 private:
-  std::shared_ptr<poco_engine::impl> engine_;
+  std::shared_ptr<poco_attached_server::impl> server_;
   Poco::Net::HTTPRequestHandlerFactory::Ptr fallback_;
 };
 
