@@ -174,6 +174,7 @@ TEST(socketio_connect, dynamic_namespace_from_a_regex) {
   EXPECT_EQ(frames[1], "4/dyn-x,{\"message\":\"Invalid namespace\"}");
   EXPECT_EQ(names, (std::vector<std::string>{"/dyn-1"}));
   ASSERT_NE(io.find("/dyn-1"), nullptr);
+  EXPECT_EQ(io.namespace_names(), (std::vector<std::string>{"/", "/dyn-1"}));
   // A later of() of a matching name is that child (index.ts of()).
   EXPECT_EQ(&io.of("/dyn-1"), io.find("/dyn-1"));
 }

@@ -257,6 +257,13 @@ TEST(socketio_events, rooms_unions_each_socket_once_and_except) {
   nsp.to("r2").emit("r2");
   EXPECT_EQ(h.texts(b).size(), 1u);
   EXPECT_TRUE(h.texts(c).empty());
+  const auto members = nsp.adapter().rooms();
+  ASSERT_EQ(members.count("r1"), 1u);
+  std::vector<std::string> r1{sockets[0]->id(), sockets[1]->id()};
+  std::sort(r1.begin(), r1.end());
+  EXPECT_EQ(members.at("r1"), r1);
+  EXPECT_EQ(members.at("r2"), std::vector<std::string>{sockets[1]->id()});
+  EXPECT_EQ(members.size(), 6u);  // r1, r2 and the four sockets' own
   auto rooms = sockets[1]->rooms();
   std::sort(rooms.begin(), rooms.end());
   std::vector<std::string> expected{"r1", "r2", sockets[1]->id()};

@@ -8,6 +8,7 @@
 
 #include "detail.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace eio::socketio {
@@ -64,6 +65,16 @@ std::vector<std::string> in_memory_adapter::socket_rooms(const std::string& id) 
   const auto found = sids_.find(id);
   if (found == sids_.end()) return {};
   return {found->second.begin(), found->second.end()};
+}
+
+std::map<std::string, std::vector<std::string>> in_memory_adapter::rooms() const {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [room, members] : rooms_) {
+    std::vector<std::string> ids(members.begin(), members.end());
+    std::sort(ids.begin(), ids.end());
+    out.emplace(room, std::move(ids));
+  }
+  return out;
 }
 
 std::vector<socket*> in_memory_adapter::select(const broadcast_options& opts) const {

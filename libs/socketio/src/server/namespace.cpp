@@ -112,6 +112,14 @@ const namespace_config& server::child(const namespace_config& parent, std::strin
   return *namespaces_.emplace(std::string(name), std::move(made)).first->second;
 }
 
+std::vector<std::string> server::namespace_names() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> out;
+  out.reserve(namespaces_.size());
+  for (const auto& [name, config] : namespaces_) out.push_back(name);  // a std::map: sorted
+  return out;
+}
+
 std::vector<const namespace_config*> server::parents() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<const namespace_config*> out;

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -107,8 +108,10 @@ public:
   virtual void del_all(const std::string& id) = 0;
   // The rooms socket `id` is in (empty when unknown), in no particular order.
   virtual std::vector<std::string> socket_rooms(const std::string& id) const = 0;
-  // Room names and their local members, for inspection.
+  // How many rooms this loop's sockets are in, and each with its members
+  // (ids sorted), for inspection.
   virtual std::size_t room_count() const = 0;
+  virtual std::map<std::string, std::vector<std::string>> rooms() const = 0;
 
   // ---- operations on the sockets `opts` selects, on every node unless opts.flags.local
 
@@ -167,6 +170,7 @@ public:
   void del_all(const std::string& id) override;
   std::vector<std::string> socket_rooms(const std::string& id) const override;
   std::size_t room_count() const override { return rooms_.size(); }
+  std::map<std::string, std::vector<std::string>> rooms() const override;
 
   std::size_t server_count() const override { return 1; }
   void broadcast(event_packet packet, const broadcast_options& opts) override;

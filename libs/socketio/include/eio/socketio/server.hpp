@@ -108,6 +108,10 @@ public:
     return *this;
   }
 
+  // The namespaces made so far (by of() and by CONNECTs to children of
+  // parents), sorted; parents are not among them. Thread-safe.
+  std::vector<std::string> namespace_names() const;
+
   // ---- for runtimes (thread-safe)
   // The namespace named exactly `name`, or null.
   const namespace_config* find(std::string_view name) const;
