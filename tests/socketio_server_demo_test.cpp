@@ -1,5 +1,5 @@
 // The demo application (tests/interop/socketio_demo_app.mjs) on
-// eio::socketio's server API (tests/support/socketio_demo_app.hpp), over two
+// eio::socketio's server API (tools/eiotool/socketio_demo_app.hpp), over two
 // loops: what the API must make easy for `eiotool serve --socketio`.
 #include <eio/socketio/runtime.hpp>
 #include <eio/socketio/server.hpp>
@@ -28,7 +28,7 @@ struct demo {
     return c;
   }
   server io;
-  test::socketio_demo app;
+  tool::socketio_demo app;
   std::unique_ptr<sio_harness> h;
 };
 

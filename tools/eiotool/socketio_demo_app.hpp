@@ -1,7 +1,12 @@
-// The demo application of tests/interop/socketio_demo_app.mjs (the rules are
-// at the top of that file), written on eio::socketio's server API: the same
-// namespaces, middlewares and events. The tests run it in memory; `eiotool
-// serve --socketio` can take it as it is.
+// The demo application of `eiotool serve --socketio`: the one of
+// tests/interop/socketio_demo_app.mjs (the rules are at the top of that file),
+// written on eio::socketio's server API: the same namespaces, middlewares and
+// events. eiotool serves it; the tests also run it in memory
+// (tests/socketio_server_demo_test.cpp).
+//
+// Its handlers run on every loop at once: what they share (the counts and
+// rooms "stats" reports for this server, all loops together) is behind a
+// mutex.
 #pragma once
 
 #include <eio/socketio/runtime.hpp>
@@ -16,10 +21,11 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
-namespace eio::test {
+namespace eio::tool {
 
 class socketio_demo {
 public:
@@ -50,8 +56,10 @@ private:
 
   void install(socketio::server& io) {
     auto on_connection = [this](socket& s) { connected(s); };
-    io.of("/").on_connection(on_connection);
-    io.of("/custom").on_connection(on_connection);
+    auto room_events = [this](socketio::namespace_runtime& nsp, socketio::room_event event, const std::string& room,
+                              const std::string& socket_id) { on_room_event(nsp, event, room, socket_id); };
+    io.of("/").on_connection(on_connection).on_room_event(room_events);
+    io.of("/custom").on_connection(on_connection).on_room_event(room_events);
     io.of("/admin")
         .use([](socket& s, socketio::next_function next) {
           s.join("guarded");
@@ -62,12 +70,14 @@ private:
             next(socketio::middleware_error{"unauthorized", std::nullopt});
           }
         })
-        .on_connection(on_connection);
+        .on_connection(on_connection)
+        .on_room_event(room_events);
     io.of("/slow")
         .use([](socket& s, socketio::next_function next) {
           s.owner().set_timer(std::chrono::milliseconds(1000), [next] { next(); });
         })
-        .on_connection(on_connection);
+        .on_connection(on_connection)
+        .on_room_event(room_events);
     // Dynamic namespaces: a 200 ms check, as a database lookup would take.
     // The runtime makes one namespace of concurrent first CONNECTs.
     io.of([](socketio::runtime& rt, std::string_view name, const value&, std::function<void(bool)> answer) {
@@ -75,7 +85,8 @@ private:
         if (!std::regex_match(name.begin(), name.end(), pattern)) return answer(false);
         rt.set_timer(std::chrono::milliseconds(200), [answer] { answer(true); });
       })
-        .on_connection(on_connection);
+        .on_connection(on_connection)
+        .on_room_event(room_events);
     io.of("/").on("ping-sse", [this](socketio::namespace_runtime&, const args_view&, ack_handle ack) {
       ack(value::array({node_name_}));
     });
@@ -86,7 +97,12 @@ private:
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++connections_[s.nsp().name()];
+      ++sockets_[s.nsp().name()];
     }
+    s.on_disconnect([this](socket& self, std::string_view, std::string_view) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --sockets_[self.nsp().name()];
+    });
     if (!s.recovered()) s.data() = nullptr;
     s.emit("auth", value::array({s.handshake().auth}));
 
@@ -187,25 +203,19 @@ private:
             ack(value::array({value{{"node", node_name_}, {"error", error ? value(*error) : value()}, {"responses", names}}}));
           });
     });
-    s.on("stats", [this](socket& self, const args_view&, ack_handle ack) {
-      // This loop's view (a node is a loop).
+    s.on("stats", [this](socket&, const args_view&, ack_handle ack) {
+      // This server's: every loop's sockets and rooms.
       value sockets = value::object();
       value connections = value::object();
       value rooms = value::object();
       const std::vector<std::string> names = server_->namespace_names();
+      std::lock_guard<std::mutex> lock(mutex_);
       for (const std::string& name : names) {
-        socketio::namespace_runtime* nsp = self.owner().of(name);
-        sockets[name] = nsp ? nsp->socket_count() : 0;
-        {
-          std::lock_guard<std::mutex> lock(mutex_);
-          connections[name] = connections_[name];
-        }
+        sockets[name] = sockets_[name];
+        connections[name] = connections_[name];
         value by_room = value::object();
-        if (nsp) {
-          for (const auto& [room, members] : nsp->adapter().rooms()) {
-            if (nsp->find_socket(room)) continue;  // a socket's own room
-            by_room[room] = members;
-          }
+        for (const auto& [room, members] : rooms_[name]) {
+          if (!members.empty()) by_room[room] = std::vector<std::string>(members.begin(), members.end());
         }
         rooms[name] = by_room;
       }
@@ -217,11 +227,35 @@ private:
     });
   }
 
+  // The rooms of every loop, for "stats": the adapters' room events, the
+  // sockets' own rooms left out.
+  void on_room_event(socketio::namespace_runtime& nsp, socketio::room_event event, const std::string& room,
+                     const std::string& socket_id) {
+    if (room == socket_id) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& members = rooms_[nsp.name()];
+    switch (event) {
+      case socketio::room_event::join_room: members[room].insert(socket_id); break;
+      case socketio::room_event::leave_room: {
+        auto found = members.find(room);
+        if (found != members.end()) {
+          found->second.erase(socket_id);
+          if (found->second.empty()) members.erase(found);
+        }
+        break;
+      }
+      case socketio::room_event::create_room:
+      case socketio::room_event::delete_room: break;
+    }
+  }
+
   std::string node_name_;
   socketio::server* server_ = nullptr;
   std::atomic<long> pending_acks_{0};
-  std::mutex mutex_;
-  std::map<std::string, long> connections_;
+  std::mutex mutex_;  // what follows, shared by the loops
+  std::map<std::string, long> connections_;  // since start, per namespace
+  std::map<std::string, long> sockets_;      // connected now
+  std::map<std::string, std::map<std::string, std::set<std::string>>> rooms_;  // namespace -> room -> members
 };
 
-}  // namespace eio::test
+}  // namespace eio::tool
