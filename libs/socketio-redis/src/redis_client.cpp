@@ -244,8 +244,8 @@ private:
     std::deque<work> batch;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (stop_) return false;  // what is queued is failed by run()'s end
       batch.swap(inbox_);
-      if (stop_) return false;
     }
     for (auto& w : batch) {
       if (w.is_subscription) {

@@ -119,6 +119,7 @@ redis_node::redis_node(redis_adapter_options options, std::function<void(sio::lo
         else refresh_count();
       },
       [this] { refresh_count(); }, options_.server_count_interval);
+  ready_ = client_.get();
 }
 
 redis_node::~redis_node() {
@@ -171,6 +172,9 @@ void redis_node::room_deleted(const std::string& nsp, const std::string& room) {
 std::size_t redis_node::node_count() const { return count_.load(); }
 
 void redis_node::refresh_count() {
+  // The I/O thread may ask before the constructor has stored client_.
+  redis_client* client = ready_.load();
+  if (client == nullptr) return;
   std::vector<std::string> names;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -179,7 +183,7 @@ void redis_node::refresh_count() {
   for (const auto& nsp : names) {
     const bool sharded = options_.kind == adapter_kind::sharded;
     const std::string channel = sharded ? options_.key + "#" + nsp + "#" : options_.key + "-request#" + nsp + "#";
-    client_->command({"PUBSUB", sharded ? "SHARDNUMSUB" : "NUMSUB", channel},
+    client->command({"PUBSUB", sharded ? "SHARDNUMSUB" : "NUMSUB", channel},
                      [this, nsp](const std::optional<redis_reply>& r) {
                        if (!r || r->type != redis_reply::kind::array || r->elements.size() < 2) return;
                        const long long n = r->elements[1].integer;

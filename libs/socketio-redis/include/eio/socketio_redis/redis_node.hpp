@@ -106,6 +106,7 @@ private:
   std::map<std::string, int> classic_requests_;  // guarded
   std::atomic<std::size_t> count_{1};
   std::unique_ptr<redis_client> client_;
+  std::atomic<redis_client*> ready_{nullptr};  // client_, once stored
 };
 
 }  // namespace eio::socketio_redis

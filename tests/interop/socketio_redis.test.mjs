@@ -1,0 +1,326 @@
+// A Socket.IO cluster on Redis mixing our servers and Node's: Debian's
+// redis-server on a free port (127.0.0.1 only, no persistence), two
+// `eiotool serve --socketio --redis URL --redis-adapter KIND` processes (one
+// with two loops, so three of our nodes) and one Node socket.io 4.8 server
+// with the official adapter (@socket.io/redis-adapter createAdapter or
+// createShardedAdapter, socketio_reference_server.mjs), all running the
+// demo application; socket.io-client 4 clients on each. For each adapter
+// kind: broadcasts reach every client once, rooms across nodes,
+// fetchSockets / socketsJoin / disconnectSockets / serverSideEmit with acks
+// from either side, broadcast with acks counting every client, binary
+// byte-identical, a node killed mid-run, Redis restarted mid-run.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import net from "node:net";
+import { after, describe, test } from "node:test";
+
+import { serve } from "./serve_helper.mjs";
+
+const require = createRequire(import.meta.url);
+const { io } = require("socket.io-client");
+
+const REDIS_SERVER = process.env.EIO_REDIS_SERVER || "redis-server";
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const redisProcesses = new Set();
+process.on("exit", () => {
+  for (const p of redisProcesses) p.kill("SIGKILL");
+});
+
+// Starts redis-server on `port`; resolves once it accepts connections.
+async function startRedis(port, timeout = 10000) {
+  const child = spawn(
+    REDIS_SERVER,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  redisProcesses.add(child);
+  let log = "";
+  child.stdout.on("data", (c) => (log += c));
+  child.stderr.on("data", (c) => (log += c));
+  const exited = new Promise((done) => child.on("close", done));
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.end();
+        resolve(true);
+      });
+      s.on("error", () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill("SIGKILL");
+      throw new Error(`redis-server did not start on ${port}:\n${log}`);
+    }
+    await sleep(50);
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      redisProcesses.delete(child);
+    },
+  };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const opened = new Set();
+after(() => {
+  for (const s of opened) s.close();
+});
+
+function client(url, nsp = "/") {
+  const socket = io(url + nsp, { forceNew: true, reconnection: false, timeout: 5000, transports: ["websocket"] });
+  opened.add(socket);
+  return socket;
+}
+
+function once(socket, event, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${ms} ms`)), ms);
+    socket.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+}
+
+async function connected(socket) {
+  if (!socket.connected) await once(socket, "connect");
+  return socket;
+}
+
+function ask(socket, event, ...args) {
+  return socket.timeout(15000).emitWithAck(event, ...args);
+}
+
+// Collects every `event` each socket receives.
+function recorder(sockets, event) {
+  const got = sockets.map(() => []);
+  sockets.forEach((s, i) => s.on(event, (...args) => got[i].push(args)));
+  return got;
+}
+
+async function waitFor(check, what, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await check();
+    if (last === true) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await sleep(100);
+  }
+}
+
+for (const kind of ["classic", "sharded"]) {
+  describe(`redis adapter ${kind}`, { timeout: 120000 }, () => {
+    let redis;
+    let redisPort;
+    let servers = []; // a (eio, 2 loops), b (eio), n (node)
+    let clients = []; // one per server, plus a second on a (its other loop, maybe)
+
+    const start = async () => {
+      redisPort = await freePort();
+      redis = await startRedis(redisPort);
+      const common = ["--redis", redis.url, "--redis-adapter", kind];
+      servers = await Promise.all([
+        serve([...common, "--node-name", "a", "--threads", "2"], { socketio: true }),
+        serve([...common, "--node-name", "b", "--threads", "1"], { socketio: true }),
+        serve([...common, "--node-name", "n"], { socketio: true, reference: true }),
+      ]);
+      clients = await Promise.all(
+        [servers[0], servers[0], servers[1], servers[2]].map((s) => connected(client(s.url))),
+      );
+      // Every node subscribed and counted: a's two loops, b, n.
+      for (const c of clients) {
+        await waitFor(async () => {
+          const r = await ask(c, "sse", "ready");
+          return r.error === null && r.responses.length === 3 ? true : r;
+        }, "serverSideEmit to reach the 3 other nodes");
+      }
+    };
+
+    test("cluster starts: every node answers serverSideEmit with its name", async () => {
+      await start();
+      const names = [];
+      for (const c of clients) {
+        const r = await ask(c, "sse", "x");
+        assert.equal(r.error, null);
+        names.push([r.node, [...r.responses].sort()]);
+      }
+      // Our a has two loops (two nodes named a); each node hears from the others.
+      assert.deepEqual(names[3], ["n", ["a", "a", "b"]]);
+      assert.deepEqual(names[2], ["b", ["a", "a", "n"]]);
+      assert.deepEqual(names[0][1], ["a", "b", "n"]);
+    });
+
+    test("a broadcast from any node reaches every client exactly once", async () => {
+      const got = recorder(clients, "broadcast");
+      for (let i = 0; i < clients.length; ++i) await ask(clients[i], "broadcast", `from-${i}`, { i });
+      await sleep(500);
+      for (const g of got) {
+        assert.deepEqual(
+          g.map((args) => args[0]).sort(),
+          clients.map((_, i) => `from-${i}`).sort(),
+        );
+      }
+      for (const c of clients) c.off("broadcast");
+    });
+
+    test("binary arguments survive the trip byte-identical", async () => {
+      const bytes = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x7b, 0x22]);
+      const got = recorder(clients, "broadcast");
+      await ask(clients[3], "broadcast", "bin", bytes, { nested: [bytes] });
+      await ask(clients[2], "broadcast", "bin2", bytes);
+      await sleep(500);
+      for (const g of got) {
+        assert.equal(g.length, 2);
+        for (const args of g) {
+          assert.ok(Buffer.isBuffer(args[1]), "a Buffer");
+          assert.deepEqual(Buffer.from(args[1]), bytes);
+        }
+        const withNested = g.find((a) => a[0] === "bin");
+        assert.deepEqual(Buffer.from(withNested[2].nested[0]), bytes);
+      }
+      for (const c of clients) c.off("broadcast");
+    });
+
+    test("rooms across nodes: to-room reaches the members on every node only", async () => {
+      await ask(clients[0], "join", "r1");
+      await ask(clients[3], "join", "r1");
+      const got = recorder(clients, "room-message");
+      await ask(clients[2], "to-room", "r1", "hello");
+      await ask(clients[3], "to-room", "r1", "again");
+      // A socket id names that socket, wherever it is.
+      await ask(clients[3], "to-room", clients[1].id, "private");
+      await sleep(500);
+      assert.deepEqual(got[0].map((a) => a[0]).sort(), ["again", "hello"]);
+      assert.deepEqual(got[1].map((a) => a[0]), ["private"]);
+      assert.deepEqual(got[2], []);
+      assert.deepEqual(got[3].map((a) => a[0]).sort(), ["again", "hello"]);
+      for (const c of clients) c.off("room-message");
+    });
+
+    test("fetchSockets from either side sees the sockets of every node", async () => {
+      const expected = [clients[0].id, clients[3].id].sort();
+      for (const c of clients) assert.deepEqual(await ask(c, "fetch-sockets", "r1"), expected);
+      const all = clients.map((c) => c.id).sort();
+      for (const c of clients) assert.deepEqual(await ask(c, "fetch-sockets", clients[c === clients[0] ? 1 : 0].id), [clients[c === clients[0] ? 1 : 0].id]);
+      // Each client's own room from the other side, and the whole namespace.
+      const everyone = await ask(clients[3], "fetch-sockets", "r1");
+      assert.deepEqual(everyone, expected);
+      assert.equal(all.length, 4);
+    });
+
+    test("socketsJoin from the Node side and from ours", async () => {
+      await ask(clients[3], "sockets-join", "r1", "r2"); // Node asks: our clients[0] joins r2
+      await sleep(300);
+      assert.deepEqual(await ask(clients[2], "fetch-sockets", "r2"), [clients[0].id, clients[3].id].sort());
+      await ask(clients[2], "sockets-join", clients[3].id, "r3"); // ours asks: Node's socket joins r3
+      await ask(clients[1], "sockets-join", clients[2].id, "r3");
+      await sleep(300);
+      assert.deepEqual(await ask(clients[3], "fetch-sockets", "r3"), [clients[2].id, clients[3].id].sort());
+      const who = await ask(clients[3], "whoami");
+      assert.deepEqual(who.rooms, ["r1", "r2", "r3"]);
+    });
+
+    test("broadcast with acks counts the clients of every node", async () => {
+      for (const c of clients) c.on("ask", (...args) => args[args.length - 1](`ans-${c.id}`));
+      for (const asker of [clients[3], clients[2]]) {
+        const r = await ask(asker, "broadcast-ask", 3000, "q");
+        assert.equal(r.error, null);
+        assert.deepEqual([...r.responses].sort(), clients.map((c) => `ans-${c.id}`).sort());
+      }
+      for (const c of clients) c.off("ask");
+    });
+
+    test("disconnectSockets from the Node side reaches our sockets, and from ours theirs", async () => {
+      const extraA = await connected(client(servers[1].url));
+      const extraN = await connected(client(servers[2].url));
+      await ask(extraA, "join", "doomed");
+      await ask(extraN, "join", "doomed");
+      const goneA = once(extraA, "disconnect");
+      const goneN = once(extraN, "disconnect");
+      await ask(clients[3], "disconnect-room", "doomed");
+      assert.equal((await goneA)[0], "io server disconnect");
+      assert.equal((await goneN)[0], "io server disconnect");
+      const extraB = await connected(client(servers[2].url));
+      await ask(extraB, "join", "doomed2");
+      const goneB = once(extraB, "disconnect");
+      await ask(clients[2], "disconnect-room", "doomed2");
+      assert.equal((await goneB)[0], "io server disconnect");
+    });
+
+    test("Redis restarted mid-run: local traffic goes on, cross-node traffic resumes", async () => {
+      await redis.stop();
+      // Local delivery with Redis gone: b's client still gets its own broadcast.
+      const got = recorder([clients[2]], "broadcast");
+      await ask(clients[2], "broadcast", "while-down");
+      await sleep(300);
+      assert.deepEqual(got[0].map((a) => a[0]), ["while-down"]);
+      clients[2].off("broadcast");
+      await servers[1].waitForLine(/redis: .*unreachable/, 10000);
+      redis = await startRedis(redisPort);
+      await servers[1].waitForLine(/redis: .*reachable again/, 15000);
+      // Node's redis client reconnects by itself; wait for every node again.
+      for (const c of [clients[2], clients[3]]) {
+        await waitFor(async () => {
+          const r = await ask(c, "sse", "again");
+          return r.error === null && r.responses.length === 3 ? true : r;
+        }, "every node back", 20000);
+      }
+      const after = recorder(clients, "broadcast");
+      await ask(clients[2], "broadcast", "after-restart");
+      await sleep(500);
+      for (const g of after) assert.deepEqual(g.map((a) => a[0]), ["after-restart"]);
+      for (const c of clients) c.off("broadcast");
+    });
+
+    test("a node killed mid-run: requests end with partial results, the rest go on", async () => {
+      // Rooms were lost with Redis? No: rooms are local state; r1 is intact.
+      const killed = servers[1];
+      clients[2].close();
+      killed.signal("SIGKILL");
+      await sleep(100);
+      // Right after the kill the count may still include b: a request then
+      // ends at its timeout with what came, and never hangs.
+      const r = await ask(clients[3], "sse", "after-kill");
+      assert.ok(r.error === null || /timeout reached/.test(r.error), String(r.error));
+      assert.ok(!r.responses.includes("b"));
+      // Once Redis no longer counts b, everything is complete again.
+      await waitFor(async () => {
+        const s = await ask(clients[0], "sse", "after-kill");
+        return s.error === null && s.responses.length === 2 ? true : s;
+      }, "the cluster without b", 15000);
+      const got = recorder([clients[0], clients[1], clients[3]], "broadcast");
+      await ask(clients[3], "broadcast", "survivors");
+      await sleep(500);
+      for (const g of got) assert.deepEqual(g.map((a) => a[0]), ["survivors"]);
+      assert.deepEqual(await ask(clients[0], "fetch-sockets", "r1"), [clients[0].id, clients[3].id].sort());
+    });
+
+    after(async () => {
+      for (const c of clients) c.close();
+      await Promise.all(servers.map((s) => s.stop()));
+      if (redis) await redis.stop();
+    });
+  });
+}
