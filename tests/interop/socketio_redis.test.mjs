@@ -10,7 +10,8 @@
 // from either side, broadcast with acks counting every client, binary
 // byte-identical, a node killed mid-run, Redis restarted mid-run.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { createRequire } from "node:module";
 import net from "node:net";
 import { after, describe, test } from "node:test";
@@ -20,6 +21,7 @@ import { serve } from "./serve_helper.mjs";
 const require = createRequire(import.meta.url);
 const { io } = require("socket.io-client");
 
+const execFileP = promisify(execFile);
 const REDIS_SERVER = process.env.EIO_REDIS_SERVER || "redis-server";
 
 function freePort() {
@@ -267,6 +269,36 @@ for (const kind of ["classic", "sharded"]) {
       const goneB = once(extraB, "disconnect");
       await ask(clients[2], "disconnect-room", "doomed2");
       assert.equal((await goneB)[0], "io server disconnect");
+    });
+
+    test("the emitter: eiotool emit and @socket.io/redis-emitter reach the sockets of every node", { skip: kind !== "classic" }, async () => {
+      const got = recorder(clients, "news");
+      const printed = await new Promise((resolve, reject) =>
+        execFile(process.env.EIO_EIOTOOL, ["emit", "--redis", redis.url, "news", '"from-cpp"', "hex:00ff7b"], (err, stdout, stderr) =>
+          err ? reject(new Error(`eiotool emit: ${err.message} ${stderr}`)) : resolve(stdout),
+        ),
+      );
+      // Every node's subscription: a's two loops, b, n.
+      assert.match(printed, /published to 4 subscriber/);
+      await execFileP(process.env.EIO_EIOTOOL, ["emit", "--redis", redis.url, "--to", "r1", "news", '"cpp-r1"']);
+      const { Emitter } = require("@socket.io/redis-emitter");
+      const { createClient } = require("redis");
+      const redisClient = createClient({ url: redis.url });
+      await redisClient.connect();
+      const emitter = new Emitter(redisClient);
+      emitter.emit("news", "from-node", Buffer.from([0, 0xff, 0x7b]));
+      emitter.to("r1").emit("news", "node-r1");
+      await sleep(500);
+      await redisClient.quit();
+      for (let i = 0; i < clients.length; ++i) {
+        const inR1 = i === 0 || i === 3;
+        const names = got[i].map((a) => a[0]).sort();
+        assert.deepEqual(names, inR1 ? ["cpp-r1", "from-cpp", "from-node", "node-r1"] : ["from-cpp", "from-node"]);
+        for (const args of got[i].filter((a) => a[0].startsWith("from-"))) {
+          assert.deepEqual(Buffer.from(args[1]), Buffer.from([0, 0xff, 0x7b]));
+        }
+      }
+      for (const c of clients) c.off("news");
     });
 
     test("Redis restarted mid-run: local traffic goes on, cross-node traffic resumes", async () => {

@@ -112,8 +112,8 @@ void add_emit_command(CLI::App& app, command_action& action) {
   command->add_option("--redis", args->redis, "Redis URL")->capture_default_str();
   command->add_option("--key", args->key, "The adapters' key (channel prefix)")->capture_default_str();
   command->add_option("--nsp", args->nsp, "Namespace")->capture_default_str();
-  command->add_option("--to", args->to, "Room (repeat for several)");
-  command->add_option("--except", args->except, "Room to leave out (repeat)");
+  command->add_option("--to", args->to, "Room (repeat for several)")->allow_extra_args(false);
+  command->add_option("--except", args->except, "Room to leave out (repeat)")->allow_extra_args(false);
   command->add_flag("--volatile", args->is_volatile, "The volatile flag");
   command->add_option("--join", args->join, "socketsJoin this room instead of emitting");
   command->add_option("--leave", args->leave, "socketsLeave this room instead of emitting");
