@@ -301,6 +301,63 @@ for (const kind of ["classic", "sharded"]) {
       for (const c of clients) c.off("news");
     });
 
+    test("every classic request type is answered by every node, ours and Node's", { skip: kind !== "classic" }, async () => {
+      // A peer of our own making on the request channel, as a Node adapter
+      // (or an older one: SOCKETS, ALL_ROOMS and the sid form of REMOTE_JOIN
+      // are no longer sent by 8.x but still answered) would be.
+      const { createClient } = require("redis");
+      const notepack = require("notepack.io");
+      const pub = createClient({ url: redis.url });
+      const sub = pub.duplicate();
+      await Promise.all([pub.connect(), sub.connect()]);
+      const responses = [];
+      await sub.subscribe("socket.io-response#/#", (msg) => {
+        responses.push(msg[0] === 0x7b ? JSON.parse(msg.toString()) : notepack.decode(msg));
+      }, true);
+      for (const c of clients) c.on("ask", (...args) => args[args.length - 1](`ans-${c.id}`));
+      const request = (r) => pub.publish("socket.io-request#/#", JSON.stringify({ uid: "probe", ...r }));
+      await request({ requestId: "p0", type: 0, rooms: ["r1"] });
+      await request({ requestId: "p1", type: 1 });
+      await request({ requestId: "p5", type: 5, opts: { rooms: ["r1"], except: [clients[3].id] } });
+      await request({ requestId: "p6", type: 6, data: ["ping-sse", "probe"] });
+      await request({ requestId: "p2", type: 2, sid: clients[2].id, room: "legacy" });
+      await pub.publish(
+        "socket.io-request#/#",
+        notepack.encode({ uid: "probe", requestId: "p7", type: 7, packet: { type: 2, data: ["ask", "q"], nsp: "/" }, opts: { rooms: [], except: [] } }),
+      );
+      await sleep(1000);
+      await Promise.all([pub.quit(), sub.quit()]);
+      for (const c of clients) c.off("ask");
+      const of = (id) => responses.filter((r) => r.requestId === id);
+      // Four nodes: a (two loops), b, n.
+      assert.equal(of("p0").length, 4);
+      assert.deepEqual(of("p0").flatMap((r) => r.sockets).sort(), [clients[0].id, clients[3].id].sort());
+      assert.equal(of("p1").length, 4);
+      for (const r of of("p1")) assert.ok(Array.isArray(r.rooms));
+      // r1 has members on a (first loop) and n: their answers name it.
+      assert.equal(of("p1").filter((r) => r.rooms.includes("r1")).length, 2);
+      assert.equal(of("p5").length, 4);
+      const fetched = of("p5").flatMap((r) => r.sockets);
+      assert.deepEqual(fetched.map((s) => s.id), [clients[0].id]);
+      assert.equal(fetched[0].handshake.query.EIO, "4");
+      assert.deepEqual(of("p6").map((r) => r.data).sort(), ["a", "a", "b", "n"]);
+      // Only the node holding the socket answers the sid form.
+      assert.equal(of("p2").length, 1);
+      assert.deepEqual((await ask(clients[2], "whoami")).rooms.includes("legacy"), true);
+      const counts = of("p7").filter((r) => r.type === 8);
+      assert.equal(counts.length, 4);
+      assert.equal(counts.reduce((n, r) => n + r.clientCount, 0), clients.length);
+      assert.deepEqual(of("p7").filter((r) => r.type === 9).map((r) => r.packet).sort(), clients.map((c) => `ans-${c.id}`).sort());
+    });
+
+    test("except across nodes: an emitter broadcast leaves out a room on every node", { skip: kind !== "classic" }, async () => {
+      const got = recorder(clients, "news");
+      await execFileP(process.env.EIO_EIOTOOL, ["emit", "--redis", redis.url, "--except", "r1", "news", '"not-r1"']);
+      await sleep(500);
+      assert.deepEqual(got.map((g) => g.length), [0, 1, 1, 0]);
+      for (const c of clients) c.off("news");
+    });
+
     test("Redis restarted mid-run: local traffic goes on, cross-node traffic resumes", async () => {
       await redis.stop();
       // Local delivery with Redis gone: b's client still gets its own broadcast.
