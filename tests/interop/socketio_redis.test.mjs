@@ -358,6 +358,24 @@ for (const kind of ["classic", "sharded"]) {
       for (const c of clients) c.off("news");
     });
 
+    test("a namespace that only some nodes have: requests count those nodes only", async () => {
+      // /custom on our b and on Node's n only: neither waits for the others.
+      const onB = await connected(client(servers[1].url, "/custom"));
+      const onN = await connected(client(servers[2].url, "/custom"));
+      await ask(onB, "join", "c1");
+      await ask(onN, "join", "c1");
+      await waitFor(async () => {
+        const started = Date.now();
+        const [fromB, fromN] = await Promise.all([ask(onB, "fetch-sockets", "c1"), ask(onN, "fetch-sockets", "c1")]);
+        const expected = [onB.id, onN.id].sort();
+        const ok = Date.now() - started < 2000 && JSON.stringify(fromB) === JSON.stringify(expected) &&
+          JSON.stringify(fromN) === JSON.stringify(expected);
+        return ok ? true : { fromB, fromN, ms: Date.now() - started };
+      }, "fetchSockets on /custom without waiting for nodes that do not have it", 15000);
+      onB.close();
+      onN.close();
+    });
+
     test("Redis restarted mid-run: local traffic goes on, cross-node traffic resumes", async () => {
       await redis.stop();
       // Local delivery with Redis gone: b's client still gets its own broadcast.

@@ -72,6 +72,10 @@ public:
   }
   ~adapter_impl() override { node_.remove_namespace(name_); }
 
+  // The nodes that have this namespace (its channel's subscribers), as the
+  // reference asks Redis per namespace.
+  std::size_t server_count() const override { return node_.namespace_count(name_); }
+
   void add_all(const std::string& id, const std::vector<std::string>& rooms) override {
     const auto current = socket_rooms(id);
     for (const auto& room : rooms) {
@@ -170,6 +174,14 @@ void redis_node::room_deleted(const std::string& nsp, const std::string& room) {
 }
 
 std::size_t redis_node::node_count() const { return count_.load(); }
+
+std::size_t redis_node::namespace_count(const std::string& nsp) const {
+  const redis_client* client = ready_.load();
+  if (client == nullptr || !client->stats().connected) return 1;
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = counts_.find(nsp);
+  return it != counts_.end() ? it->second : count_.load();
+}
 
 void redis_node::refresh_count() {
   // The I/O thread may ask before the constructor has stored client_.

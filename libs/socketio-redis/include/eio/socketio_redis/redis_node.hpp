@@ -68,8 +68,12 @@ public:
   void publish(std::shared_ptr<const socketio::cluster_message> message) override;
   void publish_response(const std::string& requester_uid,
                         std::shared_ptr<const socketio::cluster_message> response) override;
-  // From Redis' subscriber count; 1 while Redis is unreachable.
+  // From Redis' subscriber count (the most of any namespace's); 1 while
+  // Redis is unreachable.
   std::size_t node_count() const override;
+  // The nodes subscribed to namespace `nsp`'s channel (refreshed every
+  // server_count_interval); 1 while Redis is unreachable.
+  std::size_t namespace_count(const std::string& nsp) const;
   void set_receiver(socketio::cluster_receiver* receiver) override { receiver_ = receiver; }
 
   // For runtime_options::make_adapter: a cluster_adapter over this node
