@@ -121,6 +121,14 @@ function recorder(sockets, event) {
   return got;
 }
 
+// Waits until each recorder has at least its expected count (a slow machine
+// takes longer), then a little more, so that a duplicate would show.
+async function settled(got, counts, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  while (got.some((g, i) => g.length < counts[i]) && Date.now() < deadline) await sleep(20);
+  await sleep(300);
+}
+
 async function waitFor(check, what, timeout = 10000) {
   const deadline = Date.now() + timeout;
   let last;
@@ -177,7 +185,7 @@ for (const kind of ["classic", "sharded"]) {
     test("a broadcast from any node reaches every client exactly once", async () => {
       const got = recorder(clients, "broadcast");
       for (let i = 0; i < clients.length; ++i) await ask(clients[i], "broadcast", `from-${i}`, { i });
-      await sleep(500);
+      await settled(got, got.map(() => clients.length));
       for (const g of got) {
         assert.deepEqual(
           g.map((args) => args[0]).sort(),
@@ -192,7 +200,7 @@ for (const kind of ["classic", "sharded"]) {
       const got = recorder(clients, "broadcast");
       await ask(clients[3], "broadcast", "bin", bytes, { nested: [bytes] });
       await ask(clients[2], "broadcast", "bin2", bytes);
-      await sleep(500);
+      await settled(got, got.map(() => 2));
       for (const g of got) {
         assert.equal(g.length, 2);
         for (const args of g) {
@@ -213,7 +221,7 @@ for (const kind of ["classic", "sharded"]) {
       await ask(clients[3], "to-room", "r1", "again");
       // A socket id names that socket, wherever it is.
       await ask(clients[3], "to-room", clients[1].id, "private");
-      await sleep(500);
+      await settled(got, [2, 1, 0, 2]);
       assert.deepEqual(got[0].map((a) => a[0]).sort(), ["again", "hello"]);
       assert.deepEqual(got[1].map((a) => a[0]), ["private"]);
       assert.deepEqual(got[2], []);
@@ -288,7 +296,7 @@ for (const kind of ["classic", "sharded"]) {
       const emitter = new Emitter(redisClient);
       emitter.emit("news", "from-node", Buffer.from([0, 0xff, 0x7b]));
       emitter.to("r1").emit("news", "node-r1");
-      await sleep(500);
+      await settled(got, [4, 2, 2, 4]);
       await redisClient.quit();
       for (let i = 0; i < clients.length; ++i) {
         const inR1 = i === 0 || i === 3;
@@ -325,7 +333,10 @@ for (const kind of ["classic", "sharded"]) {
         "socket.io-request#/#",
         notepack.encode({ uid: "probe", requestId: "p7", type: 7, packet: { type: 2, data: ["ask", "q"], nsp: "/" }, opts: { rooms: [], except: [] } }),
       );
-      await sleep(1000);
+      // 4 answers each to p0, p1, p5, p6; 1 to p2; 4 counts and 4 acks to p7.
+      const deadline = Date.now() + 10000;
+      while (responses.length < 25 && Date.now() < deadline) await sleep(20);
+      await sleep(300);
       await Promise.all([pub.quit(), sub.quit()]);
       for (const c of clients) c.off("ask");
       const of = (id) => responses.filter((r) => r.requestId === id);
@@ -353,7 +364,7 @@ for (const kind of ["classic", "sharded"]) {
     test("except across nodes: an emitter broadcast leaves out a room on every node", { skip: kind !== "classic" }, async () => {
       const got = recorder(clients, "news");
       await execFileP(process.env.EIO_EIOTOOL, ["emit", "--redis", redis.url, "--except", "r1", "news", '"not-r1"']);
-      await sleep(500);
+      await settled(got, [0, 1, 1, 0]);
       assert.deepEqual(got.map((g) => g.length), [0, 1, 1, 0]);
       for (const c of clients) c.off("news");
     });
@@ -396,7 +407,7 @@ for (const kind of ["classic", "sharded"]) {
       }
       const after = recorder(clients, "broadcast");
       await ask(clients[2], "broadcast", "after-restart");
-      await sleep(500);
+      await settled(after, after.map(() => 1));
       for (const g of after) assert.deepEqual(g.map((a) => a[0]), ["after-restart"]);
       for (const c of clients) c.off("broadcast");
     });
@@ -419,7 +430,7 @@ for (const kind of ["classic", "sharded"]) {
       }, "the cluster without b", 15000);
       const got = recorder([clients[0], clients[1], clients[3]], "broadcast");
       await ask(clients[3], "broadcast", "survivors");
-      await sleep(500);
+      await settled(got, got.map(() => 1));
       for (const g of got) assert.deepEqual(g.map((a) => a[0]), ["survivors"]);
       assert.deepEqual(await ask(clients[0], "fetch-sockets", "r1"), [clients[0].id, clients[3].id].sort());
     });
