@@ -406,6 +406,14 @@ const cases = [
   { name: "connect timeout, CONNECT in time", flags: quick_timeout, steps: ["40", 1000] },
   { name: "connect timeout, refused CONNECT only", flags: quick_timeout, steps: ["40/nope,", 2000] },
 
+  { name: "CONNECT /slow (middleware of 1 s)", steps: ["40/slow,", 1500] },
+  { name: "second CONNECT while the middleware runs", steps: [["40/slow,", "40/slow,"], 1500] },
+  { name: "EVENT while the middleware runs", steps: [["40/slow,", '42/slow,1["echo","x"]'], 1500] },
+  { name: "CONNECT dynamic namespace", steps: ["40/dyn-abc_1,", 500, '42/dyn-abc_1,1["echo","x"]'] },
+  { name: "CONNECT dynamic namespace, bad name", steps: ["40/dyn-a.b,"] },
+  { name: "CONNECT namespace with a query", steps: ["40/custom?x=1,"] },
+  { name: "CONNECT \"/\" with a comma", steps: ["40/,"] },
+
   // Packets for namespaces not joined.
   { name: "EVENT before any CONNECT", steps: ['42["echo","x"]'] },
   { name: "EVENT for a namespace not joined", steps: joined('42/custom,["echo","x"]') },
@@ -425,6 +433,12 @@ const cases = [
   { name: "ack id 2^53-1", steps: joined('429007199254740991["echo","x"]') },
   { name: "ack id 0", steps: joined('420["echo","x"]') },
   { name: "ACK for an ack never asked", steps: joined("4317[1]") },
+  { name: "ack id with a leading zero", steps: joined('4201["echo","x"]') },
+  { name: "empty event name", steps: joined('421[""]') },
+  { name: "whitespace before the JSON", steps: joined('421 ["echo","x"]') },
+  { name: "whoami", steps: joined('421["whoami"]') },
+  { name: "join then to-room", steps: joined('421["join","r"]', '422["to-room","r","hi"]', '423["whoami"]') },
+  { name: "echo with ack, --state-recovery", flags: recovery, steps: joined('421["echo","x"]', '42["echo","y"]') },
 
   // Binary.
   { name: "binary echo without ack", steps: joined([`451-["echo",${placeholder(0)}]`, bin(1, 2, 3)]) },
@@ -436,6 +450,7 @@ const cases = [
   { name: "binary event, 10 attachments (the limit)", steps: joined([`4510-8["echo",${Array.from({ length: 10 }, (_, i) => placeholder(i)).join(",")}]`, ...Array.from({ length: 10 }, (_, i) => bin(i))]) },
   { name: "binary ack from the client (BINARY_ACK)", steps: joined(`461-9[${placeholder(0)}]`, bin(1)) },
   { name: "binary event split over two steps", steps: joined(`451-["echo",${placeholder(0)}]`, bin(4, 5)) },
+  { name: "attachment count with a leading zero", steps: joined([`4501-["echo",${placeholder(0)}]`, bin(1)]) },
 
   // Bad input (issue 18's list).
   { name: "placeholder num out of range", steps: joined([`451-["echo",${placeholder(1)}]`, bin(1)]) },
@@ -527,6 +542,24 @@ const expected_differences = {
       "the same auth object, keys in another order: eio's handshake auth is a socketio::value (nlohmann::json), whose " +
       "objects keep their keys sorted; member order is not significant in JSON (RFC 8259 section 4) " +
       "(node-reference-behaviour.md section 10)",
+  },
+  "whoami": {
+    reason:
+      "the same object, keys in another order: the demo builds it as a socketio::value (nlohmann::json), whose " +
+      "objects keep their keys sorted; member order is not significant in JSON (RFC 8259 section 4) " +
+      "(node-reference-behaviour.md section 10)",
+  },
+  "join then to-room": { reason: "whoami's keys sorted, as in the case \"whoami\"" },
+  "second CONNECT while the middleware runs": {
+    reason:
+      "eio closes the connection on a second CONNECT to a namespace being joined, like any other packet for it; " +
+      "the reference looks only at joined namespaces and starts a second socket, so a client could pile up sockets " +
+      "behind a slow middleware (node-reference-behaviour.md section 10)",
+  },
+  "whitespace before the JSON": {
+    reason:
+      "eio refuses whitespace between the header and the JSON (README, eio::socketio) and closes; socket.io-parser " +
+      "hands the rest to JSON.parse, which skips it",
   },
   "message-with-ack": { reason: `${JSON_TEXT}: "\\u00e9" stays escaped` },
   "binary message-with-ack, nested, two attachments": { reason: `${JSON_TEXT}: the client's numbering and attachment order are kept` },
