@@ -231,7 +231,8 @@ function shorten(text) {
 
 // A WebSocket script: `steps` is a list of frame groups; each group is sent at
 // once, then the answers are collected (settle). A number is a pause in ms
-// (answers collected meanwhile). The log ends with "(still open)" when the
+// (answers collected meanwhile); a function makes the group from the log so
+// far (to answer the server's ack id). The log ends with "(still open)" when the
 // server did not close.
 const ws_script = (steps) => async (server) => {
   const log = [];
@@ -251,7 +252,7 @@ const ws_script = (steps) => async (server) => {
       ws.changed = () => {};
       continue;
     }
-    for (const frame of [].concat(step)) ws.send(frame);
+    for (const frame of [].concat(typeof step === "function" ? step(log) : step)) ws.send(frame);
     await settle(ws);
   }
   if (!ws.ended() && typeof steps.at(-1) !== "number") {
@@ -357,7 +358,14 @@ function normalise(lines, recovery, exact_close) {
     if (!ids.has(id)) ids.set(id, `<${kind}>`);
     return ids.get(id);
   };
+  // The server's ack ids count per namespace, across the cases sharing a
+  // server: the id of each server EVENT with an ack, and the client's answer
+  // to it, become <ack>.
+  const server_ack = /^(< 4[25](?:\d+-)?(?:\/[^,]*,)?)(\d+)(\[)/;
+  const acks = new Set(lines.map((line) => line.match(server_ack)?.[2]).filter(Boolean));
   return lines.map((line) => {
+    line = line.replace(server_ack, "$1<ack>$3");
+    line = line.replace(/^(> 4[36](?:\d+-)?(?:\/[^,]*,)?)(\d+)(\[)/, (all, a, id, b) => (acks.has(id) ? `${a}<ack>${b}` : all));
     let out = line.replace(/(\{"sid":")([^"]+)(","upgrades")/, (_, a, id, b) => a + name(id, "eio-sid") + b);
     out = out.replace(/("sid":")([A-Za-z0-9_-]{20})(")/g, (_, a, id, b) => a + name(id, "sid") + b);
     out = out.replace(/("pid":")([^"]+)(")/g, (_, a, id, b) => a + name(id, "pid") + b);
@@ -380,6 +388,14 @@ const mb = (c) => c.repeat(1 << 20);
 // [name, flags, steps, what it shows]; the socket first joins "/" ("40")
 // unless the steps say otherwise (`bare`).
 const joined = (...steps) => ["40", ...steps];
+// Frames answering the server's last "ask": "<ack>" in each is replaced by
+// its ack id (the server's ids count per namespace, across cases).
+const ask_id = (log) => log.findLast((line) => /^< 42\d+\["ask"/.test(line))?.match(/^< 42(\d+)/)[1] ?? "0";
+function answer(...frames) {
+  const step = (log) => frames.map((f) => (Buffer.isBuffer(f) ? f : f.replace("<ack>", ask_id(log))));
+  step.frames = frames;
+  return step;
+}
 const cases = [
   // CONNECT.
   { name: "CONNECT /", steps: ["40"] },
@@ -438,6 +454,10 @@ const cases = [
   { name: "whitespace before the JSON", steps: joined('421 ["echo","x"]') },
   { name: "whoami", steps: joined('421["whoami"]') },
   { name: "join then to-room", steps: joined('421["join","r"]', '422["to-room","r","hi"]', '423["whoami"]') },
+  { name: "ask answered, then answered again", steps: joined('42["ask",3000,"q"]', answer('43<ack>["a",1]'), answer('43<ack>["again"]')) },
+  { name: "ask answered with binary", steps: joined('42["ask",3000,"q"]', answer(`461-<ack>[${placeholder(0)}]`, bin(0xca, 0xfe))) },
+  { name: "ask timing out, then a late answer", steps: joined('42["ask",100,"q"]', 600, answer('43<ack>["late"]')) },
+  { name: "ACK for an id the server did not ask", steps: joined('42["ask",2000,"q"]', "4399999[\"a\"]", 2500) },
   { name: "echo with ack, --state-recovery", flags: recovery, steps: joined('421["echo","x"]', '42["echo","y"]') },
 
   // Binary.
@@ -450,6 +470,9 @@ const cases = [
   { name: "binary event, 10 attachments (the limit)", steps: joined([`4510-8["echo",${Array.from({ length: 10 }, (_, i) => placeholder(i)).join(",")}]`, ...Array.from({ length: 10 }, (_, i) => bin(i))]) },
   { name: "binary ack from the client (BINARY_ACK)", steps: joined(`461-9[${placeholder(0)}]`, bin(1)) },
   { name: "binary event split over two steps", steps: joined(`451-["echo",${placeholder(0)}]`, bin(4, 5)) },
+  { name: "binary message (message-back)", steps: joined([`451-["message",{"k":${placeholder(0)}}]`, bin(0xde, 0xad)]) },
+  { name: "--max-attachments 2: two attachments", flags: ["--max-attachments", "2"], steps: joined([`452-1["echo",${placeholder(0)},${placeholder(1)}]`, bin(1), bin(2)]) },
+  { name: "--max-attachments 2: three attachments", flags: ["--max-attachments", "2"], steps: joined(`453-1["echo",${placeholder(0)},${placeholder(1)},${placeholder(2)}]`) },
   { name: "attachment count with a leading zero", steps: joined([`4501-["echo",${placeholder(0)}]`, bin(1)]) },
 
   // Bad input (issue 18's list).
@@ -502,6 +525,7 @@ const polling_cases = [
   { name: "polling: placeholder num out of range", steps: [["POST", "40"], ["GET"], ["POST", `451-["echo",${placeholder(1)}]\x1ebAQ==`], ["GET"]] },
   { name: "polling: text while attachments are pending", steps: [["POST", "40"], ["GET"], ["POST", `451-["echo",${placeholder(0)}]\x1e42["echo","x"]`], ["GET"]] },
   { name: "polling: second CONNECT", steps: [["POST", "40"], ["GET"], ["POST", "40"], ["GET"]] },
+  { name: "polling: binary packet with nothing pending", steps: [["POST", "40"], ["GET"], ["POST", "bAQID"], ["GET"]] },
   { name: "polling: DISCONNECT /", steps: [["POST", "40"], ["GET"], ["POST", "41"], ["GET"]] },
 ].map((c) => ({ transport: "polling", flags: base, ...c, script: polling_script(c.steps) }));
 
@@ -513,7 +537,7 @@ function describe_steps(c) {
   return c.steps
     .map((step) =>
       typeof step === "number" ? `wait ${step} ms`
-        : [].concat(step).map((f) => (Buffer.isBuffer(f) ? `binary ${f.toString("hex")}` : shorten(f))).join(" + "))
+        : [].concat(typeof step === "function" ? step.frames : step).map((f) => (Buffer.isBuffer(f) ? `binary ${f.toString("hex")}` : shorten(f))).join(" + "))
     .join(", ") || "(nothing)";
 }
 
@@ -550,6 +574,8 @@ const expected_differences = {
       "(node-reference-behaviour.md section 10)",
   },
   "join then to-room": { reason: "whoami's keys sorted, as in the case \"whoami\"" },
+  "ask answered, then answered again": { reason: "the demo's ask-result is built as a socketio::value: keys sorted, as in the case \"whoami\"" },
+  "ask answered with binary": { reason: "the demo's ask-result is built as a socketio::value: keys sorted, as in the case \"whoami\"" },
   "second CONNECT while the middleware runs": {
     reason:
       "eio closes the connection on a second CONNECT to a namespace being joined, like any other packet for it; " +
@@ -597,6 +623,7 @@ const expected_differences = {
   "polling: placeholder num out of range": { reason: CLOSE_POLL },
   "polling: text while attachments are pending": { reason: CLOSE_POLL },
   "polling: second CONNECT": { reason: CLOSE_POLL },
+  "polling: binary packet with nothing pending": { reason: CLOSE_POLL },
 };
 
 // ---------------------------------------------------------------- run
