@@ -37,10 +37,14 @@
 #include <eio/socketio_redis/redis_client.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace eio::socketio_redis {
 
