@@ -756,6 +756,12 @@ int run_replay(const fuzz_arguments& args) {
 }
 
 int run_fuzz(const fuzz_arguments& args) {
+  if (!args.socketio && args.only == "socketio") {
+    // Socket.IO cases need the Socket.IO path and health check.
+    fuzz_arguments socketio = args;
+    socketio.socketio = true;
+    return run_fuzz(socketio);
+  }
   if (!args.replay.empty()) return run_replay(args);
   if (args.url.empty()) {
     std::fprintf(stderr, "eiotool fuzz: a URL is needed (or --replay FILE)\n");
@@ -789,7 +795,7 @@ int run_fuzz(const fuzz_arguments& args) {
                  error.c_str());
     return exit_usage;
   }
-  const bool v3 = f.probe_v3();
+  const bool v3 = !args.socketio && f.probe_v3();  // --socketio sends no v3 case
 
   std::map<std::string, std::uint64_t> per_category;
   for (category c : categories) per_category[std::string(to_string(c))] = 0;
@@ -874,7 +880,7 @@ int run_fuzz(const fuzz_arguments& args) {
   } else {
     std::printf("eiotool fuzz %s: seed %llu, %.1f s, %llu cases (%.1f/s)%s\n", args.url.c_str(),
                 static_cast<unsigned long long>(args.seed), seconds, static_cast<unsigned long long>(cases),
-                seconds > 0 ? static_cast<double>(cases) / seconds : 0.0, v3 ? "" : ", v3 refused: v3 cases ran as v4");
+                seconds > 0 ? static_cast<double>(cases) / seconds : 0.0, v3 || args.socketio ? "" : ", v3 refused: v3 cases ran as v4");
     std::printf("cases:");
     for (const auto& [name, n] : per_category) std::printf(" %s %llu", name.c_str(), static_cast<unsigned long long>(n));
     std::printf("\nanswers:");
