@@ -1,7 +1,9 @@
 // `eiotool bench --socketio` (socketio_load.hpp): the Engine.IO clients of
-// load.cpp (sockets, HTTP and WebSocket framing, the epoll loop, the phases
-// and counters are the same code, kept apart from load.cpp so that each can
-// change without the other), with a Socket.IO socket on each session.
+// load.cpp with a Socket.IO socket on each session. The sockets, HTTP and
+// WebSocket framing, the epoll loop, the phases and the counters are a copy
+// of load.cpp's, kept apart while load.cpp is being split by concern; once
+// that lands, this file keeps only the Socket.IO part (from on_open to
+// connected_in_handshake) on top of the shared transport.
 #include "socketio_load.hpp"
 
 #include <eio/base64.hpp>
