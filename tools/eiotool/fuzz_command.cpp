@@ -1,6 +1,7 @@
 #include "fuzz_command.hpp"
 
 #include "fuzz_cases.hpp"
+#include "fuzz_socketio.hpp"
 
 #include <eio/base64.hpp>
 
@@ -46,6 +47,7 @@ struct fuzz_arguments {
   long window_ms = 200;    // how long a case's answers are collected
   bool allow_remote = false;
   bool json = false;
+  bool socketio = false;  // Socket.IO cases and control socket (fuzz_socketio.hpp)
 };
 
 const char* const fuzz_footer = R"text(Examples:
@@ -59,6 +61,13 @@ mutation (of valid traffic). After every case a fresh handshake must succeed
 and a control session opened at the start must still echo and answer pings
 within --timeout; a case that breaks either is saved under --cases as a
 reproducer (exact bytes and metadata) and the run stops.
+With --socketio (the path defaults to /socket.io/) the cases are Socket.IO
+packets (category socketio: packet types, attachment counts, placeholders,
+namespaces, ack ids, JSON edge cases, binary frame order), and the health
+check is a Socket.IO control socket: a fresh session must get its CONNECT
+answered, and the control socket's emit of "echo" with an ack must be acked
+with its argument (the demo application of eiotool serve --socketio).
+  eiotool fuzz http://127.0.0.1:3000/socket.io/ --socketio --duration 60
 Exit status: 0 no case broke the server, 1 one did, 2 bad usage or the target
 is unreachable.)text";
 
@@ -113,6 +122,11 @@ bool parse_url(const std::string& url, target_url& out, std::string& error) {
     out.port = static_cast<std::uint16_t>(std::stoul(port_text));
   }
   return true;
+}
+
+// --socketio: a URL without a path means /socket.io/.
+void default_socketio_path(target_url& url, const std::string& text) {
+  if (url.path == "/" || (url.path == "/engine.io/" && text.find("/engine.io") == std::string::npos)) url.path = "/socket.io/";
 }
 
 std::string host_header(const target_url& t) {
@@ -378,6 +392,7 @@ public:
 
   // The control session: opened once, must echo and answer pings after every case.
   bool open_control(std::string& error) {
+    if (args_.socketio) return socketio_control_.open(error);
     control_sid_ = open_session(session_need::v4, error);
     return !control_sid_.empty();
   }
@@ -438,6 +453,7 @@ public:
   // (200 ms later) so that a momentary refusal is not reported; the control
   // session gets none: losing it is not momentary.
   bool healthy(std::string& error) {
+    if (args_.socketio) return socketio_healthy(error);
     std::string sid;
     for (int attempt = 0; attempt < 2 && sid.empty(); ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -449,6 +465,26 @@ public:
     }
     close_session(session_need::v4, sid);
     return check_control(error);
+  }
+
+  // The Socket.IO health check: a fresh CONNECT (one retry, as above),
+  // then the control socket's ack round trip.
+  bool socketio_healthy(std::string& error) {
+    bool connected = false;
+    for (int attempt = 0; attempt < 2 && !connected; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      error.clear();
+      connected = socketio_control_.fresh_connect(error);
+    }
+    if (!connected) {
+      error = "fresh session: " + error;
+      return false;
+    }
+    error.clear();
+    if (!socketio_control_.check(error)) return false;
+    echoes_ = socketio_control_.acks();
+    pings_answered_ = socketio_control_.pings();
+    return true;
   }
 
   case_outcome run(const fuzz_case& c) {
@@ -539,6 +575,15 @@ public:
   std::uint64_t pings_answered_ = 0;
   std::uint64_t echoes_ = 0;
   bool v3_supported_ = false;
+  socketio_control socketio_control_{url_.path, [this](const std::string& method, const std::string& target,
+                                                       std::string_view body, int& status, std::string& answer,
+                                                       std::string& error) {
+    auto got = exchange(method, target, body, error);
+    if (!got) return false;
+    status = got->status;
+    answer = std::move(got->body);
+    return true;
+  }};
 };
 
 // ------------------------------------------------------------ reproducers
@@ -675,7 +720,10 @@ int run_replay(const fuzz_arguments& args) {
     std::fprintf(stderr, "eiotool fuzz: %s\n", error.c_str());
     return exit_usage;
   }
-  fuzzer f(args, url);
+  fuzz_arguments replay_args = args;
+  replay_args.socketio = args.socketio || r.the_case.what == category::socketio;
+  if (replay_args.socketio) default_socketio_path(url, url_text);
+  fuzzer f(replay_args, url);
   if (const int status = f.resolve()) return status;
   if (!f.open_control(error)) {
     std::fprintf(stderr, "eiotool fuzz: %s is unreachable: %s\n", url_text.c_str(), error.c_str());
@@ -708,6 +756,12 @@ int run_replay(const fuzz_arguments& args) {
 }
 
 int run_fuzz(const fuzz_arguments& args) {
+  if (!args.socketio && args.only == "socketio") {
+    // Socket.IO cases need the Socket.IO path and health check.
+    fuzz_arguments socketio = args;
+    socketio.socketio = true;
+    return run_fuzz(socketio);
+  }
   if (!args.replay.empty()) return run_replay(args);
   if (args.url.empty()) {
     std::fprintf(stderr, "eiotool fuzz: a URL is needed (or --replay FILE)\n");
@@ -720,6 +774,10 @@ int run_fuzz(const fuzz_arguments& args) {
     return exit_usage;
   }
   std::vector<category> categories(all_categories.begin(), all_categories.end());
+  if (args.socketio) {
+    categories = {category::socketio};
+    default_socketio_path(url, args.url);
+  }
   if (!args.only.empty()) {
     category only{};
     if (!parse_category(args.only, only)) {
@@ -737,7 +795,7 @@ int run_fuzz(const fuzz_arguments& args) {
                  error.c_str());
     return exit_usage;
   }
-  const bool v3 = f.probe_v3();
+  const bool v3 = !args.socketio && f.probe_v3();  // --socketio sends no v3 case
 
   std::map<std::string, std::uint64_t> per_category;
   for (category c : categories) per_category[std::string(to_string(c))] = 0;
@@ -822,7 +880,7 @@ int run_fuzz(const fuzz_arguments& args) {
   } else {
     std::printf("eiotool fuzz %s: seed %llu, %.1f s, %llu cases (%.1f/s)%s\n", args.url.c_str(),
                 static_cast<unsigned long long>(args.seed), seconds, static_cast<unsigned long long>(cases),
-                seconds > 0 ? static_cast<double>(cases) / seconds : 0.0, v3 ? "" : ", v3 refused: v3 cases ran as v4");
+                seconds > 0 ? static_cast<double>(cases) / seconds : 0.0, v3 || args.socketio ? "" : ", v3 refused: v3 cases ran as v4");
     std::printf("cases:");
     for (const auto& [name, n] : per_category) std::printf(" %s %llu", name.c_str(), static_cast<unsigned long long>(n));
     std::printf("\nanswers:");
@@ -857,6 +915,7 @@ void add_fuzz_command(CLI::App& app, command_action& action) {
   command->add_option("--window", args->window_ms, "Milliseconds a case's answers are collected")->check(CLI::Range(0L, 60000L))->capture_default_str();
   command->add_flag("--allow-remote", args->allow_remote, "Allow a target that is not a loopback address");
   command->add_flag("--json", args->json, "Print the summary as JSON");
+  command->add_flag("--socketio", args->socketio, "Socket.IO cases and a Socket.IO control socket (path default /socket.io/)");
   command->callback([args, &action] { action = [args] { return run_fuzz(*args); }; });
 }
 
