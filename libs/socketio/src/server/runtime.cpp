@@ -228,6 +228,11 @@ std::unique_ptr<adapter> runtime_impl::make_adapter(namespace_runtime& nsp) {
 runtime::runtime(server& config, eio::server& core, runtime_options options)
     : impl_(std::make_unique<detail::runtime_impl>(*this, config, core, std::move(options))) {
   if (impl_->options.cluster) impl_->options.cluster->set_receiver(this);
+  // Every namespace configured by now, made at once, as socket.io's Server
+  // makes "/" (and io.of() the others) before any client: their adapters
+  // join the cluster now, so a node nobody has connected to yet still hears
+  // and answers the others (server_side_emit, fetch_sockets).
+  for (const std::string& name : config.namespace_names()) impl_->find_namespace(name);
 }
 
 runtime::~runtime() {
