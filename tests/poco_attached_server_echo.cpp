@@ -2,6 +2,8 @@
 // attached at /engine.io/ (echoing every message), for the Node test of the
 // official client (tests/interop/poco_attached_server_clients.test.mjs). Prints
 // "port N" once listening; shuts down when stdin reaches end of file.
+// `--max-payload N` sets the core's max_http_buffer_size (the raw-frame
+// tests, tests/interop/poco_attached_server_raw_frames.test.mjs).
 #include <eio/poco_attached_server.hpp>
 
 #include <Poco/Net/HTTPServer.h>
@@ -32,8 +34,12 @@ public:
 
 }  // namespace
 
-int main() {
-  eio::poco_attached_server engine(eio::server_options{}, [](eio::server& core, eio::event& e, eio::millis now) {
+int main(int argc, char** argv) {
+  eio::server_options options;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--max-payload") options.max_http_buffer_size = std::stoul(argv[++i]);
+  }
+  eio::poco_attached_server engine(options, [](eio::server& core, eio::event& e, eio::millis now) {
     if (const auto* message = std::get_if<eio::message_event>(&e)) {
       core.send(message->session, message->data, message->kind, now);
     }

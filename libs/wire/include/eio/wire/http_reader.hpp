@@ -31,7 +31,7 @@
 #include <string>
 #include <string_view>
 
-namespace eio::detail {
+namespace eio::wire {
 
 struct http_reader_limits {
   // The head: the request line, field lines and the empty line that ends
@@ -196,4 +196,4 @@ private:
   std::size_t trailer_count_ = 0;
 };
 
-}  // namespace eio::detail
+}  // namespace eio::wire

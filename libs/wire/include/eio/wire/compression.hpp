@@ -1,4 +1,4 @@
-// zlib compression for the Poco transport, sans I/O: bytes in, bytes out.
+// zlib compression for any adapter, sans I/O: bytes in, bytes out.
 //
 // Two uses, both as the Node reference server does them:
 //  - HTTP response compression of polling responses (engine.io's
@@ -11,7 +11,9 @@
 //    permessage_deflate object compresses outgoing and inflates incoming
 //    messages of one connection.
 //
-// Internal to eio::transport_poco (not installed). Nothing here throws
+// Needs zlib: without it (eio::wire built with EIO_WIRE_ZLIB=OFF) nothing
+// compresses (compression_available() is false, compress_body fails,
+// negotiate_permessage_deflate declines every offer). Nothing here throws
 // except std::bad_alloc.
 #pragma once
 
@@ -21,7 +23,11 @@
 #include <string>
 #include <string_view>
 
-namespace eio::detail {
+namespace eio::wire {
+
+// Whether eio::wire was built with zlib (option EIO_WIRE_ZLIB, on when
+// zlib is found).
+bool compression_available() noexcept;
 
 // ---------------------------------------------------------------------------
 // HTTP response compression
@@ -169,4 +175,4 @@ private:
   std::unique_ptr<streams> streams_;
 };
 
-}  // namespace eio::detail
+}  // namespace eio::wire

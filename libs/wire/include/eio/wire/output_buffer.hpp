@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace eio::detail {
+namespace eio::wire {
 
 class output_buffer {
 public:
@@ -131,4 +131,4 @@ private:
   std::size_t size_ = 0;
 };
 
-}  // namespace eio::detail
+}  // namespace eio::wire

@@ -1,14 +1,16 @@
-#include "compression.hpp"
+#include <eio/wire/compression.hpp>
 #include <eio/server.hpp>  // ascii_iequals
 
+#if EIO_WIRE_HAVE_ZLIB
 #include <zlib.h>
+#endif
 
 #include <algorithm>
 #include <climits>
 #include <utility>
 #include <vector>
 
-namespace eio::detail {
+namespace eio::wire {
 namespace {
 
 // zlib counts in uInt: hand it at most this many bytes per call.
@@ -254,6 +256,9 @@ http_encoding choose_encoding(std::string_view accept_encoding) {
   return http_encoding::identity;
 }
 
+bool compression_available() noexcept { return EIO_WIRE_HAVE_ZLIB != 0; }
+
+#if EIO_WIRE_HAVE_ZLIB
 bool compress_body(http_encoding encoding, std::string_view in, std::string& out) {
   if (encoding == http_encoding::identity) {
     out.assign(in);
@@ -288,6 +293,13 @@ bool compress_body(http_encoding encoding, std::string_view in, std::string& out
   deflateEnd(&stream);
   return ret == Z_STREAM_END;
 }
+#else
+bool compress_body(http_encoding encoding, std::string_view in, std::string& out) {
+  if (encoding != http_encoding::identity) return false;
+  out.assign(in);
+  return true;
+}
+#endif
 
 // ---------------------------------------------------------------------------
 // permessage-deflate
@@ -303,6 +315,7 @@ std::string permessage_deflate_params::header_value() const {
 
 std::optional<permessage_deflate_params> negotiate_permessage_deflate(std::string_view sec_websocket_extensions,
                                                                       const permessage_deflate_config& config) {
+  if (!compression_available()) return std::nullopt;
   const auto offers = extension_parser(sec_websocket_extensions).parse();
   if (!offers) return std::nullopt;
   for (const auto& offer : *offers) {
@@ -312,6 +325,7 @@ std::optional<permessage_deflate_params> negotiate_permessage_deflate(std::strin
   return std::nullopt;
 }
 
+#if EIO_WIRE_HAVE_ZLIB
 // Both zlib streams, set up on first use: a connection that only receives
 // never pays for a compressor.
 struct permessage_deflate::streams {
@@ -484,4 +498,19 @@ inflate_result permessage_deflate::decompress(std::string_view payload, std::siz
   }
 }
 
-}  // namespace eio::detail
+#else
+// Without zlib no offer is accepted, so no object is ever made to work.
+struct permessage_deflate::streams {};
+
+permessage_deflate::permessage_deflate(const permessage_deflate_params& params)
+    : params_(params), streams_(std::make_unique<streams>()) {}
+permessage_deflate::~permessage_deflate() = default;
+permessage_deflate::permessage_deflate(permessage_deflate&&) noexcept = default;
+permessage_deflate& permessage_deflate::operator=(permessage_deflate&&) noexcept = default;
+bool permessage_deflate::compress(std::string_view, std::string&) { return false; }
+inflate_result permessage_deflate::decompress(std::string_view, std::size_t, std::string&) {
+  return inflate_result::corrupt;
+}
+#endif
+
+}  // namespace eio::wire

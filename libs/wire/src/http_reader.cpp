@@ -1,12 +1,12 @@
 // The HTTP/1.1 request reader (see http_reader.hpp). Section numbers are RFC
 // 9112 (HTTP/1.1) unless they say RFC 9110 (HTTP semantics).
-#include "http_reader.hpp"
-#include "http_text.hpp"
+#include <eio/wire/http_reader.hpp>
+#include <eio/wire/http_text.hpp>
 
 #include <algorithm>
 #include <limits>
 
-namespace eio::detail {
+namespace eio::wire {
 namespace {
 
 // RFC 9110 section 5.6.2: tchar, the characters of a method or field name.
@@ -444,4 +444,4 @@ http_read_result http_reader::read_chunked(std::string_view in) {
   return {http_read_event::need_more, used, {}};
 }
 
-}  // namespace eio::detail
+}  // namespace eio::wire
