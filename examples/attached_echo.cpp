@@ -2,7 +2,11 @@
 // Poco::Net::HTTPServer, at /engine.io/, echoing every message; every other
 // path goes to the application's own factory ("hello from the app").
 //
-//   attached_echo [--port P]    (prints "port N" once listening; SIGINT or SIGTERM stops it)
+//   attached_echo [--port P] [--max-payload BYTES]
+//
+// Prints "port N" once listening; SIGINT or SIGTERM stops it. The tests of
+// way B run against it (tests/interop/poco_attached_server_clients.test.mjs,
+// poco_attached_server_raw_frames.test.mjs).
 //
 // The README's snippet for way B is the marked part below, word for word.
 #include "example_support.hpp"
@@ -41,10 +45,13 @@ public:
 int main(int argc, char** argv) {
   example::block_stop_signals();
   const std::uint16_t port = example::port_argument(argc, argv, 8080);
+  const std::size_t max_payload = example::number_argument(argc, argv, "--max-payload", 1'000'000);
   // [readme:attach]
+  eio::server_options options;  // the core's: path, timeouts, limits, CORS, ...
+  options.max_http_buffer_size = max_payload;
   // The application's event handler runs with the server's lock held: don't
   // block in it; answer through `core` (or eio.send() from any other thread).
-  eio::poco_attached_server eio(eio::server_options{}, [](eio::server& core, eio::event& e, eio::millis now) {
+  eio::poco_attached_server eio(options, [](eio::server& core, eio::event& e, eio::millis now) {
     if (auto* m = std::get_if<eio::message_event>(&e)) core.send(m->session, m->data, m->kind, now);  // echo
   });
 

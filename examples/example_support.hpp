@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,14 @@ namespace example {
 inline std::uint16_t port_argument(int argc, char** argv, std::uint16_t fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--port") == 0) return static_cast<std::uint16_t>(std::atoi(argv[i + 1]));
+  }
+  return fallback;
+}
+
+// NAME N: a number (for --max-payload, say); `fallback` without it.
+inline std::size_t number_argument(int argc, char** argv, const char* name, std::size_t fallback) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], name) == 0) return static_cast<std::size_t>(std::strtoull(argv[i + 1], nullptr, 10));
   }
   return fallback;
 }

@@ -5,35 +5,13 @@
 // server prints "port N" once listening and exits 0 on SIGTERM.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { Socket } from "engine.io-client";
+import { startServer } from "./spawn_server.mjs";
 
 assert.ok(process.env.EIO_EXAMPLE_SERVERS, "EIO_EXAMPLE_SERVERS must name the example servers");
 const servers = process.env.EIO_EXAMPLE_SERVERS.split(",").map((entry) => entry.split("="));
 
-function start(binary) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, ["--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-    const exited = new Promise((done) => child.on("close", (code, signal) => done(signal ?? code)));
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`${binary} did not start`)), 10000);
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = /port (\d+)\n/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({
-        url: `http://127.0.0.1:${m[1]}`,
-        stop: () => {
-          child.kill("SIGTERM");
-          return exited;
-        },
-      });
-    });
-    child.on("error", reject);
-  });
-}
+const start = (binary) => startServer(binary, ["--port", "0"]);
 
 const asBytes = (m) => (typeof m === "string" ? m : Array.from(new Uint8Array(m)));
 const samples = ["héllo € 😀", "plain", "x".repeat(70000), new Uint8Array([0, 1, 2, 255]), new Uint8Array([])];

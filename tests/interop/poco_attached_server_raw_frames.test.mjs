@@ -1,53 +1,18 @@
 // Way B's raw bad-frame tests: the same cases as way A's
 // (serve_raw_frames.test.mjs, from raw_frames.mjs) against
 // eio::poco_attached_server on a Poco HTTPServer
-// (tests/poco_attached_server_echo.cpp, its path in EIO_POCO_HANDLER_ECHO).
+// (examples/attached_echo.cpp, its path in EIO_POCO_HANDLER_ECHO).
 // Both adapters read frames with eio::websocket::frame_reader, so every
 // case must close its own connection with the same code, while an official
 // client next to it keeps working.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { Socket } from "engine.io-client";
-import { badFrameCases, closeCodeFor, closeFrameFor, fragmentFlood } from "./raw_frames.mjs";
+import { badFrameCases, closeCodeFor, closeFrameFor, fragmentFlood, healthyClient } from "./raw_frames.mjs";
+import { startServer } from "./spawn_server.mjs";
 
 assert.ok(process.env.EIO_POCO_HANDLER_ECHO, "EIO_POCO_HANDLER_ECHO must name the echo server binary");
 
-function start(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.env.EIO_POCO_HANDLER_ECHO, args, { stdio: ["pipe", "pipe", "inherit"] });
-    const exited = new Promise((done) => child.on("close", (code) => done(code)));
-    let out = "";
-    const timer = setTimeout(() => reject(new Error("the echo server did not start")), 10000);
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = /port (\d+)\n/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({
-        host: "127.0.0.1",
-        port: Number(m[1]),
-        stop: () => {
-          child.stdin.end();  // the server shuts down at end of file
-          return exited;
-        },
-      });
-    });
-    child.on("error", reject);
-  });
-}
-
-async function healthyClient(server) {
-  const healthy = new Socket(`http://${server.host}:${server.port}`, { transports: ["websocket"] });
-  await new Promise((resolve) => healthy.on("open", resolve));
-  const echo = (text) =>
-    new Promise((resolve) => {
-      healthy.once("message", resolve);
-      healthy.send(text);
-    });
-  return { healthy, echo };
-}
+const start = (args) => startServer(process.env.EIO_POCO_HANDLER_ECHO, ["--port", "0", ...args]);
 
 test("way B: bad frames close their own connection with way A's codes; a healthy session is unaffected", async () => {
   const server = await start(["--max-payload", "1000"]);

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import crypto from "node:crypto";
+import { Socket } from "engine.io-client";
 
 // A masked client frame.
 export function frame(firstByte, payload, { mask = true, length } = {}) {
@@ -118,4 +119,17 @@ export function badFrameCases() {
 // write: past max_fragments_per_message (1,024).
 export function fragmentFlood() {
   return Buffer.concat([frame(0x01, "4"), ...Array.from({ length: 19998 }, () => frame(0x00, "x")), frame(0x80, "x")]);
+}
+
+// An official client on a WebSocket beside the bad connections, and echo(text),
+// which resolves with the echo of `text`.
+export async function healthyClient(server) {
+  const healthy = new Socket(`http://${server.host}:${server.port}`, { transports: ["websocket"] });
+  await new Promise((resolve) => healthy.on("open", resolve));
+  const echo = (text) =>
+    new Promise((resolve) => {
+      healthy.once("message", resolve);
+      healthy.send(text);
+    });
+  return { healthy, echo };
 }

@@ -7,18 +7,21 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { Socket } from "engine.io-client";
 import { serve } from "./serve_helper.mjs";
-import { badFrameCases, closeCodeFor, closeFrameFor, fragmentFlood, frame, rawWebSocket, upgradeHead } from "./raw_frames.mjs";
+import {
+  badFrameCases,
+  closeCodeFor,
+  closeFrameFor,
+  fragmentFlood,
+  frame,
+  healthyClient,
+  rawWebSocket,
+  upgradeHead,
+} from "./raw_frames.mjs";
 
 test("bad frames close their own connection with the right code; a healthy session is unaffected", async () => {
   const server = await serve(["--max-payload", "1000"]);
   try {
-    const healthy = new Socket(`http://${server.host}:${server.port}`, { transports: ["websocket"] });
-    await new Promise((resolve) => healthy.on("open", resolve));
-    const echo = (text) =>
-      new Promise((resolve) => {
-        healthy.once("message", resolve);
-        healthy.send(text);
-      });
+    const { healthy, echo } = await healthyClient(server);
     assert.equal(await echo("before"), "before");
 
     const cases = badFrameCases();
@@ -35,13 +38,7 @@ test("bad frames close their own connection with the right code; a healthy sessi
 test("a message in more than 1,024 fragments closes with 1009; a healthy session is unaffected", async () => {
   const server = await serve([]); // the default max payload (1e6): only the fragment count is over
   try {
-    const healthy = new Socket(`http://${server.host}:${server.port}`, { transports: ["websocket"] });
-    await new Promise((resolve) => healthy.on("open", resolve));
-    const echo = (text) =>
-      new Promise((resolve) => {
-        healthy.once("message", resolve);
-        healthy.send(text);
-      });
+    const { healthy, echo } = await healthyClient(server);
     assert.equal(await echo("before"), "before");
     assert.deepEqual(await closeFrameFor(server, fragmentFlood()), { code: 1009, reason: "message in more than 1024 fragments" });
     assert.equal(await echo("after the flood"), "after the flood");

@@ -16,6 +16,7 @@
 
 #include <eio/poco_attached_server.hpp>
 #include <eio/websocket_codec.hpp>
+#include <eio/wire/drain.hpp>
 
 #include <Poco/Buffer.h>
 #include <Poco/Exception.h>
@@ -225,26 +226,17 @@ struct poco_attached_server::impl {
   // The core's actions to exchanges and outboxes, its events to the
   // application, until both queues are empty. Under the lock.
   void pump(millis t) {
-    for (;;) {
-      bool any = false;
-      while (auto a = core.next_action()) {
-        any = true;
-        apply(*a);
+    wire::drain_core(core, [this](action& a) { apply(a); }, [&](event& e) {
+      if (!handler) return;
+      in_handler = this;
+      try {
+        handler(core, e, t);
+      } catch (...) {
+        // The handler must not throw; an exception here would leave the
+        // core's queues half drained under the lock.
       }
-      while (auto e = core.next_event()) {
-        any = true;
-        if (!handler) continue;
-        in_handler = this;
-        try {
-          handler(core, *e, t);
-        } catch (...) {
-          // The handler must not throw; an exception here would leave the
-          // core's queues half drained under the lock.
-        }
-        in_handler = nullptr;
-      }
-      if (!any) return;
-    }
+      in_handler = nullptr;
+    });
   }
 
   void apply(action& a) {

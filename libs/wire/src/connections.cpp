@@ -2,6 +2,7 @@
 // an Engine.IO adapter, with the sockets left to connection_io.
 #include <eio/wire/compression.hpp>
 #include <eio/wire/connections.hpp>
+#include <eio/wire/drain.hpp>
 #include <eio/wire/http_reader.hpp>
 #include <eio/wire/http_text.hpp>
 #include <eio/wire/output_buffer.hpp>
@@ -626,16 +627,9 @@ std::size_t connections::unsent_bytes(connection_id id) const noexcept {
 void connections::pump(millis now) {
   now_ = now;
   for (;;) {
-    bool any = false;
-    while (auto a = core_.next_action()) {
-      any = true;
-      apply(*a);
-    }
-    while (auto e = core_.next_event()) {
-      any = true;
-      if (handler_) handler_(core_, *e, now_);
-    }
-    if (any) continue;
+    drain_core(core_, [this](action& a) { apply(a); }, [this](event& e) {
+      if (handler_) handler_(core_, e, now_);
+    });
     if (unflushed_.empty()) {
       // Every event that could view read buffers has been taken.
       erase_handled_input();
