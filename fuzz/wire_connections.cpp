@@ -10,8 +10,8 @@
 // Invariants, beyond no crash (and no leak or use after free under ASan):
 // - every connection_io call names a connection that is open (opened and not
 //   closed), and close comes once;
-// - after a close the connection takes no input (received is ignored);
 // - the connection's unsent bytes never pass max_output_bytes;
+// - once the peer has ended, the connection is gone;
 // - the handler's message events view bytes that are alive (ASan checks it:
 //   each message is read whole).
 #include <eio/wire/connections.hpp>
