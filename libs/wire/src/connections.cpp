@@ -223,10 +223,18 @@ void connections::start_discarding(connection& c) {
   if (c.lingering) return;
   c.lingering = true;
   c.linger_left = options_.linger_bytes;
+  release_input(c);
+}
+
+// A connection that reads no more lets its read buffer go: at once, or, if
+// message events not yet taken view it (a message and a close frame in one
+// read, say), once pump() has taken them (erase_handled_input).
+void connections::release_input(connection& c) {
+  c.http.reset();
+  if (c.handled_listed) return;
   c.in.clear();
   c.in.shrink_to_fit();
   c.in_handled = 0;
-  c.http.reset();
 }
 
 // The connection's last bytes are written: shut its write side (the peer
@@ -244,10 +252,7 @@ void connections::linger(connection_id id) {
   c->linger_deadline = now_ + options_.linger_timeout;
   c->lingering = true;
   c->linger_left = options_.linger_bytes;  // afresh: what came while the answer waited was bounded on its own
-  c->in.clear();
-  c->in.shrink_to_fit();
-  c->in_handled = 0;
-  c->http.reset();
+  release_input(*c);
   update_want_write(*c);
 }
 
@@ -653,8 +658,12 @@ void connections::erase_handled_input() {
   for (const connection_id id : handled_) {
     if (connection* c = find(id)) {
       c->handled_listed = false;
-      c->in.erase(0, c->in_handled);
-      c->in_handled = 0;
+      if (c->lingering) {
+        release_input(*c);  // it reads no more
+      } else {
+        c->in.erase(0, c->in_handled);
+        c->in_handled = 0;
+      }
     }
   }
   handled_.clear();

@@ -197,6 +197,7 @@ private:
   void drop(connection_id id, bool tell_core);
   bool input_unwanted(const connection& c) const noexcept;
   void start_discarding(connection& c);
+  void release_input(connection& c);
   void linger(connection_id id);
   void process_input(connection_id id);
   bool start_request(connection& c, http_head head, std::size_t head_bytes);
