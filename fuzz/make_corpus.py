@@ -13,6 +13,7 @@ comment at the top of fuzz/packet_decode.cpp and fuzz/payload_decode.cpp):
   UTF-8 text      -> fuzz/corpus/utf8/ (hand-made only, below)
   Socket.IO cases -> fuzz/corpus/socketio_decode/ (tests/vectors/socketio/*.json,
                      and the hand-made programs below)
+  server programs -> fuzz/corpus/socketio_server/ (hand-made only, below)
 
 plus the hand-made seeds below. Files are named by the SHA-1 of their content,
 as libFuzzer names its own finds, so rerunning is idempotent and a merge never
@@ -311,6 +312,90 @@ def seeds_from_socketio_vectors(vectors_dir):
         yield ("socketio_decode", bytes([SIO_PROGRAM | 0x20]) + program)
 
 
+# fuzz/socketio_server.cpp: an option byte, then operations (op byte and its
+# arguments, in the order the target reads them). Keep in step with the
+# comment at the top of that file.
+def ss_open(loop=0, polling=False):
+    return bytes([24 if polling else 0, loop])  # 24: op 0 with bit 4 set
+
+
+def ss_connect(client, nsp=0, auth=0):
+    return bytes([1, client, 0, nsp, 0, auth])
+
+
+def ss_event(client, event, nsp=0, args=0, ack_id=None):
+    flag = [0] if ack_id is None else [1, ack_id]
+    return bytes([1, client, 1, nsp] + flag + [event, args])
+
+
+def ss_ack(client, nsp=0, ack_id=0):
+    return bytes([1, client, 3, nsp, 1, ack_id])
+
+
+def ss_disconnect(client, nsp=0):
+    return bytes([1, client, 4, nsp, 0])
+
+
+def ss_binary_event(client, attachments, event=0, nsp=0):
+    return bytes([1, client, 5, nsp, 0, attachments - 1, event])
+
+
+def ss_attachment(client, data):
+    return bytes([3, client, len(data)]) + data
+
+
+def ss_raw(client, text):
+    return bytes([2, client, len(text)]) + text
+
+
+ss_drop = lambda client, failed=0: bytes([4, client, failed])
+ss_tick = lambda steps: bytes([5, steps])
+ss_poll = lambda client: bytes([6, client])
+ss_broadcast = lambda loop=0, main=1, rooms=1, volatile=0: bytes([7, loop, main, rooms, volatile])
+ss_fetch = lambda loop=0, act=1: bytes([8, loop, 0, 1, act])
+ss_join_all = lambda loop=0: bytes([8, loop, 1, 0])
+ss_disconnect_all = lambda loop=0, close=1: bytes([8, loop, 3, 0, close])
+ss_server_side_emit = lambda loop=0: bytes([9, loop])
+ss_answer = lambda client: bytes([10, client])
+ss_mute = lambda client: bytes([11, client])
+
+# Event indices of the target's table.
+SS_ECHO, SS_ACK, SS_JOIN1, SS_JOIN2, SS_LEAVE1, SS_ROOM, SS_ASK, SS_BCAST, SS_BYE, SS_CLOSE = range(10)
+
+SOCKETIO_SERVER_SEEDS = [
+    # One loop: join, events of every kind, rooms, a broadcast, a disconnect.
+    bytes([0]) + ss_open() + ss_open() + ss_connect(0) + ss_connect(1) + ss_event(0, SS_ECHO, args=3)
+    + ss_event(0, SS_JOIN1) + ss_event(1, SS_JOIN1) + ss_event(1, SS_ROOM, args=1) + ss_broadcast(rooms=1)
+    + ss_event(0, SS_ACK, args=2, ack_id=3) + ss_event(0, SS_LEAVE1) + ss_broadcast(rooms=3)
+    + ss_disconnect(1) + ss_event(0, SS_BYE) + ss_event(0, SS_CLOSE),
+    # Two loops: cluster operations, acks both ways.
+    bytes([1]) + ss_open(0) + ss_open(1) + ss_open(1) + ss_connect(0) + ss_connect(1) + ss_connect(2)
+    + ss_event(0, SS_JOIN1) + ss_event(1, SS_JOIN1) + ss_broadcast(loop=1, rooms=1) + ss_fetch(0)
+    + ss_join_all(1) + ss_server_side_emit(0) + ss_event(2, SS_BCAST) + ss_answer(0) + ss_answer(1)
+    + ss_answer(2) + ss_event(0, SS_ASK) + ss_answer(0) + ss_tick(20) + ss_disconnect_all(1),
+    # Binary events and attachments, one withheld until the timeout.
+    bytes([4]) + ss_open() + ss_connect(0) + ss_binary_event(0, 2, SS_ECHO) + ss_attachment(0, b"\x01\x02")
+    + ss_attachment(0, b"\xff") + ss_binary_event(0, 1) + ss_tick(30) + ss_open() + ss_connect(1)
+    + ss_binary_event(1, 3) + ss_attachment(1, b"x" * 8),
+    # Recovery: a cut, a broadcast meanwhile, a reconnect with pid and offset.
+    bytes([2]) + ss_open() + ss_connect(0) + ss_event(0, SS_JOIN1) + ss_event(0, SS_ECHO, args=1)
+    + ss_drop(0) + ss_open() + ss_connect(1) + ss_broadcast(rooms=1) + ss_open() + ss_connect(2, auth=3)
+    + ss_tick(255) + ss_tick(255),
+    # Recovery over two loops, with the slow middleware and a refusal.
+    bytes([1 | 2 | 8]) + ss_open(0) + ss_connect(0, nsp=1) + ss_tick(10) + ss_event(0, SS_JOIN1, nsp=1)
+    + ss_drop(0, 1) + ss_open(1) + ss_connect(1, nsp=1, auth=3) + ss_tick(10) + ss_open(1)
+    + ss_connect(2, nsp=1, auth=2) + ss_tick(10),
+    # Dynamic namespaces, unknown ones, too many of them.
+    bytes([4]) + ss_open() + ss_connect(0, nsp=2) + ss_connect(0, nsp=3) + ss_connect(0, nsp=4)
+    + ss_connect(0, nsp=1) + ss_connect(0, nsp=5) + ss_connect(0),
+    # Polling, a ping timeout, a bad packet.
+    bytes([0]) + ss_open(polling=True) + ss_connect(0) + ss_poll(0) + ss_event(0, SS_ECHO, args=5) + ss_poll(0)
+    + ss_broadcast(volatile=1) + ss_mute(0) + ss_tick(255) + ss_open() + ss_connect(1)
+    + ss_raw(1, b'2["connect"]') + ss_open() + ss_connect(2) + ss_raw(2, b"51-[\"a\",{\"_placeholder\":true,\"num\":\"splice\"}]")
+    + ss_open() + ss_connect(3) + ss_connect(3),
+]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vectors", default=os.path.join(ROOT, "tests", "vectors"))
@@ -323,6 +408,7 @@ def main():
     seeds = list(seeds_from_vectors(args.vectors)) + HAND_SEEDS + [("client_session", p) for p in CLIENT_SEEDS]
     seeds += [("utf8", text) for text in UTF8_SEEDS]
     seeds += list(seeds_from_socketio_vectors(args.vectors))
+    seeds += [("socketio_server", p) for p in SOCKETIO_SERVER_SEEDS]
     for target, data in seeds:
         directory = os.path.join(args.out, target)
         path = os.path.join(directory, hashlib.sha1(data).hexdigest())

@@ -71,12 +71,12 @@ class poco_attached_server_test : public ::testing::Test {
 protected:
   // The application: echoes every message, and records sessions and closes.
   void start(eio::server_options options = {}) {
-    eio::poco_attached_server_options engine_options;
-    engine_options.core = std::move(options);
-    engine_options.disconnect_check_interval = 100ms;
-    engine_options.close_grace = 1000ms;
-    engine = std::make_unique<eio::poco_attached_server>(
-        engine_options, [this](eio::server& core, eio::event& e, eio::millis now) {
+    eio::poco_attached_server_options attached_options;
+    attached_options.core = std::move(options);
+    attached_options.disconnect_check_interval = 100ms;
+    attached_options.close_grace = 1000ms;
+    attached = std::make_unique<eio::poco_attached_server>(
+        attached_options, [this](eio::server& core, eio::event& e, eio::millis now) {
           if (const auto* message = std::get_if<eio::message_event>(&e)) {
             core.send(message->session, message->data, message->kind, now);
             return;
@@ -91,16 +91,16 @@ protected:
     params->setMaxQueued(64);
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
     port = socket.address().port();
-    http = std::make_unique<Poco::Net::HTTPServer>(new eio::poco_request_handler_factory(*engine, new app_factory),
+    http = std::make_unique<Poco::Net::HTTPServer>(new eio::poco_request_handler_factory(*attached, new app_factory),
                                                    pool, socket, params);
     http->start();
   }
 
   void TearDown() override {
-    if (engine) engine->shutdown();
+    if (attached) attached->shutdown();
     if (http) http->stopAll(true);
     http.reset();
-    engine.reset();
+    attached.reset();
     pool.joinAll();
   }
 
@@ -232,7 +232,7 @@ protected:
   }
 
   Poco::ThreadPool pool{2, 32};
-  std::unique_ptr<eio::poco_attached_server> engine;
+  std::unique_ptr<eio::poco_attached_server> attached;
   std::unique_ptr<Poco::Net::HTTPServer> http;
   std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> client_sessions;
   std::uint16_t port = 0;
@@ -417,7 +417,7 @@ TEST_F(poco_attached_server_test, held_poll_is_answered_by_a_send_from_another_t
   ASSERT_TRUE(wait_for([&] { return sessions.size() == 1; }));
   auto held = std::async(std::launch::async, [&] { return request("GET", poll_uri(sid)); });
   EXPECT_EQ(held.wait_for(300ms), std::future_status::timeout);  // held: nothing to send yet
-  std::thread sender([&] { EXPECT_TRUE(engine->send(sessions.at(0), "from elsewhere")); });
+  std::thread sender([&] { EXPECT_TRUE(attached->send(sessions.at(0), "from elsewhere")); });
   sender.join();
   EXPECT_EQ(held.get().body, "4from elsewhere");
 }
@@ -492,7 +492,7 @@ TEST_F(poco_attached_server_test, shutdown_closes_every_session) {
   auto ws = connect_websocket("EIO=4&transport=websocket");
   receive(*ws);  // open
   std::this_thread::sleep_for(200ms);
-  auto shutting = std::async(std::launch::async, [&] { engine->shutdown(); });
+  auto shutting = std::async(std::launch::async, [&] { attached->shutdown(); });
   EXPECT_EQ(held.get().body, "1");  // the close packet
   std::vector<frame> frames;
   do {
@@ -504,7 +504,7 @@ TEST_F(poco_attached_server_test, shutdown_closes_every_session) {
   EXPECT_TRUE(wait_for([&] { return closes.size() == 2; }));
   for (const auto reason : closes) EXPECT_EQ(reason, eio::close_reason::server_shutting_down);
   EXPECT_EQ(request("GET", "/engine.io/?EIO=4&transport=polling").status, 503);
-  EXPECT_FALSE(engine->send(sessions.at(0), "too late"));
+  EXPECT_FALSE(attached->send(sessions.at(0), "too late"));
 }
 
 }  // namespace

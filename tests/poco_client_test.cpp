@@ -13,11 +13,11 @@ namespace {
 
 class running_server {
 public:
-  explicit running_server(server_options engine = {}) {
+  explicit running_server(server_options core = {}) {
     poco_server_options options;
     options.port = 0;
     options.threads = 1;
-    options.core = std::move(engine);
+    options.core = std::move(core);
     server_ = std::make_unique<poco_server>(options, [](loop_context& context, const event& e) {
       if (const auto* m = std::get_if<message_event>(&e)) context.core.send(m->session, m->data, m->kind, context.now);
     });
@@ -70,9 +70,9 @@ struct mode {
 class poco_client_echo : public ::testing::TestWithParam<mode> {};
 
 TEST_P(poco_client_echo, handshake_echo_close) {
-  server_options engine;
-  engine.allow_eio3 = true;
-  running_server server(engine);
+  server_options core;
+  core.allow_eio3 = true;
+  running_server server(core);
   poco_client_options options;
   options.core.polling = GetParam().polling;
   options.core.websocket = GetParam().websocket;
@@ -105,9 +105,9 @@ INSTANTIATE_TEST_SUITE_P(modes, poco_client_echo,
                                            mode{true, true, protocol_version::v4}, mode{true, true, protocol_version::v3}));
 
 TEST(poco_client, refused_websocket_reports_the_status) {
-  server_options engine;
-  engine.allow_websocket = false;
-  running_server server(engine);
+  server_options core;
+  core.allow_websocket = false;
+  running_server server(core);
   poco_client_options options;
   options.core.polling = false;
   options.observe = true;

@@ -548,13 +548,13 @@ TEST(poco_server, user_data_and_the_handshake_request_through_the_adapter) {
   std::string agent_seen_later;
   custom_server s({}, [&](eio::loop_context& loop, eio::event& e) {
     if (const auto* opened = std::get_if<eio::connection_event>(&e)) {
-      auto* mine = new per_session{std::string(opened->handshake->request.header_value("user-agent").value_or(""))};
+      auto* mine = new per_session{std::string(opened->handshake->header_value("user-agent").value_or(""))};
       loop.core.set_user_data(opened->session, mine);
     } else if (const auto* m = std::get_if<eio::message_event>(&e)) {
       // Read later, from the core: the handshake kept without its body.
       const auto record = loop.core.handshake(m->session);
       std::lock_guard<std::mutex> lock(mutex);
-      agent_seen_later = record ? std::string(record->request.header_value("user-agent").value_or("")) : "?";
+      agent_seen_later = record ? std::string(record->header_value("user-agent").value_or("")) : "?";
       auto* mine = static_cast<per_session*>(loop.core.user_data(m->session));
       if (!mine || mine->user_agent != agent_seen_later) agent_seen_later += " (user data lost)";
     } else if (const auto* closed = std::get_if<eio::close_event>(&e)) {

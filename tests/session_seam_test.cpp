@@ -84,15 +84,21 @@ TEST(session_seam, handshake_request_is_kept_without_its_body_after_the_upgrade)
   const auto record = h.srv().handshake(o.ref);
   ASSERT_TRUE(record);
   EXPECT_EQ(record.get(), from_event->handshake.get());
-  EXPECT_EQ(record->request.method, "GET");
-  EXPECT_EQ(record->request.path, "/engine.io/");
-  EXPECT_EQ(record->request.query_param("token"), "abc");
-  EXPECT_EQ(record->request.query_param("x"), " y");
-  EXPECT_EQ(record->request.header_value("user-agent"), "seam-test");
-  EXPECT_EQ(record->request.header_value("cookie"), "a=1");
-  EXPECT_EQ(record->request.remote_address, "127.0.0.1");
-  EXPECT_TRUE(record->request.body.empty());
-  EXPECT_EQ(record->time, millis(1000));  // the harness's clock at the handshake
+  EXPECT_EQ(record->method(), "GET");
+  EXPECT_EQ(record->path(), "/engine.io/");
+  EXPECT_EQ(record->query_param("token"), "abc");
+  EXPECT_EQ(record->query_param("x"), " y");
+  EXPECT_EQ(record->header_value("user-agent"), "seam-test");
+  EXPECT_EQ(record->header_value("cookie"), "a=1");
+  EXPECT_EQ(record->remote_address(), "127.0.0.1");
+  EXPECT_EQ(record->time(), millis(1000));  // the harness's clock at the handshake
+  // Every header, in order, and the request rebuilt without a body.
+  const http_request again = record->request();
+  ASSERT_EQ(again.headers.size(), record->header_count());
+  EXPECT_EQ(again.headers.front().name, "User-Agent");
+  EXPECT_EQ(record->header_name(1), "Cookie");
+  EXPECT_EQ(again.query, "EIO=4&transport=polling&token=abc&x=%20y");
+  EXPECT_TRUE(again.body.empty());
   h.ws_closed(ws);
   EXPECT_EQ(h.srv().handshake(o.ref), nullptr);
   EXPECT_NE(from_event->handshake, nullptr) << "the event's copy outlives the session";

@@ -15,6 +15,12 @@
 //   await server.stop()          SIGCONT + SIGTERM, resolves with the exit code
 //                                (null when it had to be killed after 5 s)
 //
+// serve(args, { socketio: true }) starts `eiotool serve --socketio` (the demo
+// application of socketio_demo_app.mjs); with reference: true as well, the
+// Node socket.io 4.8 server running the same application
+// (socketio_reference_server.mjs, same flags). server.url has no path; the
+// Socket.IO path is /socket.io/.
+//
 // serve(args, { program }) starts another server that prints the same
 // "listening on http://..." line (eio_floor_server): `program --port 0 args`.
 //
@@ -39,13 +45,20 @@ process.on("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
 
-export function serve(args = [], { quiet = true, reference = false, program, startTimeout = 10000 } = {}) {
+export function serve(args = [], { quiet = true, reference = false, socketio = false, program, startTimeout = 10000 } = {}) {
   let command;
   let commandArgs;
   if (program) {
     command = program;
     commandArgs = ["--port", "0"];
     quiet = false; // no such flag
+  } else if (socketio && reference) {
+    command = process.execPath;
+    commandArgs = [fileURLToPath(new URL("./socketio_reference_server.mjs", import.meta.url)), "--port", "0"];
+  } else if (socketio) {
+    command = process.env.EIO_EIOTOOL;
+    if (!command) throw new Error("EIO_EIOTOOL must name the eiotool binary");
+    commandArgs = ["serve", "--socketio", "--port", "0"];
   } else if (reference) {
     command = process.execPath;
     commandArgs = [fileURLToPath(new URL("./reference_server.mjs", import.meta.url)), "--port", "0"];
@@ -55,6 +68,8 @@ export function serve(args = [], { quiet = true, reference = false, program, sta
     commandArgs = ["serve", "--port", "0"];
   }
   if (quiet) commandArgs.push("--quiet");
+  // A port of the caller's (a restart on the same port) replaces the free one.
+  if (args.includes("--port")) commandArgs.splice(commandArgs.indexOf("--port"), 2);
   commandArgs.push(...args);
 
   return new Promise((resolve, reject) => {

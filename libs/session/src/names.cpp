@@ -52,4 +52,45 @@ std::optional<std::string> http_request::query_param(std::string_view name) cons
   return detail::query_value(query, name);
 }
 
+session_handshake::session_handshake(const http_request& request, millis time) : time_(time) {
+  std::size_t size = request.method.size() + request.path.size() + request.query.size() + request.remote_address.size();
+  for (const auto& h : request.headers) size += h.name.size() + h.value.size();
+  bytes_.reserve(size);
+  ends_.reserve(fixed_fields + 2 * request.headers.size());
+  const auto add = [this](std::string_view text) {
+    bytes_ += text;
+    ends_.push_back(static_cast<std::uint32_t>(bytes_.size()));
+  };
+  add(request.method);
+  add(request.path);
+  add(request.query);
+  add(request.remote_address);
+  for (const auto& h : request.headers) {
+    add(h.name);
+    add(h.value);
+  }
+}
+
+std::optional<std::string_view> session_handshake::header_value(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < header_count(); ++i) {
+    if (ascii_iequals(header_name(i), name)) return header_value(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> session_handshake::query_param(std::string_view name) const {
+  return detail::query_value(query(), name);
+}
+
+http_request session_handshake::request() const {
+  http_request r;
+  r.method = method();
+  r.path = path();
+  r.query = query();
+  r.remote_address = remote_address();
+  r.headers.reserve(header_count());
+  for (std::size_t i = 0; i < header_count(); ++i) r.headers.push_back({std::string(header_name(i)), std::string(header_value(i))});
+  return r;
+}
+
 }  // namespace eio

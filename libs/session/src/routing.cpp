@@ -186,11 +186,7 @@ session* server::handshake(connection_id connection, const http_request& request
   s.version = version;
   s.base64_only = version == protocol_version::v3 && request.query_param("b64").has_value();
   s.link = link;
-  auto record = std::make_shared<session_handshake>();
-  record->request = request;
-  record->request.body.clear();
-  record->time = now;
-  s.handshake = std::move(record);
+  s.handshake = std::make_shared<const session_handshake>(request, now);
   by_id_.emplace(s.id, slot);
   start_heartbeat(s, now);
 

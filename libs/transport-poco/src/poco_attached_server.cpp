@@ -180,6 +180,7 @@ struct exchange {
 struct poco_attached_server::impl {
   poco_attached_server_options options;
   event_handler handler;
+  timer_hooks hooks;
 
   std::mutex mutex;  // guards everything below
   server core;
@@ -199,7 +200,8 @@ struct poco_attached_server::impl {
   // The impl whose event handler this thread is running (its mutex is held).
   static thread_local impl* in_handler;
 
-  impl(poco_attached_server_options o, event_handler h) : options(std::move(o)), handler(std::move(h)), core(options.core) {}
+  impl(poco_attached_server_options o, event_handler h, timer_hooks t)
+      : options(std::move(o)), handler(std::move(h)), hooks(std::move(t)), core(options.core) {}
 
   // ---- the core, under the lock
 
@@ -275,16 +277,26 @@ struct poco_attached_server::impl {
     if (std::find(dirty.begin(), dirty.end(), link) == dirty.end()) dirty.push_back(link);
   }
 
-  // Under the lock: the timer thread sleeps past the core's next deadline.
+  // Under the lock: the earliest of the core's timers and the application's.
+  std::optional<millis> next_deadline() {
+    std::optional<millis> due = core.next_deadline();
+    if (hooks.next_deadline) {
+      const std::optional<millis> application = hooks.next_deadline(core);
+      if (application && (!due || *application < *due)) due = application;
+    }
+    return due;
+  }
+
+  // Under the lock: the timer thread sleeps past the next deadline.
   void wake_timer() {
-    const std::optional<millis> due = core.next_deadline();
+    const std::optional<millis> due = next_deadline();
     if (due && (!timer_armed || *due < *timer_armed)) timer_wake.notify_one();
   }
 
   void run_timer() {
     std::unique_lock<std::mutex> lock(mutex);
     while (!timer_stop) {
-      const std::optional<millis> due = core.next_deadline();
+      const std::optional<millis> due = next_deadline();
       const millis t = poco_attached_server::now();
       if (!due || *due > t) {
         timer_armed = due;
@@ -297,7 +309,16 @@ struct poco_attached_server::impl {
         timer_armed.reset();
         continue;
       }
-      core.on_timeout(t);
+      if (const auto core_due = core.next_deadline(); core_due && *core_due <= t) core.on_timeout(t);
+      if (hooks.on_timeout) {
+        in_handler = this;  // the application's timers may call send()/close() on us
+        try {
+          hooks.on_timeout(core, t);
+        } catch (...) {
+          // as the event handler: must not throw
+        }
+        in_handler = nullptr;
+      }
       pump(t);
       std::vector<std::shared_ptr<websocket_link>> to_flush;
       to_flush.swap(dirty);
@@ -725,8 +746,8 @@ bool on_core_path(const std::string& path, const HTTPServerRequest& request) {
 
 }  // namespace
 
-poco_attached_server::poco_attached_server(poco_attached_server_options options, event_handler handler)
-    : impl_(std::make_shared<impl>(std::move(options), std::move(handler))) {
+poco_attached_server::poco_attached_server(poco_attached_server_options options, event_handler handler, timer_hooks hooks)
+    : impl_(std::make_shared<impl>(std::move(options), std::move(handler), std::move(hooks))) {
   impl_->timer = std::thread([self = impl_.get()] { self->run_timer(); });
 }
 

@@ -1,5 +1,6 @@
-// eio::poco_client: the driver thread, the HTTP and WebSocket workers, and
-// the one-step helpers they share (see include/eio/poco_client.hpp).
+// eio::poco_client: the driver thread; eio::poco_client_io, the HTTP and
+// WebSocket workers it shares with other drivers; and the one-step helpers
+// they use (see include/eio/poco_client.hpp).
 #include <eio/wire/clock.hpp>
 #include <eio/wire/http_text.hpp>
 #include <eio/wire/response_reader.hpp>
@@ -76,8 +77,9 @@ std::string exception_text(const Poco::Exception& e) { return e.displayText(); }
 
 // A connected socket (TLS completed for https/wss). Fills `report` as it
 // goes; throws Poco::Exception from the step that fails. `register_socket`
-// sees the plain socket before it connects, so it can be shut down from
-// another thread.
+// sees the plain socket before it connects and again once connected, so it
+// can be shut down from another thread (and may throw to give up: a stop
+// that came while the socket had no descriptor yet).
 Poco::Net::StreamSocket connect_socket(const endpoint& where, const poco_client_options& options,
                                        connect_report& report,
                                        const std::function<void(Poco::Net::StreamSocket&)>& register_socket = {}) {
@@ -87,6 +89,7 @@ Poco::Net::StreamSocket connect_socket(const endpoint& where, const poco_client_
   report.address = address.toString();
   const millis t0 = steady_now();
   plain.connect(address, to_timespan(options.connect_timeout));
+  if (register_socket) register_socket(plain);
   report.tcp_connected = true;
   report.tcp_time = steady_now() - t0;
   plain.setNoDelay(true);
@@ -261,7 +264,7 @@ http_exchange http_exchange_once(const endpoint& where, const poco_client_option
                       request_timeout.value_or(options.request_timeout), {});
 }
 
-// ------------------------------------------------------------ poco_client
+// ------------------------------------------------------------ poco_client_io
 
 namespace {
 
@@ -302,81 +305,28 @@ struct websocket_link {
 
 }  // namespace
 
-struct poco_client::impl {
-  impl(endpoint e, poco_client_options o) : where(std::move(e)), options(std::move(o)), core(make_core_options()) {}
+struct poco_client_io::impl {
+  impl(endpoint e, poco_client_options o, std::function<void(poco_client_io_report)> r)
+      : where(std::move(e)), options(std::move(o)), report(std::move(r)) {}
 
-  client_options make_core_options() const {
-    client_options c = options.core;
-    c.path = where.path;
-    c.query = where.query;
-    c.extra_headers = options.headers;
-    return c;
-  }
-
-  // ---- inputs to the driver
-
-  void post(std::function<void(millis)> input) {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      inputs.push_back(std::move(input));
-    }
-    wake.notify_one();
-  }
-
-  void emit(poco_client_event e) {
-    {
-      std::lock_guard<std::mutex> lock(event_mutex);
-      events.push_back(std::move(e));
-    }
-    event_ready.notify_all();
-  }
-
-  // ---- the driver thread
-
-  void drive() {
-    for (;;) {
-      std::deque<std::function<void(millis)>> batch;
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        const std::optional<millis> due = core.next_deadline();
-        const auto ready = [&] { return stopping || !inputs.empty(); };
-        if (due) {
-          wake.wait_until(lock, std::chrono::steady_clock::time_point(*due), ready);
-        } else {
-          wake.wait(lock, ready);
-        }
-        if (stopping) return;
-        batch.swap(inputs);
+  void perform(client_action what, millis long_poll) {
+    if (auto* r = std::get_if<client_http_request>(&what)) {
+      start_http(std::move(*r), long_poll);
+    } else if (auto* o = std::get_if<client_websocket_open>(&what)) {
+      start_websocket(*o);
+    } else if (auto* s = std::get_if<client_websocket_send>(&what)) {
+      if (auto it = links.find(s->connection); it != links.end()) {
+        std::string frame;
+        websocket::append_masked_frame(s->kind == frame_kind::text ? websocket::opcode::text : websocket::opcode::binary,
+                                       s->data, random_mask(), frame);
+        it->second->queue(std::move(frame));
       }
-      for (auto& input : batch) input(steady_now());
-      const millis now = steady_now();
-      if (const auto due = core.next_deadline(); due && *due <= now) core.on_timeout(now);
-      carry_out();
-      reap_workers();
-    }
-  }
-
-  void carry_out() {
-    while (auto next_action = core.next_action()) {
-      if (auto* r = std::get_if<client_http_request>(&*next_action)) {
-        start_http(std::move(*r));
-      } else if (auto* o = std::get_if<client_websocket_open>(&*next_action)) {
-        start_websocket(*o);
-      } else if (auto* s = std::get_if<client_websocket_send>(&*next_action)) {
-        if (auto it = links.find(s->connection); it != links.end()) {
-          std::string frame;
-          websocket::append_masked_frame(s->kind == frame_kind::text ? websocket::opcode::text : websocket::opcode::binary,
-                                         s->data, random_mask(), frame);
-          it->second->queue(std::move(frame));
-        }
-      } else if (auto* c = std::get_if<client_websocket_close>(&*next_action)) {
-        if (auto it = links.find(c->connection); it != links.end()) {
-          it->second->request_close();
-          links.erase(it);
-        }
+    } else if (auto* c = std::get_if<client_websocket_close>(&what)) {
+      if (auto it = links.find(c->connection); it != links.end()) {
+        it->second->request_close();
+        links.erase(it);
       }
     }
-    while (auto happened = core.next_event()) emit(std::move(*happened));
   }
 
   // ---- workers
@@ -408,11 +358,11 @@ struct poco_client::impl {
     for (auto& t : done) t.join();
   }
 
-  void start_http(client_http_request r) {
+  void start_http(client_http_request r, millis long_poll) {
     millis timeout = options.request_timeout;
     // A long-poll GET is held by the server until it has something to
     // send, at the latest the next ping.
-    if (r.method == "GET" && core.handshake()) timeout += core.handshake()->ping_interval + core.handshake()->ping_timeout;
+    if (r.method == "GET") timeout += long_poll;
     start_worker([this, r = std::move(r), timeout](unsigned long worker) mutable {
       http_exchange x;
       x.request_id = r.request_id;
@@ -421,16 +371,10 @@ struct poco_client::impl {
       x.request_body = std::move(r.body);
       x = run_exchange(where, options, std::move(x), {}, r.content_type, timeout, [this, worker](Poco::Net::StreamSocket& s) {
         std::lock_guard<std::mutex> lock(worker_mutex);
+        if (stopped) throw Poco::Net::NetException("stopped");
         http_sockets[worker] = s;
       });
-      post([this, x = std::move(x)](millis now) mutable {
-        if (options.observe) emit(x);
-        if (x.status == 0) {
-          core.http_failed(x.request_id, now);
-        } else {
-          core.http_response_received(x.request_id, x.status, x.headers, std::move(x.body), now);
-        }
-      });
+      report(std::move(x));
     });
   }
 
@@ -454,9 +398,10 @@ struct poco_client::impl {
     Poco::Net::StreamSocket socket;
     std::string pending;  // bytes read past the handshake
     try {
-      connect_report report;
-      socket = connect_socket(where, options, report, [&](Poco::Net::StreamSocket& s) {
+      connect_report report_;
+      socket = connect_socket(where, options, report_, [&](Poco::Net::StreamSocket& s) {
         std::lock_guard<std::mutex> lock(worker_mutex);
+        if (stopped) throw Poco::Net::NetException("stopped");
         ws_sockets[link.id] = s;
       });
       socket.setReceiveTimeout(to_timespan(options.request_timeout));
@@ -509,14 +454,7 @@ struct poco_client::impl {
     }
     hs.elapsed = steady_now() - t0;
     const bool accepted = hs.accepted;
-    post([this, hs = std::move(hs)](millis now) {
-      if (options.observe) emit(hs);
-      if (hs.accepted) {
-        core.websocket_opened(hs.connection, now);
-      } else {
-        core.websocket_failed(hs.connection, now);
-      }
-    });
+    report(std::move(hs));
     if (accepted) pump_websocket(link, socket, std::move(pending));
     try {
       socket.close();
@@ -529,7 +467,7 @@ struct poco_client::impl {
   void pump_websocket(websocket_link& link, Poco::Net::StreamSocket& socket, std::string buffer) {
     websocket::frame_reader reader(options.max_message_bytes, /*require_masked=*/false);
     const connection_id id = link.id;
-    const auto closed = [this, id] { post([this, id](millis now) { core.websocket_closed(id, now); }); };
+    const auto closed = [this, id] { report(websocket_ended{id}); };
     const auto write_all = [&socket](const std::string& bytes) {
       std::size_t sent = 0;
       while (sent < bytes.size()) {
@@ -547,11 +485,7 @@ struct poco_client::impl {
           buffer.erase(0, reader.read(buffer, frame));
           if (frame.what == websocket::frame_event::kind::need_more) break;
           if (frame.what == websocket::frame_event::kind::message) {
-            websocket_received m{id, frame.message_kind, std::string(frame.data)};
-            post([this, m = std::move(m)](millis now) {
-              if (options.observe) emit(m);
-              core.websocket_message(m.connection, m.kind, m.data, now);
-            });
+            report(websocket_received{id, frame.message_kind, std::string(frame.data)});
           } else if (frame.what == websocket::frame_event::kind::ping) {
             std::string pong;
             websocket::append_masked_frame(websocket::opcode::pong, frame.data, random_mask(), pong);
@@ -603,17 +537,13 @@ struct poco_client::impl {
     }
   }
 
+  // Unblocks every worker (WebSockets aborted, sockets shut down mid-request)
+  // and joins it.
   void stop() {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      stopping = true;
-    }
-    wake.notify_one();
-    if (driver.joinable()) driver.join();
-    // Unblock every worker: abort WebSockets, shut down sockets mid-request.
     std::map<unsigned long, std::thread> running;
     {
       std::lock_guard<std::mutex> lock(worker_mutex);
+      stopped = true;
       for (auto& link : all_links) {
         if (auto l = link.lock()) l->abort();
       }
@@ -632,10 +562,148 @@ struct poco_client::impl {
       running.swap(workers);
     }
     for (auto& [id, t] : running) t.join();
+    links.clear();
   }
 
   const endpoint where;
   const poco_client_options options;
+  const std::function<void(poco_client_io_report)> report;
+
+  std::map<connection_id, std::shared_ptr<websocket_link>> links;  // the driver's
+
+  std::mutex worker_mutex;
+  std::atomic<bool> stopped{false};
+  unsigned long last_worker = 0;
+  std::map<unsigned long, std::thread> workers;
+  std::vector<unsigned long> finished;
+  std::map<unsigned long, Poco::Net::StreamSocket> http_sockets;     // by worker
+  std::map<connection_id, Poco::Net::StreamSocket> ws_sockets;       // by connection
+  std::vector<std::weak_ptr<websocket_link>> all_links;
+};
+
+poco_client_io::poco_client_io(endpoint where, poco_client_options options,
+                               std::function<void(poco_client_io_report)> report)
+    : impl_(std::make_unique<impl>(std::move(where), std::move(options), std::move(report))) {}
+
+poco_client_io::~poco_client_io() { impl_->stop(); }
+
+const endpoint& poco_client_io::where() const noexcept { return impl_->where; }
+const poco_client_options& poco_client_io::options() const noexcept { return impl_->options; }
+
+void poco_client_io::perform(client_action what, millis long_poll) {
+  if (impl_->stopped) return;
+  impl_->perform(std::move(what), long_poll);
+}
+
+void poco_client_io::reap() { impl_->reap_workers(); }
+
+void poco_client_io::stop() { impl_->stop(); }
+
+// ------------------------------------------------------------ poco_client
+
+struct poco_client::impl {
+  impl(endpoint e, poco_client_options o)
+      : core(make_core_options(e, o)), io(e, o, [this](poco_client_io_report r) { post_report(std::move(r)); }) {}
+
+  static client_options make_core_options(const endpoint& where, const poco_client_options& options) {
+    client_options c = options.core;
+    c.path = where.path;
+    c.query = where.query;
+    c.extra_headers = options.headers;
+    return c;
+  }
+
+  const endpoint& where() const noexcept { return io.where(); }
+  const poco_client_options& options() const noexcept { return io.options(); }
+
+  // ---- inputs to the driver
+
+  void post(std::function<void(millis)> input) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      inputs.push_back(std::move(input));
+    }
+    wake.notify_one();
+  }
+
+  // An outcome from a worker, for the core (and for the application when observing).
+  void post_report(poco_client_io_report r) {
+    post([this, r = std::move(r)](millis now) mutable {
+      const bool observe = options().observe;
+      if (auto* x = std::get_if<http_exchange>(&r)) {
+        if (observe) emit(*x);
+        if (x->status == 0) {
+          core.http_failed(x->request_id, now);
+        } else {
+          core.http_response_received(x->request_id, x->status, x->headers, std::move(x->body), now);
+        }
+      } else if (auto* hs = std::get_if<websocket_handshake>(&r)) {
+        if (observe) emit(*hs);
+        if (hs->accepted) {
+          core.websocket_opened(hs->connection, now);
+        } else {
+          core.websocket_failed(hs->connection, now);
+        }
+      } else if (auto* m = std::get_if<websocket_received>(&r)) {
+        if (observe) emit(*m);
+        core.websocket_message(m->connection, m->kind, m->data, now);
+      } else if (auto* end = std::get_if<websocket_ended>(&r)) {
+        core.websocket_closed(end->connection, now);
+      }
+    });
+  }
+
+  void emit(poco_client_event e) {
+    {
+      std::lock_guard<std::mutex> lock(event_mutex);
+      events.push_back(std::move(e));
+    }
+    event_ready.notify_all();
+  }
+
+  // ---- the driver thread
+
+  void drive() {
+    for (;;) {
+      std::deque<std::function<void(millis)>> batch;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        const std::optional<millis> due = core.next_deadline();
+        const auto ready = [&] { return stopping || !inputs.empty(); };
+        if (due) {
+          wake.wait_until(lock, std::chrono::steady_clock::time_point(*due), ready);
+        } else {
+          wake.wait(lock, ready);
+        }
+        if (stopping) return;
+        batch.swap(inputs);
+      }
+      for (auto& input : batch) input(steady_now());
+      const millis now = steady_now();
+      if (const auto due = core.next_deadline(); due && *due <= now) core.on_timeout(now);
+      carry_out();
+      io.reap();
+    }
+  }
+
+  void carry_out() {
+    // A long-poll GET is held by the server until it has something to
+    // send, at the latest the next ping.
+    const millis long_poll = core.handshake() ? core.handshake()->ping_interval + core.handshake()->ping_timeout : millis(0);
+    while (auto next_action = core.next_action()) io.perform(std::move(*next_action), long_poll);
+    while (auto happened = core.next_event()) emit(std::move(*happened));
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+    }
+    wake.notify_one();
+    if (driver.joinable()) driver.join();
+    io.stop();
+  }
+
   client core;  // the driver's alone (and open()'s before the driver starts)
 
   std::mutex mutex;
@@ -648,15 +716,7 @@ struct poco_client::impl {
   std::condition_variable event_ready;
   std::deque<poco_client_event> events;
 
-  std::map<connection_id, std::shared_ptr<websocket_link>> links;  // the driver's
-
-  std::mutex worker_mutex;
-  unsigned long last_worker = 0;
-  std::map<unsigned long, std::thread> workers;
-  std::vector<unsigned long> finished;
-  std::map<unsigned long, Poco::Net::StreamSocket> http_sockets;     // by worker
-  std::map<connection_id, Poco::Net::StreamSocket> ws_sockets;       // by connection
-  std::vector<std::weak_ptr<websocket_link>> all_links;
+  poco_client_io io;  // last: its workers post into the members above until it stops
 };
 
 poco_client::poco_client(std::string_view url, poco_client_options options) {
@@ -669,7 +729,7 @@ poco_client::poco_client(std::string_view url, poco_client_options options) {
 
 poco_client::~poco_client() { impl_->stop(); }
 
-const endpoint& poco_client::target() const noexcept { return impl_->where; }
+const endpoint& poco_client::target() const noexcept { return impl_->where(); }
 
 void poco_client::open() {
   impl_->post([this](millis now) { impl_->core.open(now); });

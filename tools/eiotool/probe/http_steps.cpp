@@ -1,6 +1,8 @@
 // eiotool probe: connect, the raw handshake and the same-sid check (probe.hpp).
 #include "probe.hpp"
 
+#include <eio/wire/url.hpp>
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/String.h>
@@ -11,7 +13,15 @@ namespace eio::tool::probing {
 
 int probe::run() {
   std::string error;
-  const std::optional<endpoint> where = parse_endpoint(args_.url, error);
+  url_ = args_.url;
+  if (args_.socketio) {
+    if (!socketio_usage()) return exit_usage;
+    // A Socket.IO server's Engine.IO path is /socket.io/ unless said otherwise.
+    if (const std::optional<wire::url> u = wire::parse_url(url_, error); u && (u->path.empty() || u->path == "/")) {
+      url_ = u->scheme + "://" + u->authority() + "/socket.io/" + (u->query.empty() ? "" : "?" + u->query);
+    }  // else parse_endpoint below says what is wrong
+  }
+  const std::optional<endpoint> where = parse_endpoint(url_, error);
   if (!where) {
     std::fprintf(stderr, "eiotool probe: %s\n", error.c_str());
     return exit_usage;
@@ -49,6 +59,7 @@ int probe::steps() {
     if (handshake_step()) same_sid_step();
   }
   session_steps();
+  if (args_.socketio) socketio_steps();
   for (const step& s : steps_) {
     if (s.result == outcome::fail) return exit_failure;
   }

@@ -2,14 +2,16 @@
 // arguments. Its member functions live by concern: http_steps.cpp (connect,
 // the raw handshake and the same-sid check, over single HTTP exchanges),
 // session_steps.cpp (a whole client session through eio::poco_client:
-// upgrade, messages, heartbeat), report.cpp (the checklist, the JSON and the
-// verdict).
+// upgrade, messages, heartbeat), socketio_steps.cpp (--socketio: a CONNECT
+// and an acknowledged emit through eio::socketio::client::poco_manager),
+// report.cpp (the checklist, the JSON and the verdict).
 #pragma once
 
 #include "../command.hpp"
 
 #include <eio/parser.hpp>
 #include <eio/poco_client.hpp>
+#include <eio/socketio_poco_client.hpp>
 
 #include <Poco/JSON/Object.h>
 
@@ -35,6 +37,13 @@ struct probe_arguments {
   bool json = false;
   long timeout = 10000;  // ms, per step
   bool insecure = false;
+  // Socket.IO: a CONNECT to `nsp` after the Engine.IO steps, and an emit
+  // with an acknowledgement when `emit` is set.
+  bool socketio = false;
+  std::string nsp = "/";
+  std::string auth;  // JSON object
+  std::string emit;
+  std::string emit_args = "[]";  // JSON array (or one value)
 };
 
 using steady = std::chrono::steady_clock;
@@ -120,6 +129,18 @@ private:
 
   void finish();
 
+  // ---------------------------------------------------------------- Socket.IO
+
+  // Checks the Socket.IO flags; false (after saying why) for bad usage.
+  bool socketio_usage();
+
+  // The socketio step: a CONNECT to the namespace over a session of our
+  // Socket.IO client (eio::socketio::client::poco_manager, reconnection off),
+  // then the emit step.
+  void socketio_steps();
+
+  void emit_step(socketio::client::poco_socket& socket);
+
   // ---------------------------------------------------------------- output
 
   static const char* label(outcome o);
@@ -129,6 +150,9 @@ private:
   void print(int status) const;
 
   const probe_arguments& args_;
+  std::string url_;  // args_.url, with /socket.io/ as its path for --socketio without one
+  socketio::value auth_;
+  socketio::value emit_args_;
   endpoint where_;
   protocol_version version_ = protocol_version::v4;
   poco_client_options options_;

@@ -59,8 +59,13 @@ const char* probe::label(outcome o) {
 
 std::string probe::verdict(int status) const {
   if (status == exit_ok) {
-    return "OK: " + args_.url + " speaks Engine.IO v" + std::to_string(args_.eio) + " over " +
-           (args_.transport == "upgrade" ? std::string("polling with the websocket upgrade") : args_.transport);
+    const std::string over =
+        args_.transport == "upgrade" ? std::string("polling with the websocket upgrade") : args_.transport;
+    if (args_.socketio) {
+      return "OK: " + url_ + " speaks Socket.IO v5 (Engine.IO v4 over " + over + "), namespace " + args_.nsp +
+             " connected";
+    }
+    return "OK: " + args_.url + " speaks Engine.IO v" + std::to_string(args_.eio) + " over " + over;
   }
   for (const step& s : steps_) {
     if (s.result == outcome::fail) {

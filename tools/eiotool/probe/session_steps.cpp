@@ -66,7 +66,7 @@ std::string probe::session_failure() const {
 
 void probe::session_steps() {
   start_ = steady::now();
-  client_ = std::make_unique<poco_client>(args_.url, options_);
+  client_ = std::make_unique<poco_client>(url_, options_);
   client_->open();
   const millis step_time(args_.timeout);
   const bool websocket_only = args_.transport == "websocket";

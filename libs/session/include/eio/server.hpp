@@ -148,11 +148,40 @@ struct session_ref {
   friend bool operator!=(session_ref a, session_ref b) { return !(a == b); }
 };
 
-// What the handshake request said, kept for the session's life (Socket.IO's
-// socket.handshake is built from it).
-struct session_handshake {
-  http_request request;  // without its body
-  millis time{0};        // the `now` of the handshake
+// What the handshake request said (its body aside), kept for the session's
+// life: Socket.IO's socket.handshake is built from it. Every session holds
+// one, so its text lives in one buffer (an http_request copy cost about
+// 700 bytes more per idle WebSocket session).
+class session_handshake {
+public:
+  session_handshake(const http_request& request, millis time);
+
+  std::string_view method() const noexcept { return field(0); }
+  std::string_view path() const noexcept { return field(1); }
+  std::string_view query() const noexcept { return field(2); }  // raw, without '?'
+  std::string_view remote_address() const noexcept { return field(3); }
+  std::size_t header_count() const noexcept { return (ends_.size() - fixed_fields) / 2; }
+  std::string_view header_name(std::size_t i) const noexcept { return field(fixed_fields + 2 * i); }
+  std::string_view header_value(std::size_t i) const noexcept { return field(fixed_fields + 2 * i + 1); }
+  // The first header named `name` (ASCII case-insensitively).
+  std::optional<std::string_view> header_value(std::string_view name) const noexcept;
+  // The percent-decoded value of query parameter `name` (http_request's rules).
+  std::optional<std::string> query_param(std::string_view name) const;
+  // When the session was opened: the `now` of its handshake.
+  millis time() const noexcept { return time_; }
+  // The request again, as an http_request (without its body).
+  http_request request() const;
+
+private:
+  static constexpr std::size_t fixed_fields = 4;  // method, path, query, remote address
+  std::string_view field(std::size_t i) const noexcept {
+    const std::uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(bytes_).substr(begin, ends_[i] - begin);
+  }
+
+  std::string bytes_;                // every field, back to back
+  std::vector<std::uint32_t> ends_;  // where each ends in bytes_
+  millis time_{0};
 };
 
 // How send() treats a message.

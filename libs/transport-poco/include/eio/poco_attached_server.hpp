@@ -87,6 +87,15 @@ struct poco_attached_server_options {
   std::size_t linger_bytes = 8 * 1024 * 1024;
 };
 
+// What an application (a layer above the core, such as Socket.IO) runs
+// beside the core: timers of its own. The timer thread asks next_deadline
+// whenever it looks at the core's, and runs on_timeout once that time has
+// come, both with the server's mutex held.
+struct timer_hooks {
+  std::function<std::optional<millis>(server& core)> next_deadline;
+  std::function<void(server& core, millis now)> on_timeout;
+};
+
 // One eio::server shared by the threads of a Poco::Net::HTTPServer, plus one
 // timer thread that runs its timers. Every member is safe from any thread.
 class poco_attached_server {
@@ -99,7 +108,8 @@ public:
   using event_handler = std::function<void(server& core, event& e, millis now)>;
 
   // Starts the timer thread.
-  explicit poco_attached_server(poco_attached_server_options options = {}, event_handler handler = {});
+  explicit poco_attached_server(poco_attached_server_options options = {}, event_handler handler = {},
+                                timer_hooks hooks = {});
   poco_attached_server(server_options options, event_handler handler);
   // shutdown(), then stops the timer thread. Handlers still running on the
   // HTTPServer's threads keep what they need alive and end soon after.

@@ -19,6 +19,10 @@
 // HTTP status and headers that refused it) and every WebSocket message that
 // arrived.
 //
+// Its I/O half, eio::poco_client_io, carries out eio::client actions for any
+// driver: poco_client's, and eio::socketio_poco's (libs/socketio-poco),
+// whose Socket.IO manager owns one eio::client per reconnection attempt.
+//
 // The blocking helpers below (parse_endpoint, check_connect, http_exchange_once)
 // are the same machinery for one step at a time.
 #pragma once
@@ -26,6 +30,7 @@
 #include <eio/client.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,6 +110,55 @@ struct websocket_received {
 };
 
 using poco_client_event = std::variant<client_event, http_exchange, websocket_handshake, websocket_received>;
+
+// ---------------------------------------------------------------- the I/O half
+
+// The server closed a WebSocket, or it dropped.
+struct websocket_ended {
+  connection_id connection = 0;
+};
+
+// What a worker of poco_client_io found: an HTTP exchange (status 0: no
+// response), a WebSocket handshake (accepted or not), a WebSocket message,
+// the end of a WebSocket. The driver turns each into the eio::client input
+// of the same name (http_response_received / http_failed, websocket_opened /
+// websocket_failed, websocket_message, websocket_closed).
+using poco_client_io_report = std::variant<http_exchange, websocket_handshake, websocket_received, websocket_ended>;
+
+// Carries out eio::client actions (client_http_request, client_websocket_open,
+// _send, _close) over Poco Net: each HTTP request on a fresh connection and
+// each WebSocket on a worker thread of its own, as poco_client documents.
+// perform(), reap() and stop() are the driver's (one thread); `report` is
+// called on worker threads, in order for each connection, until stop()
+// returns. Connection ids are the driver's: unique among those it uses.
+class poco_client_io {
+public:
+  // Uses `options`' headers (every request and WebSocket handshake),
+  // timeouts, insecure and max_message_bytes; not its core.
+  poco_client_io(endpoint where, poco_client_options options, std::function<void(poco_client_io_report)> report);
+  // stop()
+  ~poco_client_io();
+  poco_client_io(const poco_client_io&) = delete;
+  poco_client_io& operator=(const poco_client_io&) = delete;
+
+  const endpoint& where() const noexcept;
+  const poco_client_options& options() const noexcept;
+
+  // Starts what `action` asks. `long_poll`: added to request_timeout for a
+  // GET (the session's pingInterval + pingTimeout, which the server may
+  // hold a long-poll for). Nothing once stopped.
+  void perform(client_action what, millis long_poll = millis(0));
+  // Joins the workers that finished (call from time to time).
+  void reap();
+  // Aborts every WebSocket and request in flight and joins every worker.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// ---------------------------------------------------------------- the client
 
 class poco_client {
 public:

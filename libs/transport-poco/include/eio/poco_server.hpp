@@ -69,7 +69,7 @@ struct poco_server_options {
   // Bytes waiting to be written to one connection; past it the connection
   // is dropped (a peer that does not read). Bytes read and not yet handled
   // are bounded too: an HTTP connection may hold max_header_bytes +
-  // engine.max_http_buffer_size behind a request waiting for its answer
+  // core.max_http_buffer_size behind a request waiting for its answer
   // (past it: dropped without an answer), a WebSocket one message.
   std::size_t max_output_bytes = 64 * 1024 * 1024;
 
@@ -109,7 +109,7 @@ struct loop_context {
   poco_server& owner;
   server& core;  // send()/close() of this loop's sessions, directly
   unsigned loop;
-  millis now;  // the loop's clock, for engine calls
+  millis now;  // the loop's clock, for core calls
 
   session_handle handle(session_ref s) const noexcept { return {loop, s}; }
 };

@@ -1,0 +1,519 @@
+// Our Socket.IO client (eio::socketio::client::poco_manager) against the real
+// Node socket.io 4.8.3 server (tests/interop/socketio_server.mjs, started and
+// stopped by each test on a free 127.0.0.1 port): namespaces, auth,
+// middleware refusals, events and acks both ways with every JSON type and
+// nested binary byte-identical, acks with timeout, rooms, a server restart
+// and the reconnection with backoff, connection state recovery with the
+// missed events in order, polling only, WebSocket only and the upgrade.
+//
+// Every wait is bounded (a few seconds); ctest bounds the whole.
+#include <eio/socketio_poco_client.hpp>
+
+#include <Poco/Pipe.h>
+#include <Poco/PipeStream.h>
+#include <Poco/Process.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <tuple>
+#include <functional>
+#include <istream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace eio::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace sc = eio::socketio::client;
+using eio::socketio::value;
+
+// A Socket.IO server the tests run against: the application of
+// socketio_server.mjs (its handlers and namespaces), served by a peer.
+// Today the Node socket.io 4.8.3 server; `eiotool serve --socketio` joins
+// once it exists and serves the same application: one more value in
+// `peers` below, every test then runs against both.
+struct peer {
+  std::string name;
+  std::string program;
+  // The program's arguments for a server on `port` (0: a free one), with
+  // connection state recovery on or off. It prints "listening on http://HOST:PORT".
+  std::function<std::vector<std::string>(int port, bool recovery)> arguments;
+};
+
+const std::vector<peer>& peers() {
+  static const std::vector<peer> all{
+      {"node", EIO_NODE,
+       [](int port, bool recovery) {
+         std::vector<std::string> a{EIO_SIO_SERVER, "--port", std::to_string(port)};
+         if (recovery) a.push_back("--recovery");
+         return a;
+       }},
+  };
+  return all;
+}
+
+// One run of a peer's server.
+class server_process {
+public:
+  server_process(const peer& p, bool recovery) : peer_(p), recovery_(recovery) { start(0); }
+  ~server_process() { kill(); }
+
+  // Starts on `on_port` (0: a free one) and reads the "listening on" line.
+  void start(int on_port) {
+    Poco::Pipe out;
+    handle_.emplace(Poco::Process::launch(peer_.program, peer_.arguments(on_port, recovery_), nullptr, &out, nullptr));
+    Poco::PipeInputStream in(out);
+    std::string line;
+    std::getline(in, line);
+    const std::string prefix = "listening on ";
+    if (line.rfind(prefix, 0) != 0) throw std::runtime_error(peer_.name + " did not start: \"" + line + "\"");
+    url = line.substr(prefix.size());
+    port = std::stoi(url.substr(url.rfind(':') + 1));
+  }
+
+  void kill() {
+    if (!handle_) return;
+    Poco::Process::kill(*handle_);
+    handle_->wait();
+    handle_.reset();
+  }
+
+  std::string url;
+  int port = 0;
+
+private:
+  const peer& peer_;
+  bool recovery_;
+  std::optional<Poco::ProcessHandle> handle_;
+};
+
+// What the listeners saw, from the loop thread, for the test thread.
+class journal {
+public:
+  void add(std::string line) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      lines_.push_back(std::move(line));
+    }
+    changed_.notify_all();
+  }
+  std::vector<std::string> lines() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lines_;
+  }
+  // Waits until `line` is there (up to `timeout`).
+  bool wait_for(const std::string& line, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] {
+      for (const auto& l : lines_) {
+        if (l == line) return true;
+      }
+      return false;
+    });
+  }
+  // Waits until `n` lines start with `prefix` (up to `timeout`).
+  bool wait_count(const std::string& prefix, std::size_t n, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] {
+      std::size_t seen = 0;
+      for (const auto& l : lines_) seen += l.rfind(prefix, 0) == 0;
+      return seen >= n;
+    });
+  }
+  std::size_t count(const std::string& prefix) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::size_t n = 0;
+    for (const auto& l : lines_) n += l.rfind(prefix, 0) == 0;
+    return n;
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> lines_;
+};
+
+sc::poco_socket watched(sc::poco_manager& io, journal& j, const std::string& nsp, sc::socket_options options = {}) {
+  sc::poco_socket s = io.socket(nsp, std::move(options));
+  s.on_connect([&j, nsp] { j.add("connect " + nsp); });
+  s.on_connect_error([&j, nsp](const sc::error_info& e) {
+    j.add("connect_error " + nsp + " " + e.message + (e.data ? " " + e.data->dump() : "") + (e.refused ? " refused" : ""));
+  });
+  s.on_disconnect([&j, nsp](sc::disconnect_reason r, const std::string&) {
+    j.add("disconnect " + nsp + " " + std::string(to_string(r)));
+  });
+  return s;
+}
+
+value get(std::future<value> f, std::chrono::milliseconds timeout = 10s) {
+  if (f.wait_for(timeout) != std::future_status::ready) throw std::runtime_error("no acknowledgement in time");
+  return f.get();
+}
+
+// Every JSON type, unicode, and binary nested at every level.
+value every_type() {
+  return value::array({"str", "ünïcødé 😀 \"quoted\" \\ \n\t", "", 0, -1, 1.5, 9007199254740991LL, -1e-7, true, false,
+                       nullptr, value::array(), value::object(), value::array({1, value::array({2, value::array({3})})}),
+                       value{{"a", value{{"b", value::array({nullptr, true})}}}},
+                       value::binary({0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff}),
+                       value{{"nested", value::array({value::binary({'x'}), value{{"deep", value::binary({})}}})}}});
+}
+
+// The arguments as socketio_server.mjs's describe() shows them.
+value described(const value& v) {
+  if (v.is_binary()) {
+    static const char hex[] = "0123456789abcdef";
+    std::string text;
+    for (const std::uint8_t b : v.get_binary()) {
+      text += hex[b >> 4];
+      text += hex[b & 15];
+    }
+    return value{{"$binary", text}};
+  }
+  if (v.is_array()) {
+    value out = value::array();
+    for (const auto& e : v) out.push_back(described(e));
+    return out;
+  }
+  if (v.is_object()) {
+    value out = value::object();
+    for (const auto& [k, e] : v.items()) out[k] = described(e);
+    return out;
+  }
+  return v;
+}
+
+sc::poco_manager_options with_transports(std::vector<transport_kind> transports) {
+  sc::poco_manager_options o;
+  o.core.transports = std::move(transports);
+  return o;
+}
+
+// ------------------------------------------------------------ transports
+
+class transports : public ::testing::TestWithParam<std::tuple<peer, std::vector<transport_kind>>> {};
+
+TEST_P(transports, events_and_acks_both_ways_byte_identical) {
+  server_process server(std::get<0>(GetParam()), false);
+  const std::vector<transport_kind> kinds = std::get<1>(GetParam());
+  sc::poco_manager io(server.url, with_transports(kinds));
+  journal j;
+  sc::poco_socket s = watched(io, j, "/");
+  s.on("binary", [&j](const value& args) { j.add("binary " + args.dump()); });
+  s.on("question", [&j](const value& args, const sc::ack_responder& ack) {
+    j.add("question " + args.dump());
+    ack(value::array({value::binary({9, 8, 7}), "ok"}));
+  });
+  s.connect();
+  ASSERT_TRUE(j.wait_for("connect /"));
+  EXPECT_TRUE(s.connected());
+  ASSERT_TRUE(s.id());
+  EXPECT_EQ(s.id()->size(), 20u);
+
+  // Client -> server -> client, every type: the same value back.
+  const value args = every_type();
+  EXPECT_EQ(get(s.emit_with_ack("echo", args)), args);
+  // And what the server saw, binary byte for byte.
+  EXPECT_EQ(get(s.emit_with_ack("describe", args)), value::array({described(args)}));
+
+  // Server -> client binary, nested.
+  get(s.emit_with_ack("send-binary", value::array()));
+  ASSERT_TRUE(j.wait_for(
+      "binary " + value::array({value::binary({0, 1, 0xfe, 0xff}),
+                                value{{"nested", value::array({value::binary({'h', 'e', 'l', 'l', 'o'}),
+                                                               value{{"deep", value::binary({})}}})}}})
+                      .dump()));
+
+  // The server asks, our listener answers (binary), the server reports what it got.
+  const value report = get(s.emit_with_ack("ask-client", value::array({"question", 1, "two"})));
+  EXPECT_EQ(report, value::array({value{{"ok", true}, {"answer", value::array({value{{"$binary", "090807"}}})}}}));
+  EXPECT_TRUE(j.wait_for(R"(question [1,"two"])"));
+
+  // An emit without ack: the server emits "echo" back.
+  s.on("echo", [&j](const value& a) { j.add("echo event " + a.dump()); });
+  EXPECT_FALSE(s.emit("echo", value::array({"plain", 2})));
+  EXPECT_TRUE(j.wait_for(R"(echo event ["plain",2])"));
+
+  // The transport the server sees.
+  const std::string expected = kinds == std::vector<transport_kind>{transport_kind::polling} ? "polling" : "websocket";
+  std::string seen;
+  for (int i = 0; i < 100 && seen != expected; ++i) {
+    seen = get(s.emit_with_ack("info", value::array()))[0]["transport"].get<std::string>();
+    if (seen != expected) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(seen, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(interop, transports,
+                         ::testing::Combine(::testing::ValuesIn(peers()),
+                                            ::testing::Values(std::vector<transport_kind>{transport_kind::polling},
+                                                              std::vector<transport_kind>{transport_kind::websocket},
+                                                              std::vector<transport_kind>{transport_kind::polling,
+                                                                                          transport_kind::websocket})),
+                         [](const auto& p) {
+                           const auto& kinds = std::get<1>(p.param);
+                           return std::get<0>(p.param).name + "_" +
+                                  (kinds.size() == 2 ? std::string("upgrade")
+                                                     : std::string(to_string(kinds.front())) + "_only");
+                         });
+
+class socketio_interop : public ::testing::TestWithParam<peer> {};
+
+// ------------------------------------------------------------ namespaces, auth, refusals
+
+TEST_P(socketio_interop, namespaces_share_one_session_with_auth_query_and_headers) {
+  server_process server(GetParam(), false);
+  sc::poco_manager_options o;
+  o.core.extra_headers = {{"X-Test", "yes"}};
+  sc::poco_manager io(server.url + "/?room=5", o);
+  journal j;
+  sc::poco_socket root = watched(io, j, "/");
+  sc::socket_options auth;
+  auth.auth = value{{"token", "secret"}, {"n", 1}};
+  sc::poco_socket admin = watched(io, j, "/admin", auth);
+  root.connect();
+  admin.connect();
+  ASSERT_TRUE(j.wait_for("connect /"));
+  ASSERT_TRUE(j.wait_for("connect /admin"));
+  const value a = get(root.emit_with_ack("info", value::array()))[0];
+  const value b = get(admin.emit_with_ack("info", value::array()))[0];
+  EXPECT_EQ(a["engine"], b["engine"]);  // one Engine.IO session
+  EXPECT_NE(a["id"], b["id"]);
+  EXPECT_EQ(b["auth"], (value{{"token", "secret"}, {"n", 1}}));
+  EXPECT_EQ(a["auth"], value::object());
+  EXPECT_EQ(a["query"]["room"], "5");
+  EXPECT_EQ(a["header"], "yes");
+  // Events go to their own namespace.
+  journal events;
+  admin.on("echo", [&events](const value& args) { events.add("admin " + args.dump()); });
+  root.on("echo", [&events](const value& args) { events.add("root " + args.dump()); });
+  EXPECT_FALSE(admin.emit("echo", value::array({"to admin"})));
+  ASSERT_TRUE(events.wait_for(R"(admin ["to admin"])"));
+  EXPECT_EQ(events.count("root"), 0u);
+}
+
+TEST_P(socketio_interop, middleware_refusal_with_message_and_data) {
+  server_process server(GetParam(), false);
+  sc::poco_manager io(server.url);
+  journal j;
+  sc::socket_options bad;
+  bad.auth = value{{"token", "wrong"}};
+  sc::poco_socket admin = watched(io, j, "/admin", bad);
+  admin.connect();
+  ASSERT_TRUE(j.wait_for(R"(connect_error /admin not authorized {"code":401,"hint":"send auth.token"} refused)"));
+  EXPECT_FALSE(admin.active());
+  EXPECT_FALSE(admin.connected());
+  // No reconnection after a refusal.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(j.count("connect"), 1u);
+}
+
+TEST_P(socketio_interop, refusal_without_data_and_unknown_namespace) {
+  server_process server(GetParam(), false);
+  journal j;
+  sc::poco_manager a(server.url);
+  watched(a, j, "/refuse-plain").connect();
+  ASSERT_TRUE(j.wait_for("connect_error /refuse-plain plain refusal refused"));
+  sc::poco_manager b(server.url);
+  watched(b, j, "/nope").connect();
+  ASSERT_TRUE(j.wait_for("connect_error /nope Invalid namespace refused"));
+}
+
+TEST_P(socketio_interop, server_disconnect_is_final) {
+  server_process server(GetParam(), false);
+  sc::poco_manager io(server.url);
+  journal j;
+  sc::poco_socket s = watched(io, j, "/");
+  s.connect();
+  ASSERT_TRUE(j.wait_for("connect /"));
+  EXPECT_FALSE(s.emit("disconnect-me", value::array()));
+  ASSERT_TRUE(j.wait_for("disconnect / io server disconnect"));
+  EXPECT_FALSE(s.active());
+}
+
+// ------------------------------------------------------------ acks
+
+TEST_P(socketio_interop, ack_timeout) {
+  server_process server(GetParam(), false);
+  sc::poco_manager io(server.url);
+  journal j;
+  sc::poco_socket s = watched(io, j, "/");
+  s.connect();
+  ASSERT_TRUE(j.wait_for("connect /"));
+  sc::emit_options quick;
+  quick.timeout = 300ms;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::future<value> f = s.emit_with_ack("no-ack", value::array({1}), quick);
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  try {
+    f.get();
+    ADD_FAILURE() << "no timeout";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), sc::errc::ack_timeout);
+  }
+  EXPECT_GE(waited, 290ms);  // whole milliseconds: up to one early
+  EXPECT_LT(waited, 3s);
+  // A reserved name is refused at once.
+  try {
+    s.emit_with_ack("connect", value::array()).get();
+    ADD_FAILURE() << "a reserved name was sent";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), eio::socketio::errc::reserved_event_name);
+  }
+}
+
+// ------------------------------------------------------------ rooms
+
+TEST_P(socketio_interop, rooms) {
+  server_process server(GetParam(), false);
+  journal j;
+  sc::poco_manager first(server.url);
+  sc::poco_manager second(server.url);
+  sc::poco_socket a = watched(first, j, "/");
+  sc::poco_socket b = watched(second, j, "/");
+  a.on("news", [&j](const value& args) { j.add("a news " + args.dump()); });
+  b.on("news", [&j](const value& args) { j.add("b news " + args.dump()); });
+  a.connect();
+  b.connect();
+  get(a.emit_with_ack("join", value::array({"lobby"})));
+  get(b.emit_with_ack("join", value::array({"lobby"})));
+  EXPECT_EQ(get(a.emit_with_ack("info", value::array()))[0]["rooms"], value::array({"lobby"}));
+  get(a.emit_with_ack("to-room", value::array({"lobby", "news", 1})));
+  ASSERT_TRUE(j.wait_for("a news [1]"));
+  ASSERT_TRUE(j.wait_for("b news [1]"));
+  get(b.emit_with_ack("leave", value::array({"lobby"})));
+  get(a.emit_with_ack("to-room", value::array({"lobby", "news", 2})));
+  ASSERT_TRUE(j.wait_for("a news [2]"));
+  // b would have it by the time a's ack for a later request came back.
+  get(a.emit_with_ack("info", value::array()));
+  get(b.emit_with_ack("info", value::array()));
+  EXPECT_EQ(j.count("b news [2]"), 0u);
+}
+
+// ------------------------------------------------------------ restart and reconnection
+
+TEST_P(socketio_interop, server_restart_reconnects_with_backoff) {
+  server_process server(GetParam(), false);
+  sc::poco_manager_options o;
+  o.core.reconnection_delay = 100ms;
+  o.core.reconnection_delay_max = 400ms;
+  o.core.randomization_factor = 0;
+  o.core.transports = {transport_kind::websocket};
+  sc::poco_manager io(server.url, o);
+  journal j;
+  std::mutex attempts_mutex;
+  std::vector<std::chrono::steady_clock::time_point> attempts;
+  io.on_reconnect_attempt([&](std::uint64_t n) {
+    std::lock_guard<std::mutex> lock(attempts_mutex);
+    attempts.push_back(std::chrono::steady_clock::now());
+    j.add("reconnect_attempt " + std::to_string(n));
+  });
+  io.on_reconnect([&j](std::uint64_t n) { j.add("reconnect after " + std::to_string(n)); });
+  sc::poco_socket s = watched(io, j, "/");
+  s.connect();
+  ASSERT_TRUE(j.wait_for("connect /"));
+  const std::optional<std::string> first_id = s.id();
+
+  const int port = server.port;
+  const auto killed_at = std::chrono::steady_clock::now();
+  server.kill();
+  ASSERT_TRUE(j.wait_for("disconnect / transport close"));
+  // Emitted while the server is down: buffered, sent after the reconnection.
+  std::future<value> later = s.emit_with_ack("echo", value::array({"buffered"}));
+  ASSERT_TRUE(j.wait_for("reconnect_attempt 4", 10s));
+  {
+    // Delays 100, 200, 400, 400 (ms) between the attempts, each failing at once.
+    std::lock_guard<std::mutex> lock(attempts_mutex);
+    ASSERT_GE(attempts.size(), 4u);
+    EXPECT_GE(attempts[0] - killed_at, 90ms);
+    EXPECT_GE(attempts[1] - attempts[0], 190ms);
+    EXPECT_GE(attempts[2] - attempts[1], 390ms);
+    EXPECT_GE(attempts[3] - attempts[2], 390ms);
+    EXPECT_LT(attempts[3] - attempts[2], 1500ms);
+  }
+  server.start(port);
+  ASSERT_TRUE(j.wait_count("reconnect after ", 1, 10s));
+  EXPECT_EQ(get(std::move(later)), value::array({"buffered"}));
+  EXPECT_EQ(j.count("connect /"), 2u);
+  EXPECT_TRUE(s.connected());
+  EXPECT_NE(s.id(), first_id);
+  EXPECT_FALSE(s.recovered());
+}
+
+TEST_P(socketio_interop, connection_state_recovery_with_missed_events_in_order) {
+  server_process server(GetParam(), true);
+  sc::poco_manager_options o;
+  o.core.reconnection_delay = 600ms;
+  o.core.randomization_factor = 0;
+  sc::poco_manager io(server.url, o);
+  journal j;
+  sc::poco_socket s = watched(io, j, "/");
+  s.on("missed", [&j](const value& args) { j.add("missed " + args[0].dump() + " " + args[1].dump()); });
+  s.on("warmup", [&j](const value&) { j.add("warmup"); });
+  s.connect();
+  ASSERT_TRUE(j.wait_for("connect /"));
+  ASSERT_TRUE(s.pid());
+  EXPECT_FALSE(s.recovered());
+  const std::optional<std::string> id = s.id();
+  get(s.emit_with_ack("join", value::array({"r"})));
+  // A first event gives the client an offset (none before: nothing to recover from).
+  get(s.emit_with_ack("to-room", value::array({"r", "warmup"})));
+  ASSERT_TRUE(j.wait_for("warmup"));
+  // Events for the room 200 ms from now, while the transport is down.
+  EXPECT_FALSE(s.emit("emit-later", value::array({"r", 3, 200})));
+  get(s.emit_with_ack("drop", value::array()));
+  ASSERT_TRUE(j.wait_for("disconnect / transport close"));
+  ASSERT_TRUE(j.wait_count("connect /", 2, 10s));
+  EXPECT_TRUE(s.recovered());
+  EXPECT_EQ(s.id(), id);
+  // The missed events, in order, delivered before "connect".
+  std::vector<std::string> tail;
+  const auto lines = j.lines();
+  for (auto it = std::find(lines.begin(), lines.end(), "disconnect / transport close"); it != lines.end(); ++it) {
+    tail.push_back(*it);
+  }
+  EXPECT_EQ(tail, (std::vector<std::string>{"disconnect / transport close", R"(missed 0 "text-0")", R"(missed 1 "text-1")",
+                                            R"(missed 2 "text-2")", "connect /"}));
+  // The room survived.
+  EXPECT_EQ(get(s.emit_with_ack("info", value::array()))[0]["rooms"], value::array({"r"}));
+  EXPECT_EQ(get(s.emit_with_ack("info", value::array()))[0]["recovered"], true);
+}
+
+// The README's ten lines, as they are there (but for the URL and the
+// printing), against the server.
+TEST_P(socketio_interop, readme_example) {
+  server_process server(GetParam(), false);
+  std::ostringstream out;
+  {
+    namespace sio = eio::socketio::client;
+    sio::poco_manager io(server.url);
+    auto socket = io.socket("/", eio::socketio::value{{"token", "abc"}});  // with this auth
+    socket.on("chat", [&out](const eio::socketio::value& args) { out << args[0] << "\n"; });
+    socket.on_connect([socket]() mutable { socket.emit("join", {"lobby"}); });
+    socket.on_disconnect([&out](sio::disconnect_reason r, auto&) { out << to_string(r) << "\n"; });
+    socket.connect();
+    eio::socketio::value reply = socket.emit_with_ack("sum", {1, 2}).get();  // [3], or std::system_error
+    EXPECT_EQ(reply, value::array({3}));
+    EXPECT_EQ(get(socket.emit_with_ack("info", value::array()))[0]["auth"], (value{{"token", "abc"}}));
+    EXPECT_EQ(get(socket.emit_with_ack("info", value::array()))[0]["rooms"], value::array({"lobby"}));
+    get(socket.emit_with_ack("to-room", value::array({"lobby", "chat", "hi"})));
+    for (int i = 0; i < 200 && io.call([&out](sio::manager&, millis) { return out.str(); }).empty(); ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(io.call([&out](sio::manager&, millis) { return out.str(); }), "\"hi\"\n");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(interop, socketio_interop, ::testing::ValuesIn(peers()),
+                         [](const auto& p) { return p.param.name; });
+
+}  // namespace
+}  // namespace eio::test
