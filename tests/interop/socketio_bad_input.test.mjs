@@ -14,7 +14,7 @@ const { io } = require("socket.io-client");
 const WebSocket = require("ws");
 
 const targets = [{ name: "node", reference: true }];
-if (process.env.EIO_SOCKETIO === "1") targets.push({ name: "eio", reference: false });
+targets.push({ name: "eio", reference: false });
 
 // A raw Engine.IO v4 WebSocket with the Socket.IO namespace "/" joined.
 async function rawSocket(url) {

@@ -20,7 +20,7 @@ const chromiumPath = process.env.EIO_CHROMIUM ?? "/usr/bin/chromium";
 const bundle = readFileSync(new URL("dist/socket.io.min.js", `file://${require.resolve("socket.io-client/package.json")}`));
 
 const targets = [{ name: "node", reference: true }];
-if (process.env.EIO_SOCKETIO === "1") targets.push({ name: "eio", reference: false });
+targets.push({ name: "eio", reference: false });
 
 // The page's origin: a server of its own, so every request to the Socket.IO
 // server is cross-origin.

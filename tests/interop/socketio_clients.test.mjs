@@ -14,7 +14,7 @@ const { io } = require("socket.io-client");
 const ioV2 = require("socket.io-client-v2");
 
 const targets = [{ name: "node", reference: true }];
-if (process.env.EIO_SOCKETIO === "1") targets.push({ name: "eio", reference: false });
+targets.push({ name: "eio", reference: false });
 
 const transportsOf = {
   polling: { transports: ["polling"] },

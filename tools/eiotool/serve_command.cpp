@@ -1,5 +1,8 @@
 #include "serve_command.hpp"
 
+#include "serve_log.hpp"
+#include "serve_socketio.hpp"
+
 #include <eio/poco_server.hpp>
 
 #include <CLI/CLI.hpp>
@@ -18,7 +21,7 @@ namespace {
 struct serve_arguments {
   std::string host = "127.0.0.1";
   std::uint16_t port = 3000;
-  std::string path = "/engine.io/";
+  std::string path;  // default: /engine.io/, /socket.io/ with --socketio
   long ping_interval = 25000;
   long ping_timeout = 20000;
   long upgrade_timeout = 10000;
@@ -38,32 +41,38 @@ struct serve_arguments {
   bool no_http_compression = false;
   std::string log_level = "info";
   bool quiet = false;
+  // --socketio: the Socket.IO demo application instead of the echo.
+  bool socketio = false;
+  long connect_timeout = 45000;
+  long state_recovery = 0;  // 0: off
+  std::size_t max_attachments = 10;
+  std::string node_name;
 };
 
 const char* const serve_footer = R"text(Examples:
   eiotool serve                          # http://127.0.0.1:3000/engine.io/
   eiotool serve --port 8080 --allow-eio3 --cors-origin https://app.example
   eiotool serve --transports websocket --ping-interval 5000
+  eiotool serve --socketio               # http://127.0.0.1:3000/socket.io/
+  eiotool serve --socketio --state-recovery 120000 --node-name a
 
 The built-in application echoes every message to its sender unchanged (text
 stays text, binary stays binary); a text message "broadcast:<rest>" sends
 <rest> to every open session instead. Each session's open and close (with its
-reason) is logged to stderr. SIGINT or SIGTERM stops the server cleanly.)text";
+reason) is logged to stderr. SIGINT or SIGTERM stops the server cleanly.
+
+With --socketio it is the Socket.IO demo application instead (namespaces /,
+/custom, /admin, /slow and /dyn-*; events message, echo, join, leave,
+broadcast, to-room, ask, fetch-sockets, sse, stats and more: see the README);
+each socket's connect and disconnect (with its reason) is logged. With
+--threads N, each loop is a node of an in-process cluster: broadcasts and
+fetch-sockets reach every loop, and sse lists the other loops.)text";
 
 // The running server, for the signal handler (stop() is async-signal-safe).
 poco_server* running = nullptr;
 
 extern "C" void on_stop_signal(int) {
   if (running) running->stop();
-}
-
-enum class log_level { error, warn, info, debug };
-
-log_level parse_log_level(const std::string& name) {
-  if (name == "error") return log_level::error;
-  if (name == "warn") return log_level::warn;
-  if (name == "debug") return log_level::debug;
-  return log_level::info;
 }
 
 // The echo/broadcast application. Its handler runs on every loop's thread;
@@ -77,7 +86,7 @@ public:
     if (const auto* opened = std::get_if<connection_event>(&e)) {
       sessions.emplace(opened->session, opened->id);
       if (level_ >= log_level::info) {
-        log("open %s %s v%d", opened->id.c_str(), std::string(to_string(opened->transport)).c_str(), static_cast<int>(opened->version));
+        log_line("open %s %s v%d", opened->id.c_str(), std::string(to_string(opened->transport)).c_str(), static_cast<int>(opened->version));
       }
     } else if (auto* message = std::get_if<message_event>(&e)) {
       constexpr std::string_view broadcast = "broadcast:";
@@ -91,19 +100,15 @@ public:
     } else if (const auto* upgraded = std::get_if<upgrade_event>(&e)) {
       // The sid from our own map: one read may carry the upgrade and the
       // close, so the core may have forgotten the session by now.
-      if (level_ >= log_level::debug) log("upgrade %s websocket", sid_of(sessions, upgraded->session));
+      if (level_ >= log_level::debug) log_line("upgrade %s websocket", sid_of(sessions, upgraded->session));
     } else if (const auto* closed = std::get_if<close_event>(&e)) {
       if (level_ >= log_level::info) {
-        log("close %s: %s%s%s", sid_of(sessions, closed->session), std::string(to_string(closed->reason)).c_str(),
+        log_line("close %s: %s%s%s", sid_of(sessions, closed->session), std::string(to_string(closed->reason)).c_str(),
             closed->description.empty() ? "" : " - ", closed->description.c_str());
       }
       sessions.erase(closed->session);
     } else if (const auto* refused = std::get_if<connection_error_event>(&e)) {
-      if (level_ >= log_level::info) {
-        log("refused %s %s?%s: %d %s (%s)", refused->request->method.c_str(), refused->request->path.c_str(),
-            refused->request->query.c_str(), static_cast<int>(refused->code), std::string(default_message(refused->code)).c_str(),
-            refused->context.c_str());
-      }
+      if (level_ >= log_level::info) log_refused(*refused);
     }
   }
 
@@ -118,20 +123,11 @@ private:
     return found == sessions.end() ? "?" : found->second.c_str();
   }
 
-  // One line per call to stderr (a single fprintf keeps lines from several
-  // loops whole).
-  template <typename... Args>
-  static void log(const char* format, Args... args) {
-    char line[1024];
-    std::snprintf(line, sizeof line, format, args...);
-    std::fprintf(stderr, "%s\n", line);
-  }
-
   std::vector<loop_state> loops_;
   log_level level_;
 };
 
-int run_serve(const serve_arguments& args) {
+poco_server_options server_options_of(const serve_arguments& args) {
   poco_server_options options;
   options.host = args.host;
   options.port = args.port;
@@ -182,25 +178,56 @@ int run_serve(const serve_arguments& args) {
   options.max_connections = args.max_connections;
   options.tls_certificate_file = args.tls_cert;
   options.tls_private_key_file = args.tls_key;
+  return options;
+}
+
+void install_stop_signals(poco_server& server) {
+  running = &server;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+void print_banner(const poco_server& server, const serve_arguments& args) {
+  std::printf("eiotool serve: listening on %s://%s:%u%s (%u threads%s)\n", server.tls() ? "https" : "http", args.host.c_str(), server.port(),
+              args.path.c_str(), server.loop_count(), args.socketio ? ", Socket.IO" : "");
+  std::fflush(stdout);
+}
+
+int run_socketio(const serve_arguments& args, log_level level) {
+  socketio_serve_settings settings;
+  settings.connect_timeout = std::chrono::milliseconds(args.connect_timeout);
+  if (args.state_recovery > 0) settings.state_recovery = std::chrono::milliseconds(args.state_recovery);
+  settings.max_attachments = args.max_attachments;
+  settings.node_name = args.node_name;
+  settings.level = level;
+  const int code = run_socketio_serve(server_options_of(args), settings, [&args](poco_server& server) {
+    install_stop_signals(server);
+    print_banner(server, args);
+  });
+  running = nullptr;
+  if (code == exit_ok) std::printf("eiotool serve: stopped\n");
+  return code;
+}
+
+int run_serve(serve_arguments args) {
+  if (args.path.empty()) args.path = args.socketio ? "/socket.io/" : "/engine.io/";
   const log_level level = args.quiet ? log_level::warn : parse_log_level(args.log_level);
+  if (args.socketio) return run_socketio(args, level);
 
   // The application needs the loop count, known once the server is built.
   auto application = std::make_shared<std::unique_ptr<echo_application>>();
   std::unique_ptr<poco_server> server_instance;
   try {
-    server_instance = std::make_unique<poco_server>(options, [application](loop_context& context, event& e) { (**application)(context, e); });
+    server_instance =
+        std::make_unique<poco_server>(server_options_of(args), [application](loop_context& context, event& e) { (**application)(context, e); });
   } catch (const Poco::Exception& e) {
     std::fprintf(stderr, "error: cannot listen on %s:%u: %s\n", args.host.c_str(), args.port, e.displayText().c_str());
     return exit_failure;
   }
   *application = std::make_unique<echo_application>(server_instance->loop_count(), level);
-  running = server_instance.get();
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGPIPE, SIG_IGN);
-  std::printf("eiotool serve: listening on %s://%s:%u%s (%u threads)\n", server_instance->tls() ? "https" : "http", args.host.c_str(),
-              server_instance->port(), args.path.c_str(), server_instance->loop_count());
-  std::fflush(stdout);
+  install_stop_signals(*server_instance);
+  print_banner(*server_instance, args);
   server_instance->run();
   running = nullptr;
   std::printf("eiotool serve: stopped\n");
@@ -211,11 +238,11 @@ int run_serve(const serve_arguments& args) {
 
 void add_serve_command(CLI::App& app, command_action& action) {
   auto args = std::make_shared<serve_arguments>();
-  CLI::App* command = app.add_subcommand("serve", "Run an Engine.IO server (echo and broadcast)");
+  CLI::App* command = app.add_subcommand("serve", "Run an Engine.IO server (echo and broadcast) or, with --socketio, a Socket.IO one");
   command->footer(serve_footer);
   command->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   command->add_option("--port", args->port, "Port to listen on (0: any free port)")->capture_default_str();
-  command->add_option("--path", args->path, "Engine.IO path")->capture_default_str();
+  command->add_option("--path", args->path, "Engine.IO path (default /engine.io/, /socket.io/ with --socketio)");
   command->add_option("--ping-interval", args->ping_interval, "Milliseconds between pings")->check(CLI::Range(1L, 86'400'000L))->capture_default_str();
   command->add_option("--ping-timeout", args->ping_timeout, "Milliseconds to wait for a pong")->check(CLI::Range(1L, 86'400'000L))->capture_default_str();
   command->add_option("--upgrade-timeout", args->upgrade_timeout, "Milliseconds an upgrade may take")->check(CLI::Range(1L, 86'400'000L))->capture_default_str();
@@ -245,6 +272,18 @@ void add_serve_command(CLI::App& app, command_action& action) {
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->capture_default_str();
   command->add_flag("--quiet", args->quiet, "Same as --log-level warn");
+  command->add_flag("--socketio", args->socketio, "Serve the Socket.IO demo application (namespaces, events, acks, rooms, binary) instead of the echo");
+  command->add_option("--connect-timeout", args->connect_timeout, "--socketio: milliseconds a connection may take to join a namespace")
+      ->check(CLI::Range(1L, 86'400'000L))
+      ->capture_default_str();
+  command->add_option("--state-recovery", args->state_recovery,
+                      "--socketio: connection state recovery, sessions kept this many milliseconds after a disconnection (0: off)")
+      ->check(CLI::Range(0L, 86'400'000L))
+      ->capture_default_str();
+  command->add_option("--max-attachments", args->max_attachments, "--socketio: binary attachments per packet")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  command->add_option("--node-name", args->node_name, "--socketio: the name this server answers cluster pings (sse) with (default HOST:PORT)");
   command->callback([args, &action] { action = [args] { return run_serve(*args); }; });
 }
 

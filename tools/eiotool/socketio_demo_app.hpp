@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,13 @@ public:
 
   // Server-side acks still waiting (the "stats" pendingAcks).
   long pending_acks() const noexcept { return pending_acks_.load(); }
+
+  // Called on every loop as sockets connect and disconnect (for logs); set
+  // before the server runs.
+  using connect_listener = std::function<void(const socketio::socket& s)>;
+  using disconnect_listener = std::function<void(const socketio::socket& s, std::string_view reason)>;
+  void on_connect(connect_listener listener) { on_connect_ = std::move(listener); }
+  void on_disconnect(disconnect_listener listener) { on_disconnect_ = std::move(listener); }
 
 private:
   using socket = socketio::socket;
@@ -99,7 +107,9 @@ private:
       ++connections_[s.nsp().name()];
       ++sockets_[s.nsp().name()];
     }
-    s.on_disconnect([this](socket& self, std::string_view, std::string_view) {
+    if (on_connect_) on_connect_(s);
+    s.on_disconnect([this](socket& self, std::string_view reason, std::string_view) {
+      if (on_disconnect_) on_disconnect_(self, reason);
       std::lock_guard<std::mutex> lock(mutex_);
       --sockets_[self.nsp().name()];
     });
@@ -250,6 +260,8 @@ private:
   }
 
   std::string node_name_;
+  connect_listener on_connect_;
+  disconnect_listener on_disconnect_;
   socketio::server* server_ = nullptr;
   std::atomic<long> pending_acks_{0};
   std::mutex mutex_;  // what follows, shared by the loops
