@@ -1,5 +1,6 @@
 // `eiotool probe --socketio` against the Node socket.io 4.8 server
-// (socketio_server.mjs): a namespace answered (with and without connection
+// (socketio_server.mjs), and against `eiotool serve --socketio` (its demo
+// application, at the end): a namespace answered (with and without connection
 // state recovery: the pid), each transport, auth, a middleware refusal with
 // its message and data, an unknown namespace, the emit round trip and an
 // emit nobody acknowledges; bad usage and an unreachable port.
@@ -8,6 +9,8 @@ import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
+
+import { serve } from "./serve_helper.mjs";
 
 const eiotool = process.env.EIO_EIOTOOL;
 if (!eiotool) throw new Error("EIO_EIOTOOL must name the eiotool binary");
@@ -172,4 +175,52 @@ test("a plain Engine.IO echo server: the CONNECT comes back without a sid", asyn
   } finally {
     await server.stop();
   }
+});
+
+// The same probes against our server (the demo application: /admin wants
+// auth.token "letmein" and refuses with "unauthorized", without data).
+const ours = await serve(["--state-recovery", "60000"], { socketio: true });
+const oursPlain = await serve([], { socketio: true });
+after(async () => {
+  await ours.stop();
+  await oursPlain.stop();
+});
+
+for (const transport of ["polling", "websocket", "upgrade"]) {
+  test(`eiotool serve --socketio, --transport ${transport}: CONNECT answered, the pid with recovery on`, async () => {
+    const { code, report } = await probeJson([ours.url, "--socketio", "--transport", transport, "--timeout", "5000"]);
+    assert.equal(code, 0, JSON.stringify(report, null, 1));
+    assert.equal(report.steps.socketio.result, "pass");
+    assert.match(report.steps.socketio.sid, /^[\w-]{20}$/);
+    assert.equal(report.steps.socketio.recovery, true);
+    assert.match(report.steps.socketio.pid, /^[\w-]{20}$/);
+  });
+}
+
+test("eiotool serve --socketio: no pid without recovery, auth admitted, refusals named, the emit round trip", async () => {
+  let r = await probeJson([oursPlain.url, "--socketio"]);
+  assert.equal(r.code, 0, JSON.stringify(r.report, null, 1));
+  assert.equal(r.report.steps.socketio.recovery, false);
+
+  r = await probeJson([oursPlain.url, "--socketio", "--namespace", "/admin", "--auth", '{"token":"letmein"}']);
+  assert.equal(r.code, 0, JSON.stringify(r.report, null, 1));
+  assert.equal(r.report.steps.socketio.namespace, "/admin");
+
+  r = await probeJson([oursPlain.url, "--socketio", "--namespace", "/admin", "--auth", '{"token":"nope"}']);
+  assert.equal(r.code, 1);
+  assert.equal(r.report.failed, "socketio");
+  assert.deepEqual(r.report.steps.socketio.refused, { message: "unauthorized" });
+
+  r = await probeJson([oursPlain.url, "--socketio", "--namespace", "/nope"]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.report.steps.socketio.refused, { message: "Invalid namespace" });
+
+  const args = ["hi", 1, -2.5, true, null, { a: [1, { b: "ü" }] }, []];
+  r = await probeJson([oursPlain.url, "--socketio", "--emit", "echo", "--args", JSON.stringify(args), "--transport", "websocket"]);
+  assert.equal(r.code, 0, JSON.stringify(r.report, null, 1));
+  assert.deepEqual(r.report.steps.emit.answer, args);
+
+  r = await probeJson([oursPlain.url, "--socketio", "--emit", "no-ack", "--timeout", "500"]);
+  assert.equal(r.code, 1);
+  assert.equal(r.report.failed, "emit");
 });

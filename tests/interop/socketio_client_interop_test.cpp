@@ -7,46 +7,20 @@
 // missed events in order, polling only, WebSocket only and the upgrade.
 //
 // Every wait is bounded (a few seconds); ctest bounds the whole.
-#include <eio/socketio_poco_client.hpp>
-
-#include <Poco/Pipe.h>
-#include <Poco/PipeStream.h>
-#include <Poco/Process.h>
+#include "socketio_client_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <tuple>
-#include <functional>
-#include <istream>
-#include <mutex>
-#include <sstream>
-#include <string>
-#include <thread>
-#include <vector>
 
 namespace eio::test {
 namespace {
 
-using namespace std::chrono_literals;
-namespace sc = eio::socketio::client;
-using eio::socketio::value;
-
-// A Socket.IO server the tests run against: the application of
-// socketio_server.mjs (its handlers and namespaces), served by a peer.
-// Today the Node socket.io 4.8.3 server; `eiotool serve --socketio` joins
-// once it exists and serves the same application: one more value in
-// `peers` below, every test then runs against both.
-struct peer {
-  std::string name;
-  std::string program;
-  // The program's arguments for a server on `port` (0: a free one), with
-  // connection state recovery on or off. It prints "listening on http://HOST:PORT".
-  std::function<std::vector<std::string>(int port, bool recovery)> arguments;
-};
-
+// The application of socketio_server.mjs (its handlers and namespaces),
+// served by the Node socket.io 4.8.3 server. The demo application of
+// `eiotool serve --socketio` is the other suite (socketio_client_demo_test.cpp),
+// against both servers.
 const std::vector<peer>& peers() {
   static const std::vector<peer> all{
       {"node", EIO_NODE,
@@ -57,113 +31,6 @@ const std::vector<peer>& peers() {
        }},
   };
   return all;
-}
-
-// One run of a peer's server.
-class server_process {
-public:
-  server_process(const peer& p, bool recovery) : peer_(p), recovery_(recovery) { start(0); }
-  ~server_process() { kill(); }
-
-  // Starts on `on_port` (0: a free one) and reads the "listening on" line.
-  void start(int on_port) {
-    Poco::Pipe out;
-    handle_.emplace(Poco::Process::launch(peer_.program, peer_.arguments(on_port, recovery_), nullptr, &out, nullptr));
-    Poco::PipeInputStream in(out);
-    std::string line;
-    std::getline(in, line);
-    const std::string prefix = "listening on ";
-    if (line.rfind(prefix, 0) != 0) throw std::runtime_error(peer_.name + " did not start: \"" + line + "\"");
-    url = line.substr(prefix.size());
-    port = std::stoi(url.substr(url.rfind(':') + 1));
-  }
-
-  void kill() {
-    if (!handle_) return;
-    Poco::Process::kill(*handle_);
-    handle_->wait();
-    handle_.reset();
-  }
-
-  std::string url;
-  int port = 0;
-
-private:
-  const peer& peer_;
-  bool recovery_;
-  std::optional<Poco::ProcessHandle> handle_;
-};
-
-// What the listeners saw, from the loop thread, for the test thread.
-class journal {
-public:
-  void add(std::string line) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      lines_.push_back(std::move(line));
-    }
-    changed_.notify_all();
-  }
-  std::vector<std::string> lines() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return lines_;
-  }
-  // Waits until `line` is there (up to `timeout`).
-  bool wait_for(const std::string& line, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] {
-      for (const auto& l : lines_) {
-        if (l == line) return true;
-      }
-      return false;
-    });
-  }
-  // Waits until `n` lines start with `prefix` (up to `timeout`).
-  bool wait_count(const std::string& prefix, std::size_t n, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] {
-      std::size_t seen = 0;
-      for (const auto& l : lines_) seen += l.rfind(prefix, 0) == 0;
-      return seen >= n;
-    });
-  }
-  std::size_t count(const std::string& prefix) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::size_t n = 0;
-    for (const auto& l : lines_) n += l.rfind(prefix, 0) == 0;
-    return n;
-  }
-
-private:
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::string> lines_;
-};
-
-sc::poco_socket watched(sc::poco_manager& io, journal& j, const std::string& nsp, sc::socket_options options = {}) {
-  sc::poco_socket s = io.socket(nsp, std::move(options));
-  s.on_connect([&j, nsp] { j.add("connect " + nsp); });
-  s.on_connect_error([&j, nsp](const sc::error_info& e) {
-    j.add("connect_error " + nsp + " " + e.message + (e.data ? " " + e.data->dump() : "") + (e.refused ? " refused" : ""));
-  });
-  s.on_disconnect([&j, nsp](sc::disconnect_reason r, const std::string&) {
-    j.add("disconnect " + nsp + " " + std::string(to_string(r)));
-  });
-  return s;
-}
-
-value get(std::future<value> f, std::chrono::milliseconds timeout = 10s) {
-  if (f.wait_for(timeout) != std::future_status::ready) throw std::runtime_error("no acknowledgement in time");
-  return f.get();
-}
-
-// Every JSON type, unicode, and binary nested at every level.
-value every_type() {
-  return value::array({"str", "ünïcødé 😀 \"quoted\" \\ \n\t", "", 0, -1, 1.5, 9007199254740991LL, -1e-7, true, false,
-                       nullptr, value::array(), value::object(), value::array({1, value::array({2, value::array({3})})}),
-                       value{{"a", value{{"b", value::array({nullptr, true})}}}},
-                       value::binary({0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff}),
-                       value{{"nested", value::array({value::binary({'x'}), value{{"deep", value::binary({})}}})}}});
 }
 
 // The arguments as socketio_server.mjs's describe() shows them.
@@ -188,12 +55,6 @@ value described(const value& v) {
     return out;
   }
   return v;
-}
-
-sc::poco_manager_options with_transports(std::vector<transport_kind> transports) {
-  sc::poco_manager_options o;
-  o.core.transports = std::move(transports);
-  return o;
 }
 
 // ------------------------------------------------------------ transports
@@ -485,31 +346,6 @@ TEST_P(socketio_interop, connection_state_recovery_with_missed_events_in_order) 
   // The room survived.
   EXPECT_EQ(get(s.emit_with_ack("info", value::array()))[0]["rooms"], value::array({"r"}));
   EXPECT_EQ(get(s.emit_with_ack("info", value::array()))[0]["recovered"], true);
-}
-
-// The README's ten lines, as they are there (but for the URL and the
-// printing), against the server.
-TEST_P(socketio_interop, readme_example) {
-  server_process server(GetParam(), false);
-  std::ostringstream out;
-  {
-    namespace sio = eio::socketio::client;
-    sio::poco_manager io(server.url);
-    auto socket = io.socket("/", eio::socketio::value{{"token", "abc"}});  // with this auth
-    socket.on("chat", [&out](const eio::socketio::value& args) { out << args[0] << "\n"; });
-    socket.on_connect([socket]() mutable { socket.emit("join", {"lobby"}); });
-    socket.on_disconnect([&out](sio::disconnect_reason r, auto&) { out << to_string(r) << "\n"; });
-    socket.connect();
-    eio::socketio::value reply = socket.emit_with_ack("sum", {1, 2}).get();  // [3], or std::system_error
-    EXPECT_EQ(reply, value::array({3}));
-    EXPECT_EQ(get(socket.emit_with_ack("info", value::array()))[0]["auth"], (value{{"token", "abc"}}));
-    EXPECT_EQ(get(socket.emit_with_ack("info", value::array()))[0]["rooms"], value::array({"lobby"}));
-    get(socket.emit_with_ack("to-room", value::array({"lobby", "chat", "hi"})));
-    for (int i = 0; i < 200 && io.call([&out](sio::manager&, millis) { return out.str(); }).empty(); ++i) {
-      std::this_thread::sleep_for(10ms);
-    }
-    EXPECT_EQ(io.call([&out](sio::manager&, millis) { return out.str(); }), "\"hi\"\n");
-  }
 }
 
 INSTANTIATE_TEST_SUITE_P(interop, socketio_interop, ::testing::ValuesIn(peers()),
