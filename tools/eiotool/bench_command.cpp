@@ -2,6 +2,7 @@
 #include "plain_target.hpp"
 
 #include "bench/load.hpp"
+#include "bench/socketio_load.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -32,6 +33,8 @@ struct bench_arguments {
   bool allow_remote = false;
   bool json = false;
   bool quiet = false;
+  bool socketio = false;  // Socket.IO sockets on the sessions (bench/socketio_load.hpp)
+  bool acks = false;      // --socketio echo: acks instead of echoed events
 };
 
 const char* const bench_footer = R"text(Modes:
@@ -50,6 +53,16 @@ Examples:
   eiotool bench http://127.0.0.1:3000/engine.io/ --transport polling --connections 50
   eiotool bench http://127.0.0.1:3000/engine.io/ --mode fanout --connections 1000 --rate 10
   eiotool bench http://127.0.0.1:3000/engine.io/ --mode idle --connections 10000 --on-open 'ps -o rss= -p 1234'
+
+With --socketio (the path defaults to /socket.io/), each session is a
+Socket.IO socket of the demo application (eiotool serve --socketio, the Node
+reference tests/interop/socketio_reference_server.mjs): echo emits "echo"
+and checks the echoed event (--acks: the ack) with S bytes of text (--binary:
+one attachment of S bytes); fanout has the receivers join room "bench" and
+the sender emit "to-room", checking every "room-message"; idle holds
+connected sockets; handshake is the polling handshake, a CONNECT and a close
+(connect rate). Every answer is decoded and checked with the Socket.IO codec.
+  eiotool bench http://127.0.0.1:3000/ --socketio --connections 100 --inflight 4 --acks
 
 The figures cover the D measured seconds, after every session is open. A
 progress line goes to stderr every second; --json prints one JSON object on
@@ -173,8 +186,19 @@ int run_bench(const bench_arguments& args) {
   options.busy_poll_us = args.busy_poll_us;
   options.on_open = args.on_open;
   options.progress = !args.quiet;
-  const bench::load_result result = bench::run_load(options);
+  bench::load_result result;
+  if (args.socketio) {
+    // A URL without a path means the Socket.IO default.
+    if (options.target.path == "/engine.io/" && args.url.find("/engine.io") == std::string::npos) options.target.path = "/socket.io/";
+    bench::socketio_load_options sio;
+    sio.load = options;
+    sio.acks = args.acks;
+    result = bench::run_socketio_load(sio);
+  } else {
+    result = bench::run_load(options);
+  }
   bench_arguments shown = args;
+  if (args.socketio && !args.json) shown.transport += args.acks ? " (Socket.IO, acks)" : " (Socket.IO)";
   if (options.mode == bench::load_mode::handshake) shown.transport = "polling";
   if (options.mode == bench::load_mode::fanout) shown.transport = "websocket";
   if (args.json) {
@@ -213,6 +237,8 @@ void add_bench_command(CLI::App& app, command_action& action) {
       ->capture_default_str();
   command->add_option("--on-open", args->on_open, "idle: shell command to run once every session is open");
   command->add_flag("--allow-remote", args->allow_remote, "Allow a server that is not on a loopback address");
+  command->add_flag("--socketio", args->socketio, "Socket.IO sockets of the demo application on the sessions (path default /socket.io/)");
+  command->add_flag("--acks", args->acks, "--socketio echo: emit with an ack and check the ack instead of an echoed event");
   command->add_flag("--json", args->json, "Print the figures as one JSON object");
   command->add_flag("--quiet,-q", args->quiet, "No progress line on stderr");
   command->callback([args, &action] { action = [args] { return run_bench(*args); }; });

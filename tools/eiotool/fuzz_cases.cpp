@@ -1,5 +1,7 @@
 #include "fuzz_cases.hpp"
 
+#include "fuzz_socketio.hpp"
+
 #include <eio/websocket_codec.hpp>
 
 #include <algorithm>
@@ -43,11 +45,16 @@ std::string_view to_string(category c) noexcept {
     case category::sequence: return "sequence";
     case category::websocket: return "websocket";
     case category::mutation: return "mutation";
+    case category::socketio: return "socketio";
   }
   return "?";
 }
 
 bool parse_category(std::string_view name, category& out) noexcept {
+  if (name == to_string(category::socketio)) {
+    out = category::socketio;
+    return true;
+  }
   for (category c : all_categories) {
     if (to_string(c) == name) {
       out = c;
@@ -656,6 +663,7 @@ session_need session_for(category c, rng& random) {
     case category::websocket: return random.chance(30) ? session_need::none : session_need::v4;
     case category::sequence:
     case category::mutation: return random.chance(20) ? session_need::v3 : session_need::v4;
+    case category::socketio: return session_need::v4;
   }
   return session_need::none;
 }
@@ -669,6 +677,7 @@ fuzz_case make_case(category c, rng& random, const target_info& target, session_
     case category::sequence: return sequence_case(random, target, session, sid);
     case category::websocket: return websocket_case(random, target, session, sid);
     case category::mutation: return mutation_case(random, target, session, sid);
+    case category::socketio: return socketio_case(random, target, session, sid);
   }
   return {};
 }

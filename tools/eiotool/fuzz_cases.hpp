@@ -35,7 +35,9 @@ private:
 
 std::uint64_t splitmix64(std::uint64_t& state) noexcept;
 
-enum class category : std::uint8_t { handshake, http, payload, sequence, websocket, mutation };
+// socketio (fuzz_socketio.hpp) runs only with `eiotool fuzz --socketio`, so
+// it is not among all_categories.
+enum class category : std::uint8_t { handshake, http, payload, sequence, websocket, mutation, socketio };
 inline constexpr std::array<category, 6> all_categories = {category::handshake, category::http, category::payload,
                                                            category::sequence,  category::websocket,
                                                            category::mutation};

@@ -29,6 +29,7 @@ namespace eio::tool {
 namespace {
 
 using namespace eio::tool::fuzz;
+
 const char* const fuzz_footer = R"text(Examples:
   eiotool serve --port 3000 &  eiotool fuzz http://127.0.0.1:3000/engine.io/ --duration 60 --seed 7
   eiotool fuzz http://127.0.0.1:3000/engine.io/ --only websocket --json
@@ -40,8 +41,20 @@ mutation (of valid traffic). After every case a fresh handshake must succeed
 and a control session opened at the start must still echo and answer pings
 within --timeout; a case that breaks either is saved under --cases as a
 reproducer (exact bytes and metadata) and the run stops.
+With --socketio (the path defaults to /socket.io/) the cases are Socket.IO
+packets (category socketio: packet types, attachment counts, placeholders,
+namespaces, ack ids, JSON edge cases, binary frame order), and the health
+check is a Socket.IO control socket: a fresh session must get its CONNECT
+answered, and the control socket's emit of "echo" with an ack must be acked
+with its argument (the demo application of eiotool serve --socketio).
+  eiotool fuzz http://127.0.0.1:3000/socket.io/ --socketio --duration 60
 Exit status: 0 no case broke the server, 1 one did, 2 bad usage or the target
 is unreachable.)text";
+
+// --socketio: a URL without a path means /socket.io/.
+void default_socketio_path(plain_target& url, const std::string& text) {
+  if (url.path == "/" || (url.path == "/engine.io/" && text.find("/engine.io") == std::string::npos)) url.path = "/socket.io/";
+}
 
 // ------------------------------------------------------------ commands
 
@@ -53,12 +66,15 @@ int run_replay(const fuzz_arguments& args) {
     return exit_usage;
   }
   const std::string url_text = args.url.empty() ? r.url : args.url;
-  const std::optional<plain_target> url = parse_plain_target(url_text, "fuzz", /*allow_query=*/false, error);
+  std::optional<plain_target> url = parse_plain_target(url_text, "fuzz", /*allow_query=*/false, error);
   if (!url) {
     std::fprintf(stderr, "eiotool fuzz: %s\n", error.c_str());
     return exit_usage;
   }
-  fuzzer f(args, *url);
+  fuzz_arguments replay_args = args;
+  replay_args.socketio = args.socketio || r.the_case.what == category::socketio;
+  if (replay_args.socketio) default_socketio_path(*url, url_text);
+  fuzzer f(replay_args, *url);
   if (const int status = f.resolve()) return status;
   if (!f.open_control(error)) {
     std::fprintf(stderr, "eiotool fuzz: %s is unreachable: %s\n", url_text.c_str(), error.c_str());
@@ -91,18 +107,28 @@ int run_replay(const fuzz_arguments& args) {
 }
 
 int run_fuzz(const fuzz_arguments& args) {
+  if (!args.socketio && args.only == "socketio") {
+    // Socket.IO cases need the Socket.IO path and health check.
+    fuzz_arguments socketio = args;
+    socketio.socketio = true;
+    return run_fuzz(socketio);
+  }
   if (!args.replay.empty()) return run_replay(args);
   if (args.url.empty()) {
     std::fprintf(stderr, "eiotool fuzz: a URL is needed (or --replay FILE)\n");
     return exit_usage;
   }
   std::string error;
-  const std::optional<plain_target> url = parse_plain_target(args.url, "fuzz", /*allow_query=*/false, error);
+  std::optional<plain_target> url = parse_plain_target(args.url, "fuzz", /*allow_query=*/false, error);
   if (!url) {
     std::fprintf(stderr, "eiotool fuzz: %s\n", error.c_str());
     return exit_usage;
   }
   std::vector<category> categories(all_categories.begin(), all_categories.end());
+  if (args.socketio) {
+    categories = {category::socketio};
+    default_socketio_path(*url, args.url);
+  }
   if (!args.only.empty()) {
     category only{};
     if (!parse_category(args.only, only)) {
@@ -120,7 +146,7 @@ int run_fuzz(const fuzz_arguments& args) {
                  error.c_str());
     return exit_usage;
   }
-  const bool v3 = f.probe_v3();
+  const bool v3 = !args.socketio && f.probe_v3();  // --socketio sends no v3 case
 
   std::map<std::string, std::uint64_t> per_category;
   for (category c : categories) per_category[std::string(to_string(c))] = 0;
@@ -205,7 +231,7 @@ int run_fuzz(const fuzz_arguments& args) {
   } else {
     std::printf("eiotool fuzz %s: seed %llu, %.1f s, %llu cases (%.1f/s)%s\n", args.url.c_str(),
                 static_cast<unsigned long long>(args.seed), seconds, static_cast<unsigned long long>(cases),
-                seconds > 0 ? static_cast<double>(cases) / seconds : 0.0, v3 ? "" : ", v3 refused: v3 cases ran as v4");
+                seconds > 0 ? static_cast<double>(cases) / seconds : 0.0, v3 || args.socketio ? "" : ", v3 refused: v3 cases ran as v4");
     std::printf("cases:");
     for (const auto& [name, n] : per_category) std::printf(" %s %llu", name.c_str(), static_cast<unsigned long long>(n));
     std::printf("\nanswers:");
@@ -240,6 +266,7 @@ void add_fuzz_command(CLI::App& app, command_action& action) {
   command->add_option("--window", args->window_ms, "Milliseconds a case's answers are collected")->check(CLI::Range(0L, 60000L))->capture_default_str();
   command->add_flag("--allow-remote", args->allow_remote, "Allow a target that is not a loopback address");
   command->add_flag("--json", args->json, "Print the summary as JSON");
+  command->add_flag("--socketio", args->socketio, "Socket.IO cases and a Socket.IO control socket (path default /socket.io/)");
   command->callback([args, &action] { action = [args] { return run_fuzz(*args); }; });
 }
 

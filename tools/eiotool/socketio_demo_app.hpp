@@ -9,14 +9,13 @@
 // mutex.
 #pragma once
 
-#include <eio/socketio/runtime.hpp>
-#include <eio/socketio/server.hpp>
-#include <eio/socketio/socket.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <eio/socketio/runtime.hpp>
+#include <eio/socketio/server.hpp>
+#include <eio/socketio/socket.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,6 +23,8 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace eio::tool {
@@ -71,7 +72,7 @@ private:
     io.of("/admin")
         .use([](socket& s, socketio::next_function next) {
           s.join("guarded");
-          const value& auth = s.handshake().auth;
+          const value& auth = s.auth();
           if (auth.is_object() && auth.value("token", value()) == "letmein") {
             next();
           } else {
@@ -81,9 +82,7 @@ private:
         .on_connection(on_connection)
         .on_room_event(room_events);
     io.of("/slow")
-        .use([](socket& s, socketio::next_function next) {
-          s.owner().set_timer(std::chrono::milliseconds(1000), [next] { next(); });
-        })
+        .use([](socket& s, socketio::next_function next) { s.owner().set_timer(std::chrono::milliseconds(1000), [next] { next(); }); })
         .on_connection(on_connection)
         .on_room_event(room_events);
     // Dynamic namespaces: a 200 ms check, as a database lookup would take.
@@ -95,9 +94,7 @@ private:
       })
         .on_connection(on_connection)
         .on_room_event(room_events);
-    io.of("/").on("ping-sse", [this](socketio::namespace_runtime&, const args_view&, ack_handle ack) {
-      ack(value::array({node_name_}));
-    });
+    io.of("/").on("ping-sse", [this](socketio::namespace_runtime&, const args_view&, ack_handle ack) { ack(value::array({node_name_})); });
     server_ = &io;
   }
 
@@ -114,138 +111,166 @@ private:
       --sockets_[self.nsp().name()];
     });
     if (!s.recovered()) s.data() = nullptr;
-    s.emit("auth", value::array({s.handshake().auth}));
+    s.emit("auth", value::array({s.auth()}));
 
-    s.on("message", [](socket& self, const args_view& args, ack_handle) { self.emit("message-back", args); });
-    s.on("message-with-ack", [](socket&, const args_view& args, ack_handle ack) { ack(args); });
-    s.on("echo", [](socket& self, const args_view& args, ack_handle ack) {
-      if (ack.wanted()) {
-        ack(args);
-      } else {
-        self.emit("echo", args);
-      }
+    // One listener per socket, dispatching through a table all sockets share:
+    // a listener per event and socket would cost about 1.8 KB per socket.
+    s.on_any([this](socket& self, std::string_view event, const args_view& args, ack_handle ack) {
+      const auto& table = handlers();
+      if (const auto found = table.find(event); found != table.end()) found->second(*this, self, args, std::move(ack));
     });
-    s.on("join", [](socket& self, const args_view& args, ack_handle ack) {
-      if (const std::string* room = room_of(args[0])) self.join(*room);
-      ack();
-    });
-    s.on("leave", [](socket& self, const args_view& args, ack_handle ack) {
-      if (const std::string* room = room_of(args[0])) self.leave(*room);
-      ack();
-    });
-    s.on("set-data", [](socket& self, const args_view& args, ack_handle ack) {
-      self.data() = args.empty() ? value() : args[0];
-      ack();
-    });
-    s.on("whoami", [](socket& self, const args_view&, ack_handle ack) {
-      std::vector<std::string> rooms;
-      for (auto& r : self.rooms()) {
-        if (r != self.id()) rooms.push_back(r);
-      }
-      std::sort(rooms.begin(), rooms.end());
-      ack(value::array({value{{"sid", self.id()}, {"rooms", rooms}, {"data", self.data()}, {"recovered", self.recovered()}}}));
-    });
-    s.on("broadcast", [](socket& self, const args_view& args, ack_handle ack) {
-      self.nsp().emit("broadcast", args);
-      ack();
-    });
-    s.on("to-room", [](socket& self, const args_view& args, ack_handle ack) {
-      if (const std::string* room = room_of(args[0])) self.nsp().to(*room).emit("room-message", rest(args));
-      ack();
-    });
-    s.on("ask", [this](socket& self, const args_view& args, ack_handle) {
-      ++pending_acks_;
-      std::weak_ptr<socket> weak = self.weak_from_this();
-      self.timeout(clamp_ms(args[0])).emit_with_ack(
-          "ask", rest(args), [this, weak](const socketio::operation_error& error, const args_view& answer) {
-            --pending_acks_;
-            if (const auto target = weak.lock()) {
-              target->emit("ask-result", value::array({error ? value{{"ok", false}}
-                                                             : value{{"ok", true}, {"args", answer.values()}}}));
-            }
-          });
-    });
-    s.on("broadcast-ask", [this](socket& self, const args_view& args, ack_handle ack) {
-      ++pending_acks_;
-      self.nsp().timeout(clamp_ms(args[0])).emit_with_ack(
-          "ask", rest(args),
-          [this, ack](const socketio::operation_error& error, std::vector<socketio::wire_args> responses) {
-            --pending_acks_;
-            value list = value::array();
-            for (const auto& r : responses) list.push_back(args_view(r)[0]);
-            ack(value::array({value{{"error", error ? value(*error) : value()}, {"responses", list}}}));
-          });
-    });
-    s.on("fetch-sockets", [](socket& self, const args_view& args, ack_handle ack) {
-      const std::string* room = room_of(args[0]);
-      if (!room) return void(ack(value::array({value::array()})));
-      self.nsp().in(*room).fetch_sockets(
-          [ack](const socketio::operation_error&, std::vector<socketio::remote_socket> sockets) {
-            std::vector<std::string> ids;
-            for (const auto& r : sockets) ids.push_back(r.id());
-            std::sort(ids.begin(), ids.end());
-            ack(value::array({ids}));
-          });
-    });
-    s.on("sockets-join", [](socket& self, const args_view& args, ack_handle ack) {
-      const std::string* room = room_of(args[0]);
-      const std::string* other = room_of(args[1]);
-      if (room && other) self.nsp().in(*room).sockets_join(*other);
-      ack();
-    });
-    s.on("disconnect-room", [](socket& self, const args_view& args, ack_handle ack) {
-      const std::string* room = room_of(args[0]);
-      bool sender_included = false;
-      if (room) {
-        for (const auto& r : self.rooms()) sender_included = sender_included || r == *room;
-        self.nsp().in(*room).disconnect_sockets();
-      }
-      if (!sender_included) ack();
-    });
-    s.on("sse", [this](socket& self, const args_view& args, ack_handle ack) {
-      ++pending_acks_;
-      self.nsp().owner().of("/")->server_side_emit_with_ack(
-          "ping-sse", value::array({args.empty() ? value() : args[0]}),
-          [this, ack](const socketio::operation_error& error, std::vector<socketio::wire_args> responses) {
-            --pending_acks_;
-            value names = value::array();
-            for (const auto& r : responses) names.push_back(args_view(r)[0]);
-            ack(value::array({value{{"node", node_name_}, {"error", error ? value(*error) : value()}, {"responses", names}}}));
-          });
-    });
-    s.on("stats", [this](socket&, const args_view&, ack_handle ack) {
-      // This server's: every loop's sockets and rooms.
-      value sockets = value::object();
-      value connections = value::object();
-      value rooms = value::object();
-      const std::vector<std::string> names = server_->namespace_names();
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (const std::string& name : names) {
-        sockets[name] = sockets_[name];
-        connections[name] = connections_[name];
-        value by_room = value::object();
-        for (const auto& [room, members] : rooms_[name]) {
-          if (!members.empty()) by_room[room] = std::vector<std::string>(members.begin(), members.end());
-        }
-        rooms[name] = by_room;
-      }
-      ack(value::array({value{{"namespaces", names},
-                              {"sockets", sockets},
-                              {"connections", connections},
-                              {"rooms", rooms},
-                              {"pendingAcks", pending_acks_.load()}}}));
-    });
+  }
+
+  using handler = void (*)(socketio_demo& app, socket& self, const args_view& args, ack_handle ack);
+  static const std::unordered_map<std::string_view, handler>& handlers() {
+    static const std::unordered_map<std::string_view, handler> table{
+        {"message", [](socketio_demo&, socket& self, const args_view& args, ack_handle) { self.emit("message-back", args); }},
+        {"message-with-ack", [](socketio_demo&, socket&, const args_view& args, ack_handle ack) { ack(args); }},
+        {"echo",
+         [](socketio_demo&, socket& self, const args_view& args, ack_handle ack) {
+           if (ack.wanted()) {
+             ack(args);
+           } else {
+             self.emit("echo", args);
+           }
+         }},
+        {"join",
+         [](socketio_demo&, socket& self, const args_view& args, ack_handle ack) {
+           if (const std::string* room = room_of(args[0])) self.join(*room);
+           ack();
+         }},
+        {"leave",
+         [](socketio_demo&, socket& self, const args_view& args, ack_handle ack) {
+           if (const std::string* room = room_of(args[0])) self.leave(*room);
+           ack();
+         }},
+        {"set-data",
+         [](socketio_demo&, socket& self, const args_view& args, ack_handle ack) {
+           self.data() = args.empty() ? value() : args[0];
+           ack();
+         }},
+        {"whoami",
+         [](socketio_demo&, socket& self, const args_view&, ack_handle ack) {
+           std::vector<std::string> rooms;
+           for (auto& r : self.rooms()) {
+             if (r != self.id()) rooms.push_back(r);
+           }
+           std::sort(rooms.begin(), rooms.end());
+           ack(value::array({value{{"sid", self.id()}, {"rooms", rooms}, {"data", self.data()}, {"recovered", self.recovered()}}}));
+         }},
+        {"broadcast",
+         [](socketio_demo&, socket& self, const args_view& args, ack_handle ack) {
+           self.nsp().emit("broadcast", args);
+           ack();
+         }},
+        {"to-room",
+         [](socketio_demo&, socket& self, const args_view& args, ack_handle ack) {
+           if (const std::string* room = room_of(args[0])) self.nsp().to(*room).emit("room-message", rest(args));
+           ack();
+         }},
+        {"ask",
+         [](socketio_demo& app, socket& self, const args_view& args, ack_handle) {
+           ++app.pending_acks_;
+           std::weak_ptr<socket> weak = self.weak_from_this();
+           self.timeout(clamp_ms(args[0]))
+               .emit_with_ack("ask", rest(args), [&app, weak](const socketio::operation_error& error, const args_view& answer) {
+                 --app.pending_acks_;
+                 if (const auto target = weak.lock()) {
+                   target->emit("ask-result",
+                                value::array({error ? value{{"ok", false}} : value{{"ok", true}, {"args", answer.values()}}}));
+                 }
+               });
+         }},
+        {"broadcast-ask",
+         [](socketio_demo& app, socket& self, const args_view& args, ack_handle ack) {
+           ++app.pending_acks_;
+           self.nsp()
+               .timeout(clamp_ms(args[0]))
+               .emit_with_ack("ask", rest(args),
+                              [&app, ack](const socketio::operation_error& error, std::vector<socketio::wire_args> responses) {
+                                --app.pending_acks_;
+                                value list = value::array();
+                                for (const auto& r : responses) list.push_back(args_view(r)[0]);
+                                ack(value::array({value{{"error", error ? value(*error) : value()}, {"responses", list}}}));
+                              });
+         }},
+        {"fetch-sockets",
+         [](socketio_demo&, socket& self, const args_view& args, ack_handle ack) {
+           const std::string* room = room_of(args[0]);
+           if (!room) return void(ack(value::array({value::array()})));
+           self.nsp().in(*room).fetch_sockets([ack](const socketio::operation_error&, std::vector<socketio::remote_socket> sockets) {
+             std::vector<std::string> ids;
+             for (const auto& r : sockets) ids.push_back(r.id());
+             std::sort(ids.begin(), ids.end());
+             ack(value::array({ids}));
+           });
+         }},
+        {"sockets-join",
+         [](socketio_demo&, socket& self, const args_view& args, ack_handle ack) {
+           const std::string* room = room_of(args[0]);
+           const std::string* other = room_of(args[1]);
+           if (room && other) self.nsp().in(*room).sockets_join(*other);
+           ack();
+         }},
+        {"disconnect-room",
+         [](socketio_demo&, socket& self, const args_view& args, ack_handle ack) {
+           const std::string* room = room_of(args[0]);
+           bool sender_included = false;
+           if (room) {
+             for (const auto& r : self.rooms()) sender_included = sender_included || r == *room;
+             self.nsp().in(*room).disconnect_sockets();
+           }
+           if (!sender_included) ack();
+         }},
+        {"sse",
+         [](socketio_demo& app, socket& self, const args_view& args, ack_handle ack) {
+           ++app.pending_acks_;
+           self.nsp().owner().of("/")->server_side_emit_with_ack(
+               "ping-sse", value::array({args.empty() ? value() : args[0]}),
+               [&app, ack](const socketio::operation_error& error, std::vector<socketio::wire_args> responses) {
+                 --app.pending_acks_;
+                 value names = value::array();
+                 for (const auto& r : responses) names.push_back(args_view(r)[0]);
+                 ack(value::array({value{{"node", app.node_name_}, {"error", error ? value(*error) : value()}, {"responses", names}}}));
+               });
+         }},
+        {"stats",
+         [](socketio_demo& app, socket&, const args_view&, ack_handle ack) {
+           // This server's: every loop's sockets and rooms.
+           value sockets = value::object();
+           value connections = value::object();
+           value rooms = value::object();
+           const std::vector<std::string> names = app.server_->namespace_names();
+           std::lock_guard<std::mutex> lock(app.mutex_);
+           for (const std::string& name : names) {
+             sockets[name] = app.sockets_[name];
+             connections[name] = app.connections_[name];
+             value by_room = value::object();
+             for (const auto& [room, members] : app.rooms_[name]) {
+               if (!members.empty()) by_room[room] = std::vector<std::string>(members.begin(), members.end());
+             }
+             rooms[name] = by_room;
+           }
+           ack(value::array({value{{"namespaces", names},
+                                   {"sockets", sockets},
+                                   {"connections", connections},
+                                   {"rooms", rooms},
+                                   {"pendingAcks", app.pending_acks_.load()}}}));
+         }},
+    };
+    return table;
   }
 
   // The rooms of every loop, for "stats": the adapters' room events, the
   // sockets' own rooms left out.
-  void on_room_event(socketio::namespace_runtime& nsp, socketio::room_event event, const std::string& room,
-                     const std::string& socket_id) {
+  void on_room_event(socketio::namespace_runtime& nsp, socketio::room_event event, const std::string& room, const std::string& socket_id) {
     if (room == socket_id) return;
     std::lock_guard<std::mutex> lock(mutex_);
     auto& members = rooms_[nsp.name()];
     switch (event) {
-      case socketio::room_event::join_room: members[room].insert(socket_id); break;
+      case socketio::room_event::join_room:
+        members[room].insert(socket_id);
+        break;
       case socketio::room_event::leave_room: {
         auto found = members.find(room);
         if (found != members.end()) {
@@ -255,7 +280,8 @@ private:
         break;
       }
       case socketio::room_event::create_room:
-      case socketio::room_event::delete_room: break;
+      case socketio::room_event::delete_room:
+        break;
     }
   }
 
@@ -264,9 +290,9 @@ private:
   disconnect_listener on_disconnect_;
   socketio::server* server_ = nullptr;
   std::atomic<long> pending_acks_{0};
-  std::mutex mutex_;  // what follows, shared by the loops
-  std::map<std::string, long> connections_;  // since start, per namespace
-  std::map<std::string, long> sockets_;      // connected now
+  std::mutex mutex_;                                                           // what follows, shared by the loops
+  std::map<std::string, long> connections_;                                    // since start, per namespace
+  std::map<std::string, long> sockets_;                                        // connected now
   std::map<std::string, std::map<std::string, std::set<std::string>>> rooms_;  // namespace -> room -> members
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "../fuzz_cases.hpp"
+#include "../fuzz_socketio.hpp"
 #include "../plain_target.hpp"
 #include "connection.hpp"
 
@@ -34,6 +35,7 @@ struct fuzz_arguments {
   long window_ms = 200;    // how long a case's answers are collected
   bool allow_remote = false;
   bool json = false;
+  bool socketio = false;  // Socket.IO cases and control socket (fuzz_socketio.hpp)
 };
 
 struct http_answer {
@@ -159,6 +161,7 @@ public:
 
   // The control session: opened once, must echo and answer pings after every case.
   bool open_control(std::string& error) {
+    if (args_.socketio) return socketio_control_.open(error);
     control_sid_ = open_session(session_need::v4, error);
     return !control_sid_.empty();
   }
@@ -219,6 +222,7 @@ public:
   // (200 ms later) so that a momentary refusal is not reported; the control
   // session gets none: losing it is not momentary.
   bool healthy(std::string& error) {
+    if (args_.socketio) return socketio_healthy(error);
     std::string sid;
     for (int attempt = 0; attempt < 2 && sid.empty(); ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -230,6 +234,26 @@ public:
     }
     close_session(session_need::v4, sid);
     return check_control(error);
+  }
+
+  // The Socket.IO health check: a fresh CONNECT (one retry, as above),
+  // then the control socket's ack round trip.
+  bool socketio_healthy(std::string& error) {
+    bool connected = false;
+    for (int attempt = 0; attempt < 2 && !connected; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      error.clear();
+      connected = socketio_control_.fresh_connect(error);
+    }
+    if (!connected) {
+      error = "fresh session: " + error;
+      return false;
+    }
+    error.clear();
+    if (!socketio_control_.check(error)) return false;
+    echoes_ = socketio_control_.acks();
+    pings_answered_ = socketio_control_.pings();
+    return true;
   }
 
   case_outcome run(const fuzz_case& c) {
@@ -320,6 +344,15 @@ public:
   std::uint64_t pings_answered_ = 0;
   std::uint64_t echoes_ = 0;
   bool v3_supported_ = false;
+  socketio_control socketio_control_{url_.path, [this](const std::string& method, const std::string& target,
+                                                       std::string_view body, int& status, std::string& answer,
+                                                       std::string& error) {
+    auto got = exchange(method, target, body, error);
+    if (!got) return false;
+    status = got->status;
+    answer = std::move(got->body);
+    return true;
+  }};
 };
 
 }  // namespace eio::tool::fuzz

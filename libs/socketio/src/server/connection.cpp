@@ -255,7 +255,10 @@ void runtime_impl::create_socket(connection& conn, namespace_runtime& nsp, value
     state->id = config.generate_id();
     if (recovery()) state->pid = config.generate_id();
   }
-  state->handshake = build_handshake(conn, std::move(auth));
+  state->handshake_from.record = conn.hs;
+  if (auth.is_object()) state->handshake_from.auth = std::move(auth);
+  state->handshake_from.wall_clock_offset = options.wall_clock_offset;
+  state->handshake_from.secure = options.secure;
   std::shared_ptr<socket> s = access::make_socket(std::move(state));
   slot->sock = s;
   slot->phase = slot_phase::joining;

@@ -102,9 +102,9 @@ v4_namespace split_v4_namespace(std::string_view nsp, bool with_auth) {
   return out;
 }
 
-socketio::handshake runtime_impl::build_handshake(const connection& conn, value auth) const {
+socketio::handshake build_handshake(const handshake_source& source) {
   socketio::handshake h;
-  if (const eio::session_handshake* hs = conn.hs.get()) {
+  if (const eio::session_handshake* hs = source.record.get()) {
     h.headers.reserve(hs->header_count());
     for (std::size_t i = 0; i < hs->header_count(); ++i) {
       h.headers.emplace_back(std::string(hs->header_name(i)), std::string(hs->header_value(i)));
@@ -117,11 +117,11 @@ socketio::handshake runtime_impl::build_handshake(const connection& conn, value 
       h.url += hs->query();
     }
     h.query = parse_query(hs->query());
-    h.issued = (hs->time() + options.wall_clock_offset).count();
+    h.issued = (hs->time() + source.wall_clock_offset).count();
   }
-  h.secure = options.secure;
+  h.secure = source.secure;
   h.time = javascript_date_string(h.issued);
-  h.auth = auth.is_object() ? std::move(auth) : value::object();
+  h.auth = source.auth;
   return h;
 }
 

@@ -213,7 +213,12 @@ socket::~socket() = default;
 const std::string& socket::id() const noexcept { return state_->id; }
 namespace_runtime& socket::nsp() const noexcept { return *state_->nsp; }
 runtime& socket::owner() const noexcept { return state_->rt->self; }
-const socketio::handshake& socket::handshake() const noexcept { return state_->handshake; }
+const value& socket::auth() const noexcept { return state_->handshake_from.auth; }
+
+const socketio::handshake& socket::handshake() const {
+  if (!state_->handshake) state_->handshake = std::make_unique<socketio::handshake>(detail::build_handshake(state_->handshake_from));
+  return *state_->handshake;
+}
 value& socket::data() noexcept { return state_->data; }
 const value& socket::data() const noexcept { return state_->data; }
 bool socket::recovered() const noexcept { return state_->recovered; }

@@ -67,7 +67,10 @@ public:
   const std::string& id() const noexcept;
   namespace_runtime& nsp() const noexcept;
   socketio::runtime& owner() const noexcept;
-  const socketio::handshake& handshake() const noexcept;
+  // Built on first use (from the Engine.IO session's handshake record).
+  const socketio::handshake& handshake() const;
+  // handshake().auth, without building the rest.
+  const value& auth() const noexcept;
   // The application's data about this socket (socket.data), carried by
   // fetch_sockets() and connection state recovery. {} at first.
   value& data() noexcept;
