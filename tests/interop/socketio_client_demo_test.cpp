@@ -211,6 +211,13 @@ TEST_P(demo_interop, ack_timeout) {
   EXPECT_LT(waited, 3s);
   // The socket goes on.
   EXPECT_EQ(get(s.emit_with_ack("echo", value::array({"after"}))), value::array({"after"}));
+  // A reserved name is refused at once.
+  try {
+    s.emit_with_ack("connect", value::array()).get();
+    ADD_FAILURE() << "a reserved name was sent";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), eio::socketio::errc::reserved_event_name);
+  }
 }
 
 // ------------------------------------------------------------ rooms
