@@ -150,6 +150,10 @@ async function attachRedis() {
 }
 
 await attachRedis();
+// node-redis emits "error" when Redis goes away; with no listener that would
+// end the process (the classic adapter adds one itself, the sharded and
+// streams adapters do not). Log it and let the client reconnect.
+for (const client of redisClients) client.on("error", (e) => log(`redis error: ${e.message}`));
 httpServer.listen(Number(values.port), values.host, () => {
   const { port } = httpServer.address();
   const nodeName = values["node-name"] ?? `${values.host}:${port}`;

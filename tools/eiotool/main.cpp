@@ -4,6 +4,7 @@
 #include "bench_command.hpp"
 #include "command.hpp"
 #include "decode_command.hpp"
+#include "emit_command.hpp"
 #include "encode_command.hpp"
 #include "fuzz_command.hpp"
 #include "probe_command.hpp"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   command_action action;
   add_bench_command(app, action);
   add_decode_command(app, action);
+  add_emit_command(app, action);
   add_encode_command(app, action);
   add_fuzz_command(app, action);
   add_probe_command(app, action);

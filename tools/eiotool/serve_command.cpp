@@ -47,6 +47,9 @@ struct serve_arguments {
   long state_recovery = 0;  // 0: off
   std::size_t max_attachments = 10;
   std::string node_name;
+  // --redis: each loop a node of a cluster on Redis (eio::socketio_redis).
+  std::string redis;
+  std::string redis_adapter = "classic";
 };
 
 const char* const serve_footer = R"text(Examples:
@@ -55,6 +58,7 @@ const char* const serve_footer = R"text(Examples:
   eiotool serve --transports websocket --ping-interval 5000
   eiotool serve --socketio               # http://127.0.0.1:3000/socket.io/
   eiotool serve --socketio --state-recovery 120000 --node-name a
+  eiotool serve --socketio --redis redis://127.0.0.1:6379 --redis-adapter sharded
 
 The built-in application echoes every message to its sender unchanged (text
 stays text, binary stays binary); a text message "broadcast:<rest>" sends
@@ -66,7 +70,10 @@ With --socketio it is the Socket.IO demo application instead (namespaces /,
 broadcast, to-room, ask, fetch-sockets, sse, stats and more: see the README);
 each socket's connect and disconnect (with its reason) is logged. With
 --threads N, each loop is a node of an in-process cluster: broadcasts and
-fetch-sockets reach every loop, and sse lists the other loops.)text";
+fetch-sockets reach every loop, and sse lists the other loops. With --redis,
+each loop is instead a node of a cluster on Redis, wire-compatible with
+@socket.io/redis-adapter (classic: createAdapter, sharded: createShardedAdapter
+on Redis 7): Node socket.io servers with that adapter are peers.)text";
 
 // The running server, for the signal handler (stop() is async-signal-safe).
 poco_server* running = nullptr;
@@ -200,6 +207,8 @@ int run_socketio(const serve_arguments& args, log_level level) {
   if (args.state_recovery > 0) settings.state_recovery = std::chrono::milliseconds(args.state_recovery);
   settings.max_attachments = args.max_attachments;
   settings.node_name = args.node_name;
+  settings.redis_url = args.redis;
+  settings.redis_adapter = args.redis_adapter;
   settings.level = level;
   const int code = run_socketio_serve(server_options_of(args), settings, [&args](poco_server& server) {
     install_stop_signals(server);
@@ -284,6 +293,10 @@ void add_serve_command(CLI::App& app, command_action& action) {
       ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
       ->capture_default_str();
   command->add_option("--node-name", args->node_name, "--socketio: the name this server answers cluster pings (sse) with (default HOST:PORT)");
+  command->add_option("--redis", args->redis, "--socketio: join the cluster on this Redis (redis://host:port); each loop is a node");
+  command->add_option("--redis-adapter", args->redis_adapter, "--socketio --redis: classic (@socket.io/redis-adapter createAdapter) or sharded (createShardedAdapter, Redis 7)")
+      ->check(CLI::IsMember({"classic", "sharded"}))
+      ->capture_default_str();
   command->callback([args, &action] { action = [args] { return run_serve(*args); }; });
 }
 

@@ -4,6 +4,7 @@
 #include "socketio_demo_app.hpp"
 
 #include <eio/socketio_poco_server.hpp>
+#include <eio/socketio_redis/redis_node.hpp>
 
 #include <Poco/Exception.h>
 
@@ -29,12 +30,34 @@ int run_socketio_serve(poco_server_options options, const socketio_serve_setting
   }
   socketio::server io(std::move(sio));
 
+  // --redis: each loop is a node of the Redis cluster (its own uid and
+  // connections, counted by NUMSUB like a Node worker would be).
+  cluster_node_factory nodes;
+  if (!settings.redis_url.empty()) {
+    const auto endpoint = socketio_redis::parse_redis_url(settings.redis_url);
+    const auto kind = socketio_redis::parse_adapter_kind(settings.redis_adapter.empty() ? "classic" : settings.redis_adapter);
+    if (!endpoint || !kind) {
+      std::fprintf(stderr, "error: --redis wants redis://host:port and --redis-adapter classic or sharded\n");
+      return exit_usage;
+    }
+    socketio_redis::redis_adapter_options redis;
+    redis.kind = *kind;
+    redis.client.endpoint = *endpoint;
+    redis.client.log = [](const std::string& line) { log_line("redis: %s", line.c_str()); };
+    nodes = [redis](unsigned, std::function<void(socketio::loop_task)> post) {
+      auto node = std::make_shared<socketio_redis::redis_node>(redis, std::move(post));
+      loop_cluster_node out;
+      out.make_adapter = [n = node.get()](socketio::namespace_runtime& nsp) { return n->make_adapter(nsp); };
+      out.transport = std::move(node);
+      return out;
+    };
+  }
   const std::string host = options.host;
   std::unique_ptr<poco_socketio_server> server;
   try {
     server = std::make_unique<poco_socketio_server>(io, std::move(options), [level](loop_context&, event& e) {
       if (const auto* refused = std::get_if<connection_error_event>(&e); refused && level >= log_level::info) log_refused(*refused);
-    });
+    }, std::move(nodes));
   } catch (const Poco::Exception& e) {
     std::fprintf(stderr, "error: cannot listen on %s: %s\n", host.c_str(), e.displayText().c_str());
     return exit_failure;

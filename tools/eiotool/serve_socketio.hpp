@@ -19,6 +19,8 @@ struct socketio_serve_settings {
   std::optional<std::chrono::milliseconds> state_recovery;  // off unless set
   std::size_t max_attachments = 10;
   std::string node_name;  // empty: host:port
+  std::string redis_url;      // empty: no Redis (loops joined in process)
+  std::string redis_adapter;  // classic or sharded
   log_level level = log_level::info;
 };
 

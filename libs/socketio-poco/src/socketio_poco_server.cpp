@@ -29,10 +29,12 @@ struct poco_socketio_server::impl {
   // on the cores and leave the cluster), then the cluster, then the loops.
   std::unique_ptr<poco_server> engine;
   std::unique_ptr<socketio::in_process_cluster> cluster;
+  std::vector<loop_cluster_node> nodes;  // one per loop when given a factory
   std::vector<std::unique_ptr<socketio::runtime>> runtimes;  // one per loop, made on that loop
   const std::chrono::milliseconds offset = wall_clock_offset();
 
-  impl(socketio::server& config, poco_server_options options, poco_server::event_handler extra)
+  impl(socketio::server& config, poco_server_options options, poco_server::event_handler extra,
+       cluster_node_factory make_node)
       : io(config), on_event(std::move(extra)) {
     loop_hooks hooks;
     hooks.next_deadline = [this](loop_context& c) { return runtime_of(c).next_deadline(); };
@@ -46,7 +48,16 @@ struct poco_socketio_server::impl {
         std::move(hooks));
     const unsigned loops = engine->loop_count();
     runtimes.resize(loops);
-    if (loops > 1) {
+    if (make_node) {
+      for (unsigned k = 0; k < loops; ++k) {
+        nodes.push_back(make_node(k, [this, k](socketio::loop_task task) {
+          engine->post(k, [this, task = std::move(task)](loop_context& c) {
+            runtime_of(c).set_now(c.now);
+            task(c.now);
+          });
+        }));
+      }
+    } else if (loops > 1) {
       cluster = std::make_unique<socketio::in_process_cluster>(loops, [this](unsigned k, socketio::loop_task task) {
         engine->post(k, [this, task = std::move(task)](loop_context& c) {
           runtime_of(c).set_now(c.now);
@@ -65,6 +76,10 @@ struct poco_socketio_server::impl {
     if (!rt) {
       socketio::runtime_options o;
       o.cluster = cluster ? &cluster->transport(c.loop) : nullptr;
+      if (!nodes.empty()) {
+        o.cluster = nodes[c.loop].transport.get();
+        o.make_adapter = nodes[c.loop].make_adapter;
+      }
       o.wall_clock_offset = offset;
       o.secure = engine->tls();
       rt = std::make_unique<socketio::runtime>(io, c.core, std::move(o));
@@ -74,8 +89,8 @@ struct poco_socketio_server::impl {
 };
 
 poco_socketio_server::poco_socketio_server(socketio::server& io, poco_server_options options,
-                                           poco_server::event_handler on_event)
-    : impl_(std::make_unique<impl>(io, std::move(options), std::move(on_event))) {}
+                                           poco_server::event_handler on_event, cluster_node_factory nodes)
+    : impl_(std::make_unique<impl>(io, std::move(options), std::move(on_event), std::move(nodes))) {}
 
 poco_socketio_server::~poco_socketio_server() = default;
 

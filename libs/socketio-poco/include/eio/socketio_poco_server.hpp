@@ -28,6 +28,7 @@
 
 #include <eio/poco_attached_server.hpp>
 #include <eio/poco_server.hpp>
+#include <eio/socketio/in_process_cluster.hpp>
 #include <eio/socketio/runtime.hpp>
 #include <eio/socketio/server.hpp>
 
@@ -36,14 +37,28 @@
 
 namespace eio {
 
+// A loop's node in a cluster that reaches past this process (e.g.
+// eio::socketio_redis::redis_node): its transport, and the adapter its
+// namespaces get (null: cluster_adapter over the transport).
+struct loop_cluster_node {
+  std::shared_ptr<socketio::cluster_transport> transport;
+  std::function<std::unique_ptr<socketio::adapter>(socketio::namespace_runtime& nsp)> make_adapter;
+};
+// Makes loop `loop`'s node; `post` runs a task on that loop (any thread).
+using cluster_node_factory =
+    std::function<loop_cluster_node(unsigned loop, std::function<void(socketio::loop_task task)> post)>;
+
 class poco_socketio_server {
 public:
   // Binds and listens (throws as poco_server does). `io` must outlive this.
   // options.core.path is the Socket.IO path: set it ("/socket.io/").
   // `on_event`, when given, also sees every Engine.IO event of every loop,
   // after the Socket.IO runtime (for logs; do not keep message views).
+  // `nodes`, when given, makes each loop a node of its own in an outer
+  // cluster (every loop then reaches the others through it too) instead of
+  // joining the loops with an in_process_cluster.
   poco_socketio_server(socketio::server& io, poco_server_options options,
-                       poco_server::event_handler on_event = {});
+                       poco_server::event_handler on_event = {}, cluster_node_factory nodes = {});
   ~poco_socketio_server();
   poco_socketio_server(const poco_socketio_server&) = delete;
   poco_socketio_server& operator=(const poco_socketio_server&) = delete;

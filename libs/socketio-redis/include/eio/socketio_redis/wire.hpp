@@ -1,0 +1,57 @@
+// eio::socketio_redis: the bytes the Node Redis adapters put on Redis, to
+// and from our cluster messages. Pure functions, no I/O.
+//
+// msgpack is notepack.io's dialect (what @socket.io/redis-adapter and the
+// sharded adapter use): Buffers as bin, JavaScript numbers as ints when
+// integral else float64, `undefined` (fixext 1, type 0: d4 00 00) dropped
+// from maps and null in arrays. Encoding and decoding are msgpack-c's
+// (Debian's libmsgpack-cxx); these functions only map values.
+#pragma once
+
+#include <eio/socketio/cluster.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace eio::socketio_redis {
+
+// `v` as notepack would encode the JavaScript value it stands for
+// (json::binary_t is a Buffer).
+std::string to_msgpack(const nlohmann::json& v);
+// nullopt when `bytes` is not one complete msgpack value.
+std::optional<nlohmann::json> from_msgpack(std::string_view bytes);
+
+// ---- ClusterAdapter messages (socket.io-adapter lib/cluster-adapter.ts):
+// {uid, nsp, type, data}, as the sharded adapter publishes them: JSON, or
+// msgpack when the message carries binary (sharded-adapter.ts encode()).
+
+// The message as a JavaScript value (binary as json::binary_t).
+nlohmann::json cluster_message_to_value(const socketio::cluster_message& m);
+// nullopt when it is not a message we understand (unknown type, bad shape).
+std::optional<socketio::cluster_message> cluster_message_from_value(const nlohmann::json& v);
+
+std::string encode_cluster_message(const socketio::cluster_message& m);
+// JSON when the first byte is '{' (0x7b), msgpack otherwise, as the
+// reference sniffs it.
+std::optional<socketio::cluster_message> decode_cluster_message(std::string_view bytes);
+
+// ---- pieces shared with the classic adapter's requests
+
+// {rooms: [...], except: [...], flags: {...}} (socket.io-adapter's
+// BroadcastOptions as JSON: rooms and except are Sets serialized as arrays).
+nlohmann::json options_to_value(const socketio::broadcast_options& opts);
+socketio::broadcast_options options_from_value(const nlohmann::json& v);
+// [name, args...] with binary in place, from an event_packet, and back.
+nlohmann::json event_to_value(const socketio::event_packet& p);
+std::optional<socketio::event_packet> event_from_value(const nlohmann::json& v);
+// One value (an ack's first argument) from wire_args-shaped JSON text with
+// placeholders; nullopt when there is none. And back.
+std::optional<nlohmann::json> single_to_value(const socketio::event_packet& p);
+socketio::event_packet single_from_value(const nlohmann::json* v);
+nlohmann::json socket_to_value(const socketio::socket_details& s);
+socketio::socket_details socket_from_value(const nlohmann::json& v);
+
+}  // namespace eio::socketio_redis

@@ -1,0 +1,410 @@
+// The Redis client's I/O thread: two hiredis contexts made non-blocking,
+// poll() over them and a wake-up pipe, queues in, callbacks out.
+#include <eio/socketio_redis/redis_client.hpp>
+
+#include <hiredis/hiredis.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <iostream>
+#include <mutex>
+#include <poll.h>
+#include <set>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+
+namespace eio::socketio_redis {
+
+std::optional<redis_endpoint> parse_redis_url(std::string_view url) {
+  constexpr std::string_view scheme = "redis://";
+  if (url.substr(0, scheme.size()) == scheme) url.remove_prefix(scheme.size());
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  if (url.empty() || url.find('@') != std::string_view::npos || url.find('/') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  redis_endpoint out;
+  const std::size_t colon = url.rfind(':');
+  if (colon == std::string_view::npos) {
+    out.host = std::string(url);
+    return out;
+  }
+  out.host = std::string(url.substr(0, colon));
+  const std::string_view port = url.substr(colon + 1);
+  if (out.host.empty() || port.empty() || port.size() > 5) return std::nullopt;
+  int p = 0;
+  for (const char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    p = p * 10 + (c - '0');
+  }
+  if (p == 0 || p > 65535) return std::nullopt;
+  out.port = p;
+  return out;
+}
+
+namespace {
+
+redis_reply convert(const redisReply* r) {
+  redis_reply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING: out.type = redis_reply::kind::string; break;
+    case REDIS_REPLY_STATUS: out.type = redis_reply::kind::status; break;
+    case REDIS_REPLY_ERROR: out.type = redis_reply::kind::error; break;
+    case REDIS_REPLY_INTEGER: out.type = redis_reply::kind::integer; break;
+    case REDIS_REPLY_ARRAY: out.type = redis_reply::kind::array; break;
+    default: out.type = redis_reply::kind::nil; break;
+  }
+  if (out.type == redis_reply::kind::string || out.type == redis_reply::kind::status ||
+      out.type == redis_reply::kind::error) {
+    out.str.assign(r->str, r->len);
+  }
+  out.integer = r->integer;
+  if (out.type == redis_reply::kind::array) {
+    out.elements.reserve(r->elements);
+    for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+  }
+  return out;
+}
+
+struct context_deleter {
+  void operator()(redisContext* c) const noexcept { redisFree(c); }
+};
+using context_ptr = std::unique_ptr<redisContext, context_deleter>;
+
+const char* subscribe_verb(subscription_kind kind) {
+  switch (kind) {
+    case subscription_kind::channel: return "SUBSCRIBE";
+    case subscription_kind::pattern: return "PSUBSCRIBE";
+    case subscription_kind::shard: return "SSUBSCRIBE";
+  }
+  return "SUBSCRIBE";
+}
+const char* unsubscribe_verb(subscription_kind kind) {
+  switch (kind) {
+    case subscription_kind::channel: return "UNSUBSCRIBE";
+    case subscription_kind::pattern: return "PUNSUBSCRIBE";
+    case subscription_kind::shard: return "SUNSUBSCRIBE";
+  }
+  return "UNSUBSCRIBE";
+}
+
+void append(redisContext* c, const std::vector<std::string>& argv) {
+  std::vector<const char*> ptrs;
+  std::vector<std::size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const auto& a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  redisAppendCommandArgv(c, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+}
+
+bool has_output(const redisContext* c) { return c->obuf != nullptr && sdslen(c->obuf) > 0; }
+
+}  // namespace
+
+class redis_client::impl {
+public:
+  impl(redis_client_stats& stats, redis_client_options options, message_handler on_message, state_handler on_state,
+       periodic_task periodic, std::chrono::milliseconds interval)
+      : stats_(stats),
+        options_(std::move(options)),
+        on_message_(std::move(on_message)),
+        on_state_(std::move(on_state)),
+        periodic_(std::move(periodic)),
+        interval_(interval) {
+    if (!options_.log) options_.log = [](const std::string& line) { std::cerr << "eio redis: " << line << std::endl; };
+    if (::pipe(wake_) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    ::fcntl(wake_[0], F_SETFL, O_NONBLOCK);
+    ::fcntl(wake_[1], F_SETFL, O_NONBLOCK);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~impl() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake();
+    thread_.join();
+    ::close(wake_[0]);
+    ::close(wake_[1]);
+  }
+
+  void command(std::vector<std::string> argv, reply_callback done) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      inbox_.push_back(work{std::move(argv), std::move(done), false, subscription_kind::channel, {}, false});
+    }
+    wake();
+  }
+  void subscription(bool subscribe, subscription_kind kind, std::string channel) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      inbox_.push_back(work{{}, {}, true, kind, std::move(channel), subscribe});
+    }
+    wake();
+  }
+  const redis_endpoint& endpoint() const noexcept { return options_.endpoint; }
+
+private:
+  struct work {
+    std::vector<std::string> argv;
+    reply_callback done;
+    bool is_subscription;
+    subscription_kind kind;
+    std::string channel;
+    bool subscribe;
+  };
+
+  void wake() {
+    const char b = 1;
+    [[maybe_unused]] const auto n = ::write(wake_[1], &b, 1);
+  }
+  void drain_wake() {
+    char buf[64];
+    while (::read(wake_[0], buf, sizeof buf) > 0) {
+    }
+  }
+
+  bool connect_one(context_ptr& out, std::string& why) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(options_.connect_timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((options_.connect_timeout.count() % 1000) * 1000);
+    context_ptr c(redisConnectWithTimeout(options_.endpoint.host.c_str(), options_.endpoint.port, tv));
+    if (!c) {
+      why = "out of memory";
+      return false;
+    }
+    if (c->err) {
+      why = c->errstr;
+      return false;
+    }
+    // From here on the thread never waits on the socket: poll() says when.
+    ::fcntl(c->fd, F_SETFL, ::fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+    c->flags &= ~REDIS_BLOCK;
+    out = std::move(c);
+    return true;
+  }
+
+  bool connect() {
+    std::string why;
+    if (connect_one(cmd_, why) && connect_one(sub_, why)) {
+      ++stats_.connections;
+      stats_.connected = true;
+      if (attempt_ > 0) {
+        options_.log("redis " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) +
+                     " reachable again after " + std::to_string(attempt_) + " failed attempt(s)");
+      }
+      attempt_ = 0;
+      for (const auto& [kind, channel] : subscriptions_) append(sub_.get(), {subscribe_verb(kind), channel});
+      if (on_state_) on_state_(true);
+      return true;
+    }
+    cmd_.reset();
+    sub_.reset();
+    ++attempt_;
+    ++stats_.failed_attempts;
+    const long long backoff = std::min<long long>(
+        options_.backoff_max.count(), options_.backoff_min.count() << std::min<std::uint64_t>(attempt_ - 1, 20));
+    backoff_ = std::chrono::milliseconds(backoff);
+    options_.log("redis " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) + " unreachable (" +
+                 why + "), attempt " + std::to_string(attempt_) + ", retry in " + std::to_string(backoff) + " ms");
+    return false;
+  }
+
+  void lose(const char* why) {
+    if (!cmd_ && !sub_) return;
+    options_.log("redis " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) +
+                 " connection lost (" + why + "), reconnecting");
+    cmd_.reset();
+    sub_.reset();
+    stats_.connected = false;
+    ++stats_.connection_losses;
+    fail_pending();
+    backoff_ = options_.backoff_min;
+    attempt_ = 0;
+    if (on_state_) on_state_(false);
+  }
+
+  void fail_pending() {
+    std::deque<reply_callback> pending;
+    pending.swap(pending_);
+    for (auto& done : pending) {
+      ++stats_.dropped_commands;
+      if (done) done(std::nullopt);
+    }
+  }
+
+  // Takes the queued work: written to the connections when up, else failed.
+  bool take_inbox() {
+    std::deque<work> batch;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stop_) return false;  // what is queued is failed by run()'s end
+      batch.swap(inbox_);
+    }
+    for (auto& w : batch) {
+      if (w.is_subscription) {
+        const auto key = std::make_pair(w.kind, w.channel);
+        if (w.subscribe) {
+          if (!subscriptions_.insert(key).second) continue;
+          if (sub_) append(sub_.get(), {subscribe_verb(w.kind), w.channel});
+        } else {
+          if (subscriptions_.erase(key) == 0) continue;
+          if (sub_) append(sub_.get(), {unsubscribe_verb(w.kind), w.channel});
+        }
+        continue;
+      }
+      if (!cmd_) {
+        ++stats_.dropped_commands;
+        if (w.done) w.done(std::nullopt);
+        continue;
+      }
+      append(cmd_.get(), w.argv);
+      ++stats_.commands;
+      pending_.push_back(std::move(w.done));
+    }
+    return true;
+  }
+
+  void on_sub_reply(const redisReply* r) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
+    const std::string_view kind(r->element[0]->str, r->element[0]->len);
+    const auto text = [&](std::size_t i) {
+      const redisReply* e = r->element[i];
+      return e->type == REDIS_REPLY_STRING ? std::string(e->str, e->len) : std::string();
+    };
+    if (kind == "message") {
+      ++stats_.messages;
+      on_message_(subscription_kind::channel, text(1), text(2));
+    } else if (kind == "smessage") {
+      ++stats_.messages;
+      on_message_(subscription_kind::shard, text(1), text(2));
+    } else if (kind == "pmessage" && r->elements >= 4) {
+      ++stats_.messages;
+      on_message_(subscription_kind::pattern, text(2), text(3));
+    }
+  }
+
+  // Reads what came on `c`; false when the connection is gone.
+  bool read(redisContext* c, bool is_sub) {
+    if (redisBufferRead(c) != REDIS_OK) return false;
+    for (;;) {
+      void* raw = nullptr;
+      if (redisGetReplyFromReader(c, &raw) != REDIS_OK) return false;
+      if (raw == nullptr) return true;
+      const auto* r = static_cast<redisReply*>(raw);
+      if (is_sub) {
+        on_sub_reply(r);
+      } else if (!pending_.empty()) {
+        reply_callback done = std::move(pending_.front());
+        pending_.pop_front();
+        if (done) done(convert(r));
+      }
+      freeReplyObject(raw);
+    }
+  }
+
+  void run() {
+    auto next_periodic = std::chrono::steady_clock::now() + interval_;
+    for (;;) {
+      if (!cmd_) {
+        if (!take_inbox()) break;
+        if (!connect()) {
+          pollfd w{wake_[0], POLLIN, 0};
+          ::poll(&w, 1, static_cast<int>(backoff_.count()));
+          drain_wake();
+          continue;
+        }
+      }
+      if (!take_inbox()) break;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= next_periodic) {
+        next_periodic = now + interval_;
+        if (periodic_) periodic_();
+        if (!take_inbox()) break;
+      }
+      pollfd fds[3] = {{wake_[0], POLLIN, 0},
+                       {cmd_->fd, static_cast<short>(POLLIN | (has_output(cmd_.get()) ? POLLOUT : 0)), 0},
+                       {sub_->fd, static_cast<short>(POLLIN | (has_output(sub_.get()) ? POLLOUT : 0)), 0}};
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_periodic - now).count();
+      if (::poll(fds, 3, static_cast<int>(std::max<long long>(wait, 0) + 1)) < 0 && errno != EINTR) {
+        lose(std::strerror(errno));
+        continue;
+      }
+      if (fds[0].revents) drain_wake();
+      for (int i = 1; i <= 2; ++i) {
+        redisContext* c = i == 1 ? cmd_.get() : sub_.get();
+        if (c == nullptr) break;
+        if (fds[i].revents & POLLOUT) {
+          int done = 0;
+          if (redisBufferWrite(c, &done) != REDIS_OK) {
+            lose(c->errstr[0] ? c->errstr : "write failed");
+            break;
+          }
+        }
+        if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+          if (!read(c, i == 2)) {
+            lose(c->errstr[0] ? c->errstr : "connection closed");
+            break;
+          }
+        }
+      }
+    }
+    cmd_.reset();
+    sub_.reset();
+    stats_.connected = false;
+    fail_pending();
+    std::deque<work> rest;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      rest.swap(inbox_);
+    }
+    for (auto& w : rest) {
+      if (w.done) w.done(std::nullopt);
+    }
+  }
+
+  redis_client_stats& stats_;
+  redis_client_options options_;
+  message_handler on_message_;
+  state_handler on_state_;
+  periodic_task periodic_;
+  std::chrono::milliseconds interval_;
+  int wake_[2] = {-1, -1};
+  std::mutex mutex_;
+  std::deque<work> inbox_;
+  bool stop_ = false;
+  // I/O thread only:
+  context_ptr cmd_;
+  context_ptr sub_;
+  std::deque<reply_callback> pending_;
+  std::set<std::pair<subscription_kind, std::string>> subscriptions_;
+  std::uint64_t attempt_ = 0;
+  std::chrono::milliseconds backoff_{100};
+  std::thread thread_;
+};
+
+redis_client::redis_client(redis_client_options options, message_handler on_message, state_handler on_state,
+                           periodic_task periodic, std::chrono::milliseconds interval)
+    : impl_(std::make_unique<impl>(stats_, std::move(options), std::move(on_message), std::move(on_state),
+                                   std::move(periodic), interval)) {}
+
+redis_client::~redis_client() = default;
+
+void redis_client::command(std::vector<std::string> argv, reply_callback done) {
+  impl_->command(std::move(argv), std::move(done));
+}
+void redis_client::subscribe(subscription_kind kind, std::string channel) {
+  impl_->subscription(true, kind, std::move(channel));
+}
+void redis_client::unsubscribe(subscription_kind kind, std::string channel) {
+  impl_->subscription(false, kind, std::move(channel));
+}
+const redis_endpoint& redis_client::endpoint() const noexcept { return impl_->endpoint(); }
+
+}  // namespace eio::socketio_redis

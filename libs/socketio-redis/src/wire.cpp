@@ -1,0 +1,416 @@
+// Cluster messages to and from the Node adapters' bytes.
+#include <eio/socketio_redis/wire.hpp>
+
+#include <eio/socketio/value.hpp>
+
+#define MSGPACK_NO_BOOST 1
+#include <msgpack.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace eio::socketio_redis {
+
+using json = nlohmann::json;
+namespace sio = eio::socketio;
+
+namespace {
+
+void pack(msgpack::packer<msgpack::sbuffer>& pk, const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+    case json::value_t::discarded: pk.pack_nil(); return;
+    case json::value_t::boolean: v.get<bool>() ? pk.pack_true() : pk.pack_false(); return;
+    case json::value_t::number_integer: pk.pack_int64(v.get<std::int64_t>()); return;
+    case json::value_t::number_unsigned: pk.pack_uint64(v.get<std::uint64_t>()); return;
+    case json::value_t::number_float: {
+      // notepack: a JavaScript number that is an integer is packed as one.
+      const double d = v.get<double>();
+      if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) <= 9007199254740991.0) {
+        pk.pack_int64(static_cast<std::int64_t>(d));
+      } else {
+        pk.pack_double(d);
+      }
+      return;
+    }
+    case json::value_t::string: {
+      const auto& s = v.get_ref<const std::string&>();
+      pk.pack_str(static_cast<std::uint32_t>(s.size()));
+      pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+      return;
+    }
+    case json::value_t::binary: {
+      const auto& b = v.get_binary();
+      pk.pack_bin(static_cast<std::uint32_t>(b.size()));
+      pk.pack_bin_body(reinterpret_cast<const char*>(b.data()), static_cast<std::uint32_t>(b.size()));
+      return;
+    }
+    case json::value_t::array:
+      pk.pack_array(static_cast<std::uint32_t>(v.size()));
+      for (const auto& e : v) pack(pk, e);
+      return;
+    case json::value_t::object:
+      pk.pack_map(static_cast<std::uint32_t>(v.size()));
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        pk.pack_str(static_cast<std::uint32_t>(it.key().size()));
+        pk.pack_str_body(it.key().data(), static_cast<std::uint32_t>(it.key().size()));
+        pack(pk, it.value());
+      }
+      return;
+  }
+}
+
+bool is_undefined(const msgpack::object& o) {
+  return o.type == msgpack::type::EXT && o.via.ext.type() == 0 && o.via.ext.size == 1 && o.via.ext.data()[0] == 0;
+}
+
+bool unpack(const msgpack::object& o, json& out, int depth) {
+  if (depth > 64) return false;
+  switch (o.type) {
+    case msgpack::type::NIL: out = nullptr; return true;
+    case msgpack::type::BOOLEAN: out = o.via.boolean; return true;
+    case msgpack::type::POSITIVE_INTEGER: out = o.via.u64; return true;
+    case msgpack::type::NEGATIVE_INTEGER: out = o.via.i64; return true;
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: out = o.via.f64; return true;
+    case msgpack::type::STR: out = std::string(o.via.str.ptr, o.via.str.size); return true;
+    case msgpack::type::BIN:
+      out = json::binary(std::vector<std::uint8_t>(reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr),
+                                                   reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr) + o.via.bin.size));
+      return true;
+    case msgpack::type::EXT:
+      if (is_undefined(o)) {
+        out = nullptr;
+      } else if (o.via.ext.type() == 0) {  // notepack: ArrayBuffer, typed arrays
+        const auto* p = reinterpret_cast<const std::uint8_t*>(o.via.ext.data());
+        out = json::binary(std::vector<std::uint8_t>(p, p + o.via.ext.size));
+      } else {
+        out = nullptr;  // Dates (timestamp ext -1) and others: not carried by Socket.IO events
+      }
+      return true;
+    case msgpack::type::ARRAY:
+      out = json::array();
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+        json e;
+        if (!unpack(o.via.array.ptr[i], e, depth + 1)) return false;
+        out.push_back(std::move(e));
+      }
+      return true;
+    case msgpack::type::MAP:
+      out = json::object();
+      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+        const msgpack::object_kv& kv = o.via.map.ptr[i];
+        if (kv.key.type != msgpack::type::STR) return false;
+        if (is_undefined(kv.val)) continue;  // JSON.stringify would drop it too
+        json e;
+        if (!unpack(kv.val, e, depth + 1)) return false;
+        out[std::string(kv.key.via.str.ptr, kv.key.via.str.size)] = std::move(e);
+      }
+      return true;
+  }
+  return false;
+}
+
+std::vector<std::string> strings(const json& v) {
+  std::vector<std::string> out;
+  if (!v.is_array()) return out;
+  for (const auto& e : v) {
+    if (e.is_string()) out.push_back(e.get<std::string>());
+    else if (e.is_number()) out.push_back(e.dump());  // rooms may be numbers in JavaScript
+  }
+  return out;
+}
+
+const json* field(const json& v, const char* name) {
+  if (!v.is_object()) return nullptr;
+  const auto it = v.find(name);
+  return it == v.end() ? nullptr : &*it;
+}
+
+std::string string_field(const json& v, const char* name) {
+  const json* f = field(v, name);
+  if (f == nullptr) return {};
+  if (f->is_string()) return f->get<std::string>();
+  if (f->is_number()) return f->dump();
+  return {};
+}
+
+}  // namespace
+
+std::string to_msgpack(const json& v) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> pk(buffer);
+  pack(pk, v);
+  return std::string(buffer.data(), buffer.size());
+}
+
+std::optional<json> from_msgpack(std::string_view bytes) {
+  try {
+    std::size_t offset = 0;
+    msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size(), offset);
+    if (offset != bytes.size()) return std::nullopt;
+    json out;
+    if (!unpack(oh.get(), out, 0)) return std::nullopt;
+    return out;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+json options_to_value(const sio::broadcast_options& opts) {
+  json flags = json::object();
+  if (opts.flags.is_volatile) flags["volatile"] = true;
+  if (!opts.flags.compress) flags["compress"] = false;
+  if (opts.flags.local) flags["local"] = true;
+  if (opts.flags.timeout) flags["timeout"] = opts.flags.timeout->count();
+  return json{{"rooms", opts.rooms}, {"except", opts.except}, {"flags", std::move(flags)}};
+}
+
+sio::broadcast_options options_from_value(const json& v) {
+  sio::broadcast_options out;
+  if (const json* r = field(v, "rooms")) out.rooms = strings(*r);
+  if (const json* e = field(v, "except")) out.except = strings(*e);
+  if (const json* f = field(v, "flags"); f != nullptr && f->is_object()) {
+    if (const json* x = field(*f, "volatile"); x != nullptr && x->is_boolean()) out.flags.is_volatile = x->get<bool>();
+    if (const json* x = field(*f, "compress"); x != nullptr && x->is_boolean()) out.flags.compress = x->get<bool>();
+    if (const json* x = field(*f, "local"); x != nullptr && x->is_boolean()) out.flags.local = x->get<bool>();
+    if (const json* x = field(*f, "timeout"); x != nullptr && x->is_number()) {
+      out.flags.timeout = std::chrono::milliseconds(static_cast<long long>(x->get<double>()));
+    }
+  }
+  return out;
+}
+
+json event_to_value(const sio::event_packet& p) {
+  json out;
+  const std::error_code ec = p.attachments.empty() ? sio::from_wire(p.data, out)
+                                                   : sio::from_wire(p.data, p.attachments, out);
+  if (ec || !out.is_array()) return json::array();
+  return out;
+}
+
+std::optional<sio::event_packet> event_from_value(const json& v) {
+  if (!v.is_array() || v.empty() || !v[0].is_string()) return std::nullopt;
+  sio::event_packet out;
+  if (sio::to_wire(v, out.data, out.attachments)) return std::nullopt;
+  return out;
+}
+
+std::optional<json> single_to_value(const sio::event_packet& p) {
+  if (p.data.empty()) return std::nullopt;
+  json arr;
+  const std::string text = "[" + p.data + "]";
+  const std::error_code ec = p.attachments.empty() ? sio::from_wire(text, arr) : sio::from_wire(text, p.attachments, arr);
+  if (ec || !arr.is_array() || arr.empty()) return std::nullopt;
+  return arr[0];
+}
+
+sio::event_packet single_from_value(const json* v) {
+  sio::event_packet out;
+  if (v == nullptr) return out;
+  if (sio::to_wire(*v, out.data, out.attachments)) return {};
+  return out;
+}
+
+json socket_to_value(const sio::socket_details& s) {
+  json headers = json::object();
+  for (const auto& [name, value] : s.handshake.headers) {
+    auto it = headers.find(name);
+    if (it == headers.end()) headers[name] = value;
+    else *it = it->get<std::string>() + ", " + value;
+  }
+  json query = json::object();
+  for (const auto& [name, value] : s.handshake.query) query[name] = value;
+  json handshake = {{"headers", std::move(headers)}, {"time", s.handshake.time},
+                    {"address", s.handshake.address}, {"xdomain", s.handshake.xdomain},
+                    {"secure", s.handshake.secure}, {"issued", s.handshake.issued},
+                    {"url", s.handshake.url}, {"query", std::move(query)}, {"auth", s.handshake.auth}};
+  json out = {{"id", s.id}, {"handshake", std::move(handshake)}, {"rooms", s.rooms}};
+  if (!s.data.is_null()) out["data"] = s.data;
+  return out;
+}
+
+sio::socket_details socket_from_value(const json& v) {
+  sio::socket_details out;
+  out.id = string_field(v, "id");
+  if (const json* r = field(v, "rooms")) out.rooms = strings(*r);
+  if (const json* d = field(v, "data")) out.data = *d;
+  if (const json* h = field(v, "handshake"); h != nullptr && h->is_object()) {
+    if (const json* hs = field(*h, "headers"); hs != nullptr && hs->is_object()) {
+      for (auto it = hs->begin(); it != hs->end(); ++it) {
+        if (it.value().is_string()) out.handshake.headers.emplace_back(it.key(), it.value().get<std::string>());
+        else if (it.value().is_array()) {
+          for (const auto& e : it.value()) {
+            if (e.is_string()) out.handshake.headers.emplace_back(it.key(), e.get<std::string>());
+          }
+        }
+      }
+    }
+    if (const json* q = field(*h, "query"); q != nullptr && q->is_object()) {
+      for (auto it = q->begin(); it != q->end(); ++it) {
+        if (it.value().is_string()) out.handshake.query.emplace_back(it.key(), it.value().get<std::string>());
+      }
+    }
+    out.handshake.time = string_field(*h, "time");
+    out.handshake.address = string_field(*h, "address");
+    out.handshake.url = string_field(*h, "url");
+    if (const json* x = field(*h, "xdomain"); x != nullptr && x->is_boolean()) out.handshake.xdomain = x->get<bool>();
+    if (const json* x = field(*h, "secure"); x != nullptr && x->is_boolean()) out.handshake.secure = x->get<bool>();
+    if (const json* x = field(*h, "issued"); x != nullptr && x->is_number()) {
+      out.handshake.issued = static_cast<std::int64_t>(x->get<double>());
+    }
+    if (const json* a = field(*h, "auth")) out.handshake.auth = *a;
+  }
+  return out;
+}
+
+json cluster_message_to_value(const sio::cluster_message& m) {
+  using sio::message_type;
+  json out = {{"uid", m.uid}, {"nsp", m.nsp}, {"type", static_cast<int>(m.type)}};
+  json data = json::object();
+  switch (m.type) {
+    case message_type::broadcast:
+      data["opts"] = options_to_value(m.opts);
+      data["packet"] = json{{"type", 2}, {"data", event_to_value(m.packet)}};
+      if (!m.request_id.empty()) data["requestId"] = m.request_id;
+      break;
+    case message_type::sockets_join:
+    case message_type::sockets_leave:
+      data["opts"] = options_to_value(m.opts);
+      data["rooms"] = m.rooms;
+      break;
+    case message_type::disconnect_sockets:
+      data["opts"] = options_to_value(m.opts);
+      data["close"] = m.close;
+      break;
+    case message_type::fetch_sockets:
+      data["opts"] = options_to_value(m.opts);
+      data["requestId"] = m.request_id;
+      break;
+    case message_type::fetch_sockets_response: {
+      data["requestId"] = m.request_id;
+      json sockets = json::array();
+      for (const auto& s : m.sockets) sockets.push_back(socket_to_value(s));
+      data["sockets"] = std::move(sockets);
+      break;
+    }
+    case message_type::server_side_emit:
+      data["packet"] = event_to_value(m.packet);
+      if (!m.request_id.empty()) data["requestId"] = m.request_id;
+      break;
+    case message_type::server_side_emit_response:
+    case message_type::broadcast_ack: {
+      data["requestId"] = m.request_id;
+      if (auto v = single_to_value(m.packet)) data["packet"] = std::move(*v);
+      break;
+    }
+    case message_type::broadcast_client_count:
+      data["requestId"] = m.request_id;
+      data["clientCount"] = m.client_count;
+      break;
+    case message_type::initial_heartbeat:
+    case message_type::heartbeat:
+    case message_type::adapter_close: return out;
+  }
+  out["data"] = std::move(data);
+  return out;
+}
+
+std::optional<sio::cluster_message> cluster_message_from_value(const json& v) {
+  using sio::message_type;
+  if (!v.is_object()) return std::nullopt;
+  const json* type = field(v, "type");
+  if (type == nullptr || !type->is_number_integer()) return std::nullopt;
+  const int t = type->get<int>();
+  if (t < 1 || t > 13) return std::nullopt;
+  sio::cluster_message m;
+  m.uid = string_field(v, "uid");
+  m.nsp = string_field(v, "nsp");
+  if (m.nsp.empty()) m.nsp = "/";
+  m.type = static_cast<message_type>(t);
+  static const json empty = json::object();
+  const json* d = field(v, "data");
+  const json& data = d != nullptr ? *d : empty;
+  m.request_id = string_field(data, "requestId");
+  switch (m.type) {
+    case message_type::broadcast: {
+      m.opts = options_from_value(field(data, "opts") ? *field(data, "opts") : empty);
+      const json* packet = field(data, "packet");
+      const json* pd = packet ? field(*packet, "data") : nullptr;
+      if (pd == nullptr) return std::nullopt;
+      auto p = event_from_value(*pd);
+      if (!p) return std::nullopt;
+      m.packet = std::move(*p);
+      break;
+    }
+    case message_type::sockets_join:
+    case message_type::sockets_leave:
+      m.opts = options_from_value(field(data, "opts") ? *field(data, "opts") : empty);
+      if (const json* r = field(data, "rooms")) m.rooms = strings(*r);
+      break;
+    case message_type::disconnect_sockets:
+      m.opts = options_from_value(field(data, "opts") ? *field(data, "opts") : empty);
+      if (const json* c = field(data, "close"); c != nullptr && c->is_boolean()) m.close = c->get<bool>();
+      break;
+    case message_type::fetch_sockets:
+      m.opts = options_from_value(field(data, "opts") ? *field(data, "opts") : empty);
+      break;
+    case message_type::fetch_sockets_response:
+      if (const json* s = field(data, "sockets"); s != nullptr && s->is_array()) {
+        for (const auto& e : *s) m.sockets.push_back(socket_from_value(e));
+      }
+      break;
+    case message_type::server_side_emit: {
+      const json* packet = field(data, "packet");
+      if (packet == nullptr) return std::nullopt;
+      auto p = event_from_value(*packet);
+      if (!p) return std::nullopt;
+      m.packet = std::move(*p);
+      break;
+    }
+    case message_type::server_side_emit_response:
+    case message_type::broadcast_ack: m.packet = single_from_value(field(data, "packet")); break;
+    case message_type::broadcast_client_count:
+      if (const json* c = field(data, "clientCount"); c != nullptr && c->is_number()) {
+        m.client_count = static_cast<std::size_t>(c->get<double>());
+      }
+      break;
+    case message_type::initial_heartbeat:
+    case message_type::heartbeat:
+    case message_type::adapter_close: break;
+  }
+  return m;
+}
+
+std::string encode_cluster_message(const sio::cluster_message& m) {
+  using sio::message_type;
+  const json v = cluster_message_to_value(m);
+  // sharded-adapter.ts encode(): msgpack only for binary-capable types with binary.
+  bool binary = false;
+  switch (m.type) {
+    case message_type::broadcast:
+    case message_type::broadcast_ack:
+    case message_type::fetch_sockets_response:
+    case message_type::server_side_emit:
+    case message_type::server_side_emit_response:
+      binary = !m.packet.attachments.empty() || sio::has_binary(v);
+      break;
+    default: break;
+  }
+  return binary ? to_msgpack(v) : v.dump();
+}
+
+std::optional<sio::cluster_message> decode_cluster_message(std::string_view bytes) {
+  if (bytes.empty()) return std::nullopt;
+  if (bytes[0] == '{') {
+    json v = json::parse(bytes.begin(), bytes.end(), nullptr, false);
+    if (v.is_discarded()) return std::nullopt;
+    return cluster_message_from_value(v);
+  }
+  auto v = from_msgpack(bytes);
+  if (!v) return std::nullopt;
+  return cluster_message_from_value(*v);
+}
+
+}  // namespace eio::socketio_redis

@@ -1,0 +1,444 @@
+// A Socket.IO cluster on Redis mixing our servers and Node's: Debian's
+// redis-server on a free port (127.0.0.1 only, no persistence), two
+// `eiotool serve --socketio --redis URL --redis-adapter KIND` processes (one
+// with two loops, so three of our nodes) and one Node socket.io 4.8 server
+// with the official adapter (@socket.io/redis-adapter createAdapter or
+// createShardedAdapter, socketio_reference_server.mjs), all running the
+// demo application; socket.io-client 4 clients on each. For each adapter
+// kind: broadcasts reach every client once, rooms across nodes,
+// fetchSockets / socketsJoin / disconnectSockets / serverSideEmit with acks
+// from either side, broadcast with acks counting every client, binary
+// byte-identical, a node killed mid-run, Redis restarted mid-run.
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
+import { createRequire } from "node:module";
+import net from "node:net";
+import { after, describe, test } from "node:test";
+
+import { serve } from "./serve_helper.mjs";
+
+const require = createRequire(import.meta.url);
+const { io } = require("socket.io-client");
+
+const execFileP = promisify(execFile);
+const REDIS_SERVER = process.env.EIO_REDIS_SERVER || "redis-server";
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const redisProcesses = new Set();
+process.on("exit", () => {
+  for (const p of redisProcesses) p.kill("SIGKILL");
+});
+
+// Starts redis-server on `port`; resolves once it accepts connections.
+async function startRedis(port, timeout = 10000) {
+  const child = spawn(
+    REDIS_SERVER,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  redisProcesses.add(child);
+  let log = "";
+  child.stdout.on("data", (c) => (log += c));
+  child.stderr.on("data", (c) => (log += c));
+  const exited = new Promise((done) => child.on("close", done));
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.end();
+        resolve(true);
+      });
+      s.on("error", () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill("SIGKILL");
+      throw new Error(`redis-server did not start on ${port}:\n${log}`);
+    }
+    await sleep(50);
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      redisProcesses.delete(child);
+    },
+  };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const opened = new Set();
+after(() => {
+  for (const s of opened) s.close();
+});
+
+function client(url, nsp = "/") {
+  const socket = io(url + nsp, { forceNew: true, reconnection: false, timeout: 5000, transports: ["websocket"] });
+  opened.add(socket);
+  return socket;
+}
+
+function once(socket, event, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${ms} ms`)), ms);
+    socket.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+}
+
+async function connected(socket) {
+  if (!socket.connected) await once(socket, "connect");
+  return socket;
+}
+
+function ask(socket, event, ...args) {
+  return socket.timeout(15000).emitWithAck(event, ...args);
+}
+
+// Collects every `event` each socket receives.
+function recorder(sockets, event) {
+  const got = sockets.map(() => []);
+  sockets.forEach((s, i) => s.on(event, (...args) => got[i].push(args)));
+  return got;
+}
+
+// Waits until each recorder has at least its expected count (a slow machine
+// takes longer), then a little more, so that a duplicate would show.
+async function settled(got, counts, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  while (got.some((g, i) => g.length < counts[i]) && Date.now() < deadline) await sleep(20);
+  await sleep(300);
+}
+
+async function waitFor(check, what, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await check();
+    if (last === true) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await sleep(100);
+  }
+}
+
+for (const kind of ["classic", "sharded"]) {
+  describe(`redis adapter ${kind}`, { timeout: 120000 }, () => {
+    let redis;
+    let redisPort;
+    let servers = []; // a (eio, 2 loops), b (eio), n (node)
+    let clients = []; // one per server, plus a second on a (its other loop, maybe)
+
+    const start = async () => {
+      redisPort = await freePort();
+      redis = await startRedis(redisPort);
+      const common = ["--redis", redis.url, "--redis-adapter", kind];
+      servers = await Promise.all([
+        serve([...common, "--node-name", "a", "--threads", "2"], { socketio: true }),
+        serve([...common, "--node-name", "b", "--threads", "1"], { socketio: true }),
+        serve([...common, "--node-name", "n"], { socketio: true, reference: true }),
+      ]);
+      clients = await Promise.all(
+        [servers[0], servers[0], servers[1], servers[2]].map((s) => connected(client(s.url))),
+      );
+      // Every node subscribed and counted: a's two loops, b, n.
+      for (const c of clients) {
+        await waitFor(async () => {
+          const r = await ask(c, "sse", "ready");
+          return r.error === null && r.responses.length === 3 ? true : r;
+        }, "serverSideEmit to reach the 3 other nodes");
+      }
+    };
+
+    test("cluster starts: every node answers serverSideEmit with its name", async () => {
+      await start();
+      const names = [];
+      for (const c of clients) {
+        const r = await ask(c, "sse", "x");
+        assert.equal(r.error, null);
+        names.push([r.node, [...r.responses].sort()]);
+      }
+      // Our a has two loops (two nodes named a); each node hears from the others.
+      assert.deepEqual(names[3], ["n", ["a", "a", "b"]]);
+      assert.deepEqual(names[2], ["b", ["a", "a", "n"]]);
+      assert.deepEqual(names[0][1], ["a", "b", "n"]);
+    });
+
+    test("a broadcast from any node reaches every client exactly once", async () => {
+      const got = recorder(clients, "broadcast");
+      for (let i = 0; i < clients.length; ++i) await ask(clients[i], "broadcast", `from-${i}`, { i });
+      await settled(got, got.map(() => clients.length));
+      for (const g of got) {
+        assert.deepEqual(
+          g.map((args) => args[0]).sort(),
+          clients.map((_, i) => `from-${i}`).sort(),
+        );
+      }
+      for (const c of clients) c.off("broadcast");
+    });
+
+    test("binary arguments survive the trip byte-identical", async () => {
+      const bytes = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x7b, 0x22]);
+      const got = recorder(clients, "broadcast");
+      await ask(clients[3], "broadcast", "bin", bytes, { nested: [bytes] });
+      await ask(clients[2], "broadcast", "bin2", bytes);
+      await settled(got, got.map(() => 2));
+      for (const g of got) {
+        assert.equal(g.length, 2);
+        for (const args of g) {
+          assert.ok(Buffer.isBuffer(args[1]), "a Buffer");
+          assert.deepEqual(Buffer.from(args[1]), bytes);
+        }
+        const withNested = g.find((a) => a[0] === "bin");
+        assert.deepEqual(Buffer.from(withNested[2].nested[0]), bytes);
+      }
+      for (const c of clients) c.off("broadcast");
+    });
+
+    test("rooms across nodes: to-room reaches the members on every node only", async () => {
+      await ask(clients[0], "join", "r1");
+      await ask(clients[3], "join", "r1");
+      const got = recorder(clients, "room-message");
+      await ask(clients[2], "to-room", "r1", "hello");
+      await ask(clients[3], "to-room", "r1", "again");
+      // A socket id names that socket, wherever it is.
+      await ask(clients[3], "to-room", clients[1].id, "private");
+      await settled(got, [2, 1, 0, 2]);
+      assert.deepEqual(got[0].map((a) => a[0]).sort(), ["again", "hello"]);
+      assert.deepEqual(got[1].map((a) => a[0]), ["private"]);
+      assert.deepEqual(got[2], []);
+      assert.deepEqual(got[3].map((a) => a[0]).sort(), ["again", "hello"]);
+      for (const c of clients) c.off("room-message");
+    });
+
+    test("fetchSockets from either side sees the sockets of every node", async () => {
+      const expected = [clients[0].id, clients[3].id].sort();
+      for (const c of clients) assert.deepEqual(await ask(c, "fetch-sockets", "r1"), expected);
+      const all = clients.map((c) => c.id).sort();
+      for (const c of clients) assert.deepEqual(await ask(c, "fetch-sockets", clients[c === clients[0] ? 1 : 0].id), [clients[c === clients[0] ? 1 : 0].id]);
+      // Each client's own room from the other side, and the whole namespace.
+      const everyone = await ask(clients[3], "fetch-sockets", "r1");
+      assert.deepEqual(everyone, expected);
+      assert.equal(all.length, 4);
+    });
+
+    test("socketsJoin from the Node side and from ours", async () => {
+      await ask(clients[3], "sockets-join", "r1", "r2"); // Node asks: our clients[0] joins r2
+      await sleep(300);
+      assert.deepEqual(await ask(clients[2], "fetch-sockets", "r2"), [clients[0].id, clients[3].id].sort());
+      await ask(clients[2], "sockets-join", clients[3].id, "r3"); // ours asks: Node's socket joins r3
+      await ask(clients[1], "sockets-join", clients[2].id, "r3");
+      await sleep(300);
+      assert.deepEqual(await ask(clients[3], "fetch-sockets", "r3"), [clients[2].id, clients[3].id].sort());
+      const who = await ask(clients[3], "whoami");
+      assert.deepEqual(who.rooms, ["r1", "r2", "r3"]);
+    });
+
+    test("broadcast with acks counts the clients of every node", async () => {
+      for (const c of clients) c.on("ask", (...args) => args[args.length - 1](`ans-${c.id}`));
+      for (const asker of [clients[3], clients[2]]) {
+        const r = await ask(asker, "broadcast-ask", 3000, "q");
+        assert.equal(r.error, null);
+        assert.deepEqual([...r.responses].sort(), clients.map((c) => `ans-${c.id}`).sort());
+      }
+      for (const c of clients) c.off("ask");
+    });
+
+    test("disconnectSockets from the Node side reaches our sockets, and from ours theirs", async () => {
+      const extraA = await connected(client(servers[1].url));
+      const extraN = await connected(client(servers[2].url));
+      await ask(extraA, "join", "doomed");
+      await ask(extraN, "join", "doomed");
+      const goneA = once(extraA, "disconnect");
+      const goneN = once(extraN, "disconnect");
+      await ask(clients[3], "disconnect-room", "doomed");
+      assert.equal((await goneA)[0], "io server disconnect");
+      assert.equal((await goneN)[0], "io server disconnect");
+      const extraB = await connected(client(servers[2].url));
+      await ask(extraB, "join", "doomed2");
+      const goneB = once(extraB, "disconnect");
+      await ask(clients[2], "disconnect-room", "doomed2");
+      assert.equal((await goneB)[0], "io server disconnect");
+    });
+
+    test("the emitter: eiotool emit and @socket.io/redis-emitter reach the sockets of every node", { skip: kind !== "classic" }, async () => {
+      const got = recorder(clients, "news");
+      const printed = await new Promise((resolve, reject) =>
+        execFile(process.env.EIO_EIOTOOL, ["emit", "--redis", redis.url, "news", '"from-cpp"', "hex:00ff7b"], (err, stdout, stderr) =>
+          err ? reject(new Error(`eiotool emit: ${err.message} ${stderr}`)) : resolve(stdout),
+        ),
+      );
+      // Every node's subscription: a's two loops, b, n.
+      assert.match(printed, /published to 4 subscriber/);
+      await execFileP(process.env.EIO_EIOTOOL, ["emit", "--redis", redis.url, "--to", "r1", "news", '"cpp-r1"']);
+      const { Emitter } = require("@socket.io/redis-emitter");
+      const { createClient } = require("redis");
+      const redisClient = createClient({ url: redis.url });
+      await redisClient.connect();
+      const emitter = new Emitter(redisClient);
+      emitter.emit("news", "from-node", Buffer.from([0, 0xff, 0x7b]));
+      emitter.to("r1").emit("news", "node-r1");
+      await settled(got, [4, 2, 2, 4]);
+      await redisClient.quit();
+      for (let i = 0; i < clients.length; ++i) {
+        const inR1 = i === 0 || i === 3;
+        const names = got[i].map((a) => a[0]).sort();
+        assert.deepEqual(names, inR1 ? ["cpp-r1", "from-cpp", "from-node", "node-r1"] : ["from-cpp", "from-node"]);
+        for (const args of got[i].filter((a) => a[0].startsWith("from-"))) {
+          assert.deepEqual(Buffer.from(args[1]), Buffer.from([0, 0xff, 0x7b]));
+        }
+      }
+      for (const c of clients) c.off("news");
+    });
+
+    test("every classic request type is answered by every node, ours and Node's", { skip: kind !== "classic" }, async () => {
+      // A peer of our own making on the request channel, as a Node adapter
+      // (or an older one: SOCKETS, ALL_ROOMS and the sid form of REMOTE_JOIN
+      // are no longer sent by 8.x but still answered) would be.
+      const { createClient } = require("redis");
+      const notepack = require("notepack.io");
+      const pub = createClient({ url: redis.url });
+      const sub = pub.duplicate();
+      await Promise.all([pub.connect(), sub.connect()]);
+      const responses = [];
+      await sub.subscribe("socket.io-response#/#", (msg) => {
+        responses.push(msg[0] === 0x7b ? JSON.parse(msg.toString()) : notepack.decode(msg));
+      }, true);
+      for (const c of clients) c.on("ask", (...args) => args[args.length - 1](`ans-${c.id}`));
+      const request = (r) => pub.publish("socket.io-request#/#", JSON.stringify({ uid: "probe", ...r }));
+      await request({ requestId: "p0", type: 0, rooms: ["r1"] });
+      await request({ requestId: "p1", type: 1 });
+      await request({ requestId: "p5", type: 5, opts: { rooms: ["r1"], except: [clients[3].id] } });
+      await request({ requestId: "p6", type: 6, data: ["ping-sse", "probe"] });
+      await request({ requestId: "p2", type: 2, sid: clients[2].id, room: "legacy" });
+      await pub.publish(
+        "socket.io-request#/#",
+        notepack.encode({ uid: "probe", requestId: "p7", type: 7, packet: { type: 2, data: ["ask", "q"], nsp: "/" }, opts: { rooms: [], except: [] } }),
+      );
+      // 4 answers each to p0, p1, p5, p6; 1 to p2; 4 counts and 4 acks to p7.
+      const deadline = Date.now() + 10000;
+      while (responses.length < 25 && Date.now() < deadline) await sleep(20);
+      await sleep(300);
+      await Promise.all([pub.quit(), sub.quit()]);
+      for (const c of clients) c.off("ask");
+      const of = (id) => responses.filter((r) => r.requestId === id);
+      // Four nodes: a (two loops), b, n.
+      assert.equal(of("p0").length, 4);
+      assert.deepEqual(of("p0").flatMap((r) => r.sockets).sort(), [clients[0].id, clients[3].id].sort());
+      assert.equal(of("p1").length, 4);
+      for (const r of of("p1")) assert.ok(Array.isArray(r.rooms));
+      // r1 has members on a (first loop) and n: their answers name it.
+      assert.equal(of("p1").filter((r) => r.rooms.includes("r1")).length, 2);
+      assert.equal(of("p5").length, 4);
+      const fetched = of("p5").flatMap((r) => r.sockets);
+      assert.deepEqual(fetched.map((s) => s.id), [clients[0].id]);
+      assert.equal(fetched[0].handshake.query.EIO, "4");
+      assert.deepEqual(of("p6").map((r) => r.data).sort(), ["a", "a", "b", "n"]);
+      // Only the node holding the socket answers the sid form.
+      assert.equal(of("p2").length, 1);
+      assert.deepEqual((await ask(clients[2], "whoami")).rooms.includes("legacy"), true);
+      const counts = of("p7").filter((r) => r.type === 8);
+      assert.equal(counts.length, 4);
+      assert.equal(counts.reduce((n, r) => n + r.clientCount, 0), clients.length);
+      assert.deepEqual(of("p7").filter((r) => r.type === 9).map((r) => r.packet).sort(), clients.map((c) => `ans-${c.id}`).sort());
+    });
+
+    test("except across nodes: an emitter broadcast leaves out a room on every node", { skip: kind !== "classic" }, async () => {
+      const got = recorder(clients, "news");
+      await execFileP(process.env.EIO_EIOTOOL, ["emit", "--redis", redis.url, "--except", "r1", "news", '"not-r1"']);
+      await settled(got, [0, 1, 1, 0]);
+      assert.deepEqual(got.map((g) => g.length), [0, 1, 1, 0]);
+      for (const c of clients) c.off("news");
+    });
+
+    test("a namespace that only some nodes have: requests count those nodes only", async () => {
+      // /custom on our b and on Node's n only: neither waits for the others.
+      const onB = await connected(client(servers[1].url, "/custom"));
+      const onN = await connected(client(servers[2].url, "/custom"));
+      await ask(onB, "join", "c1");
+      await ask(onN, "join", "c1");
+      await waitFor(async () => {
+        const started = Date.now();
+        const [fromB, fromN] = await Promise.all([ask(onB, "fetch-sockets", "c1"), ask(onN, "fetch-sockets", "c1")]);
+        const expected = [onB.id, onN.id].sort();
+        const ok = Date.now() - started < 2000 && JSON.stringify(fromB) === JSON.stringify(expected) &&
+          JSON.stringify(fromN) === JSON.stringify(expected);
+        return ok ? true : { fromB, fromN, ms: Date.now() - started };
+      }, "fetchSockets on /custom without waiting for nodes that do not have it", 15000);
+      onB.close();
+      onN.close();
+    });
+
+    test("Redis restarted mid-run: local traffic goes on, cross-node traffic resumes", async () => {
+      await redis.stop();
+      // Local delivery with Redis gone: b's client still gets its own broadcast.
+      const got = recorder([clients[2]], "broadcast");
+      await ask(clients[2], "broadcast", "while-down");
+      await sleep(300);
+      assert.deepEqual(got[0].map((a) => a[0]), ["while-down"]);
+      clients[2].off("broadcast");
+      await servers[1].waitForLine(/redis: .*unreachable/, 10000);
+      redis = await startRedis(redisPort);
+      await servers[1].waitForLine(/redis: .*reachable again/, 15000);
+      // Node's redis client reconnects by itself; wait for every node again.
+      for (const c of [clients[2], clients[3]]) {
+        await waitFor(async () => {
+          const r = await ask(c, "sse", "again");
+          return r.error === null && r.responses.length === 3 ? true : r;
+        }, "every node back", 20000);
+      }
+      const after = recorder(clients, "broadcast");
+      await ask(clients[2], "broadcast", "after-restart");
+      await settled(after, after.map(() => 1));
+      for (const g of after) assert.deepEqual(g.map((a) => a[0]), ["after-restart"]);
+      for (const c of clients) c.off("broadcast");
+    });
+
+    test("a node killed mid-run: requests end with partial results, the rest go on", async () => {
+      // Rooms were lost with Redis? No: rooms are local state; r1 is intact.
+      const killed = servers[1];
+      clients[2].close();
+      killed.signal("SIGKILL");
+      await sleep(100);
+      // Right after the kill the count may still include b: a request then
+      // ends at its timeout with what came, and never hangs.
+      const r = await ask(clients[3], "sse", "after-kill");
+      assert.ok(r.error === null || /timeout reached/.test(r.error), String(r.error));
+      assert.ok(!r.responses.includes("b"));
+      // Once Redis no longer counts b, everything is complete again.
+      await waitFor(async () => {
+        const s = await ask(clients[0], "sse", "after-kill");
+        return s.error === null && s.responses.length === 2 ? true : s;
+      }, "the cluster without b", 15000);
+      const got = recorder([clients[0], clients[1], clients[3]], "broadcast");
+      await ask(clients[3], "broadcast", "survivors");
+      await settled(got, got.map(() => 1));
+      for (const g of got) assert.deepEqual(g.map((a) => a[0]), ["survivors"]);
+      assert.deepEqual(await ask(clients[0], "fetch-sockets", "r1"), [clients[0].id, clients[3].id].sort());
+    });
+
+    after(async () => {
+      for (const c of clients) c.close();
+      await Promise.all(servers.map((s) => s.stop()));
+      if (redis) await redis.stop();
+    });
+  });
+}

@@ -1,0 +1,417 @@
+// eio::socketio_redis: the notepack dialect against bytes notepack.io 3
+// wrote, the ClusterAdapter message shapes, the URL parser, and the Redis
+// client against a real redis-server (Debian's) started here on a free port
+// of 127.0.0.1: commands, the three kinds of subscription, Redis going away
+// and coming back.
+#include <eio/socketio_redis/redis_client.hpp>
+#include <eio/socketio_redis/wire.hpp>
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+using namespace eio::socketio_redis;
+using json = nlohmann::json;
+namespace sio = eio::socketio;
+using namespace std::chrono_literals;
+
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  }
+  return out;
+}
+
+// notepack.io 3.1 (the adapter's parser):
+//   encode(["uid1",{type:2,data:["ev",Buffer.from([1,2,3]),{a:1.5,b:undefined,c:-7,d:null,e:true}],nsp:"/"},
+//           {rooms:["r"],except:[],flags:{}}])
+constexpr std::string_view notepack_broadcast =
+    "93a47569643183a47479706502a46461746193a26576c40301020384a161cb3ff8000000000000a163f9a164c0a165c3a36e7370a12f83a57"
+    "26f6f6d7391a172a665786365707490a5666c61677380";
+
+TEST(notepack, decodes_what_the_adapter_publishes) {
+  const auto v = from_msgpack(from_hex(notepack_broadcast));
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(v->is_array());
+  EXPECT_EQ((*v)[0], "uid1");
+  const json& data = (*v)[1]["data"];
+  EXPECT_EQ(data[0], "ev");
+  ASSERT_TRUE(data[1].is_binary());
+  EXPECT_EQ(static_cast<const std::vector<std::uint8_t>&>(data[1].get_binary()), (std::vector<std::uint8_t>{1, 2, 3}));
+  EXPECT_EQ(data[2], (json{{"a", 1.5}, {"c", -7}, {"d", nullptr}, {"e", true}}));
+  EXPECT_EQ((*v)[1]["nsp"], "/");
+  EXPECT_EQ((*v)[2]["rooms"], json::array({"r"}));
+}
+
+TEST(notepack, encodes_like_notepack) {
+  // Each value's bytes as notepack.io 3.1 writes them.
+  EXPECT_EQ(to_msgpack(json(300)), from_hex("cd012c"));
+  EXPECT_EQ(to_msgpack(json(-1)), from_hex("ff"));
+  EXPECT_EQ(to_msgpack(json(1099511627776.0)), from_hex("cf0000010000000000"));  // 2**40, a double in JSON
+  EXPECT_EQ(to_msgpack(json(-1099511627776)), from_hex("d3ffffff0000000000"));
+  EXPECT_EQ(to_msgpack(json(1.5)), from_hex("cb3ff8000000000000"));
+  EXPECT_EQ(to_msgpack(json::binary({1, 2, 3})), from_hex("c403010203"));
+  EXPECT_EQ(to_msgpack(json("/")), from_hex("a12f"));
+  // Keys in the order they are given (nlohmann::json sorts them): the
+  // adapter's decoder does not care.
+  const json round = *from_msgpack(from_hex(notepack_broadcast));
+  EXPECT_EQ(*from_msgpack(to_msgpack(round)), round);
+}
+
+TEST(notepack, undefined_is_dropped_from_maps_and_null_in_arrays) {
+  // notepack 2: fixext 1 type 0 for undefined.
+  const auto v = from_msgpack(from_hex("82a178d40000a17991d40000"));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, (json{{"y", json::array({nullptr})}}));
+  // notepack 3: undefined keys left out, nil in arrays.
+  EXPECT_EQ(*from_msgpack(from_hex("81a17991c0")), (json{{"y", json::array({nullptr})}}));
+}
+
+TEST(notepack, refuses_truncated_and_trailing_bytes) {
+  EXPECT_FALSE(from_msgpack(from_hex("93a4756964")));
+  EXPECT_FALSE(from_msgpack(from_hex("c0c0")));
+  EXPECT_FALSE(from_msgpack(""));
+  // Split at every offset: only the whole message decodes.
+  const std::string whole = from_hex(notepack_broadcast);
+  for (std::size_t i = 0; i < whole.size(); ++i) EXPECT_FALSE(from_msgpack(whole.substr(0, i))) << i;
+}
+
+sio::event_packet event(std::string data, std::vector<sio::attachment> attachments = {}) {
+  sio::event_packet p;
+  p.data = std::move(data);
+  p.attachments = std::move(attachments);
+  return p;
+}
+
+TEST(cluster_message, broadcast_as_the_sharded_adapter_publishes_it) {
+  sio::cluster_message m;
+  m.uid = "0123456789abcdef";
+  m.nsp = "/";
+  m.type = sio::message_type::broadcast;
+  m.opts.rooms = {"r1"};
+  m.opts.except = {"x"};
+  m.packet = event(R"(["hello",1,{"a":[true]}])");
+  const std::string bytes = encode_cluster_message(m);
+  EXPECT_EQ(json::parse(bytes), json::parse(R"({"uid":"0123456789abcdef","nsp":"/","type":3,"data":{
+      "opts":{"rooms":["r1"],"except":["x"],"flags":{}},"packet":{"type":2,"data":["hello",1,{"a":[true]}]}}})"));
+  const auto back = decode_cluster_message(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->type, sio::message_type::broadcast);
+  EXPECT_EQ(back->uid, m.uid);
+  EXPECT_EQ(back->opts.rooms, m.opts.rooms);
+  EXPECT_EQ(back->opts.except, m.opts.except);
+  EXPECT_EQ(json::parse(back->packet.data), json::parse(m.packet.data));
+}
+
+TEST(cluster_message, binary_goes_as_msgpack_and_comes_back) {
+  sio::cluster_message m;
+  m.uid = "u";
+  m.nsp = "/custom";
+  m.type = sio::message_type::broadcast;
+  m.request_id = "42";
+  m.opts.flags.timeout = 1500ms;
+  m.packet = event(R"(["bin",{"_placeholder":true,"num":0}])", {sio::attachment{0, 255, 0x7b}});
+  const std::string bytes = encode_cluster_message(m);
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_NE(bytes[0], '{');
+  const auto v = from_msgpack(bytes);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE((*v)["data"]["packet"]["data"][1].is_binary());
+  EXPECT_EQ((*v)["data"]["opts"]["flags"]["timeout"], 1500);
+  const auto back = decode_cluster_message(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->request_id, "42");
+  EXPECT_EQ(back->nsp, "/custom");
+  ASSERT_EQ(back->packet.attachments.size(), 1u);
+  EXPECT_EQ(back->packet.attachments[0], (sio::attachment{0, 255, 0x7b}));
+  EXPECT_EQ(back->opts.flags.timeout, 1500ms);
+}
+
+TEST(cluster_message, every_type_round_trips) {
+  using sio::message_type;
+  for (int t = 1; t <= 13; ++t) {
+    sio::cluster_message m;
+    m.uid = "abc";
+    m.nsp = "/";
+    m.type = static_cast<message_type>(t);
+    m.request_id = "7";
+    m.opts.rooms = {"a"};
+    m.rooms = {"b"};
+    m.close = true;
+    m.client_count = 3;
+    sio::socket_details s;
+    s.id = "01234567890123456789";
+    s.rooms = {"a", s.id};
+    s.data = json{{"k", 1}};
+    s.handshake.headers = {{"host", "h"}};
+    s.handshake.query = {{"EIO", "4"}};
+    s.handshake.issued = 1700000000000;
+    m.sockets = {s};
+    const bool one_value = m.type == message_type::server_side_emit_response || m.type == message_type::broadcast_ack;
+    m.packet = event(one_value ? R"({"v":1})" : R"(["ev",2])");
+    const auto back = decode_cluster_message(encode_cluster_message(m));
+    ASSERT_TRUE(back) << t;
+    EXPECT_EQ(back->type, m.type);
+    switch (m.type) {
+      case message_type::sockets_join:
+      case message_type::sockets_leave: EXPECT_EQ(back->rooms, m.rooms); break;
+      case message_type::disconnect_sockets: EXPECT_TRUE(back->close); break;
+      case message_type::fetch_sockets: EXPECT_EQ(back->request_id, "7"); break;
+      case message_type::fetch_sockets_response:
+        ASSERT_EQ(back->sockets.size(), 1u);
+        EXPECT_EQ(back->sockets[0].id, s.id);
+        EXPECT_EQ(back->sockets[0].data, s.data);
+        EXPECT_EQ(back->sockets[0].handshake.headers, s.handshake.headers);
+        EXPECT_EQ(back->sockets[0].handshake.issued, s.handshake.issued);
+        break;
+      case message_type::broadcast_client_count: EXPECT_EQ(back->client_count, 3u); break;
+      case message_type::server_side_emit_response:
+      case message_type::broadcast_ack:
+      case message_type::server_side_emit:
+        EXPECT_EQ(json::parse("[" + back->packet.data + "]"), json::parse("[" + m.packet.data + "]"));
+        break;
+      default: break;
+    }
+  }
+}
+
+TEST(cluster_message, refuses_what_it_does_not_know) {
+  EXPECT_FALSE(decode_cluster_message(""));
+  EXPECT_FALSE(decode_cluster_message("{"));
+  EXPECT_FALSE(decode_cluster_message(R"({"uid":"x","nsp":"/","type":99})"));
+  EXPECT_FALSE(decode_cluster_message(R"({"uid":"x","nsp":"/","type":3,"data":{}})"));
+  EXPECT_FALSE(decode_cluster_message(R"({"uid":"x","nsp":"/","type":3,"data":{"packet":{"data":[1]}}})"));
+  EXPECT_FALSE(decode_cluster_message(from_hex("c1")));
+}
+
+TEST(redis_url, parses) {
+  auto e = parse_redis_url("redis://10.0.0.1:6380");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "10.0.0.1");
+  EXPECT_EQ(e->port, 6380);
+  e = parse_redis_url("localhost");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->port, 6379);
+  EXPECT_FALSE(parse_redis_url("redis://user:pw@h:1"));
+  EXPECT_FALSE(parse_redis_url("redis://h:0"));
+  EXPECT_FALSE(parse_redis_url("redis://h:65536"));
+  EXPECT_FALSE(parse_redis_url("redis://h:x"));
+  EXPECT_FALSE(parse_redis_url(""));
+}
+
+// ---- against a real redis-server
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool can_connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// redis-server on 127.0.0.1:port, no persistence, stopped by the destructor.
+class redis_server {
+public:
+  explicit redis_server(int port) : port_(port) { start(); }
+  ~redis_server() { stop(); }
+  void start() {
+    const char* program = std::getenv("EIO_REDIS_SERVER");
+    const std::string p = std::to_string(port_);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      const char* path = program ? program : "redis-server";
+      ::execlp(path, path, "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--loglevel", "warning", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !can_connect(port_); ++i) std::this_thread::sleep_for(25ms);
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  bool up() const { return can_connect(port_); }
+  int port() const { return port_; }
+
+private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+struct inbox {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::tuple<subscription_kind, std::string, std::string>> messages;
+  std::vector<std::string> log;
+
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout = 5000ms) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return changed.wait_for(lock, timeout, [&] { return messages.size() >= n; });
+  }
+};
+
+std::optional<redis_reply> call(redis_client& c, std::vector<std::string> argv) {
+  std::promise<std::optional<redis_reply>> p;
+  auto f = p.get_future();
+  c.command(std::move(argv), [&p](const std::optional<redis_reply>& r) { p.set_value(r); });
+  if (f.wait_for(5s) != std::future_status::ready) return std::nullopt;
+  return f.get();
+}
+
+redis_client_options options_for(int port, inbox& box) {
+  redis_client_options o;
+  o.endpoint.port = port;
+  o.backoff_min = 20ms;
+  o.backoff_max = 200ms;
+  o.log = [&box](const std::string& line) {
+    std::lock_guard<std::mutex> lock(box.mutex);
+    box.log.push_back(line);
+  };
+  return o;
+}
+
+redis_client::message_handler collect(inbox& box) {
+  return [&box](subscription_kind kind, std::string channel, std::string payload) {
+    std::lock_guard<std::mutex> lock(box.mutex);
+    box.messages.emplace_back(kind, std::move(channel), std::move(payload));
+    box.changed.notify_all();
+  };
+}
+
+bool wait_connected(const redis_client& c, std::chrono::milliseconds timeout = 5000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!c.stats().connected && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  return c.stats().connected;
+}
+
+class redis_client_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    server_ = std::make_unique<redis_server>(free_port());
+    if (!server_->up()) GTEST_SKIP() << "redis-server did not start (is it installed?)";
+  }
+  std::unique_ptr<redis_server> server_;
+};
+
+TEST_F(redis_client_test, commands_and_every_kind_of_subscription) {
+  inbox box;
+  redis_client c(options_for(server_->port(), box), collect(box));
+  ASSERT_TRUE(wait_connected(c));
+  auto r = call(c, {"PING"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->type, redis_reply::kind::status);
+  EXPECT_EQ(r->str, "PONG");
+  const std::string binary("a\0\r\nb", 5);
+  r = call(c, {"SET", "k", binary});
+  ASSERT_TRUE(r);
+  r = call(c, {"GET", "k"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->str, binary);
+
+  c.subscribe(subscription_kind::channel, "plain");
+  c.subscribe(subscription_kind::pattern, "pat#*");
+  c.subscribe(subscription_kind::shard, "shard");
+  // Subscriptions are made in order on the other connection: wait until
+  // Redis counts them.
+  for (int i = 0; i < 100; ++i) {
+    r = call(c, {"PUBSUB", "SHARDNUMSUB", "shard"});
+    if (r && r->elements.size() == 2 && r->elements[1].integer == 1) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  call(c, {"PUBLISH", "plain", "p1"});
+  call(c, {"PUBLISH", "pat#x", binary});
+  call(c, {"SPUBLISH", "shard", "s1"});
+  ASSERT_TRUE(box.wait_for(3));
+  std::lock_guard<std::mutex> lock(box.mutex);
+  EXPECT_EQ(box.messages[0], std::make_tuple(subscription_kind::channel, std::string("plain"), std::string("p1")));
+  EXPECT_EQ(box.messages[1], std::make_tuple(subscription_kind::pattern, std::string("pat#x"), binary));
+  EXPECT_EQ(box.messages[2], std::make_tuple(subscription_kind::shard, std::string("shard"), std::string("s1")));
+  EXPECT_EQ(c.stats().messages, 3u);
+}
+
+TEST_F(redis_client_test, unreachable_redis_is_logged_counted_and_survived) {
+  inbox box;
+  const int port = server_->port();
+  redis_client c(options_for(port, box), collect(box));
+  ASSERT_TRUE(wait_connected(c));
+  c.subscribe(subscription_kind::channel, "ch");
+  server_->stop();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (c.stats().failed_attempts < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(c.stats().connected);
+  EXPECT_GE(c.stats().failed_attempts, 2u);
+  EXPECT_EQ(c.stats().connection_losses, 1u);
+  // Commands meanwhile fail at once, and are counted.
+  EXPECT_FALSE(call(c, {"PING"}));
+  EXPECT_GE(c.stats().dropped_commands, 1u);
+  {
+    std::lock_guard<std::mutex> lock(box.mutex);
+    bool logged = false;
+    for (const auto& line : box.log) logged = logged || line.find("unreachable") != std::string::npos;
+    EXPECT_TRUE(logged);
+  }
+  server_->start();
+  ASSERT_TRUE(wait_connected(c));
+  // The subscription was made again.
+  for (int i = 0; i < 100; ++i) {
+    auto r = call(c, {"PUBSUB", "NUMSUB", "ch"});
+    if (r && r->elements.size() == 2 && r->elements[1].integer == 1) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  call(c, {"PUBLISH", "ch", "back"});
+  ASSERT_TRUE(box.wait_for(1));
+  EXPECT_EQ(c.stats().connections, 2u);
+  std::lock_guard<std::mutex> lock(box.mutex);
+  bool logged = false;
+  for (const auto& line : box.log) logged = logged || line.find("reachable again") != std::string::npos;
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(redis_client_test, destroying_the_client_fails_what_is_pending) {
+  inbox box;
+  auto c = std::make_unique<redis_client>(options_for(server_->port(), box), collect(box));
+  ASSERT_TRUE(wait_connected(*c));
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 1000; ++i) c->command({"PING"}, [&answered](const std::optional<redis_reply>&) { ++answered; });
+  c.reset();
+  EXPECT_EQ(answered, 1000);
+}
+
+}  // namespace
