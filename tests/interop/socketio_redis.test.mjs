@@ -10,79 +10,18 @@
 // from either side, broadcast with acks counting every client, binary
 // byte-identical, a node killed mid-run, Redis restarted mid-run.
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { createRequire } from "node:module";
-import net from "node:net";
 import { after, describe, test } from "node:test";
 
+import { ask, connected, freePort, once, recorder, settled, sleep, startRedis, waitFor } from "./cluster_helper.mjs";
 import { serve } from "./serve_helper.mjs";
 
 const require = createRequire(import.meta.url);
 const { io } = require("socket.io-client");
 
 const execFileP = promisify(execFile);
-const REDIS_SERVER = process.env.EIO_REDIS_SERVER || "redis-server";
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const redisProcesses = new Set();
-process.on("exit", () => {
-  for (const p of redisProcesses) p.kill("SIGKILL");
-});
-
-// Starts redis-server on `port`; resolves once it accepts connections.
-async function startRedis(port, timeout = 10000) {
-  const child = spawn(
-    REDIS_SERVER,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  redisProcesses.add(child);
-  let log = "";
-  child.stdout.on("data", (c) => (log += c));
-  child.stderr.on("data", (c) => (log += c));
-  const exited = new Promise((done) => child.on("close", done));
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, "127.0.0.1", () => {
-        s.end();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill("SIGKILL");
-      throw new Error(`redis-server did not start on ${port}:\n${log}`);
-    }
-    await sleep(50);
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      redisProcesses.delete(child);
-    },
-  };
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const opened = new Set();
 after(() => {
@@ -93,51 +32,6 @@ function client(url, nsp = "/") {
   const socket = io(url + nsp, { forceNew: true, reconnection: false, timeout: 5000, transports: ["websocket"] });
   opened.add(socket);
   return socket;
-}
-
-function once(socket, event, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${ms} ms`)), ms);
-    socket.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
-
-async function connected(socket) {
-  if (!socket.connected) await once(socket, "connect");
-  return socket;
-}
-
-function ask(socket, event, ...args) {
-  return socket.timeout(15000).emitWithAck(event, ...args);
-}
-
-// Collects every `event` each socket receives.
-function recorder(sockets, event) {
-  const got = sockets.map(() => []);
-  sockets.forEach((s, i) => s.on(event, (...args) => got[i].push(args)));
-  return got;
-}
-
-// Waits until each recorder has at least its expected count (a slow machine
-// takes longer), then a little more, so that a duplicate would show.
-async function settled(got, counts, timeout = 10000) {
-  const deadline = Date.now() + timeout;
-  while (got.some((g, i) => g.length < counts[i]) && Date.now() < deadline) await sleep(20);
-  await sleep(300);
-}
-
-async function waitFor(check, what, timeout = 10000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await check();
-    if (last === true) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await sleep(100);
-  }
 }
 
 for (const kind of ["classic", "sharded"]) {
