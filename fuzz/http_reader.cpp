@@ -1,6 +1,5 @@
-// libFuzzer target: the HTTP/1.1 request reader of eio::transport_poco
-// (eio::detail::http_reader, libs/transport-poco/src/http_reader.cpp,
-// compiled into the target).
+// libFuzzer target: the HTTP/1.1 request reader of eio::wire
+// (eio::wire::http_reader, libs/wire/src/http_reader.cpp).
 //
 // First byte: the limits (bits 0-1 max_header_bytes, 2-3 max_header_count,
 // 4-5 max_body_bytes, 6-7 max_chunk_line_bytes; index 0 is the default, see
@@ -29,8 +28,8 @@
 
 namespace {
 
-using eio::detail::http_read_event;
-using eio::detail::http_reader_limits;
+using eio::wire::http_read_event;
+using eio::wire::http_reader_limits;
 using eio::test::http_record;
 using eio::test::http_transcript;
 using eio::test::read_stream;

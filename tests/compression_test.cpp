@@ -2,7 +2,7 @@
 // one-shot HTTP bodies (checked with zlib's own inflate), permessage-deflate
 // negotiation (RFC 7692 section 5 and 7.1), the examples of section 7.2.3,
 // round trips with and without context takeover, and the limits.
-#include "compression.hpp"
+#include <eio/wire/compression.hpp>
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace eio::detail {
+namespace eio::wire {
 namespace {
 
 std::string bytes(std::initializer_list<unsigned char> list) { return std::string(list.begin(), list.end()); }
@@ -531,4 +531,4 @@ TEST(compression_permessage_deflate, moves_keep_the_context) {
 }
 
 }  // namespace
-}  // namespace eio::detail
+}  // namespace eio::wire

@@ -1,7 +1,7 @@
-// The HTTP/1.1 request reader (libs/transport-poco/src/http_reader.hpp):
+// The HTTP/1.1 request reader (libs/wire/include/eio/wire/http_reader.hpp):
 // every accept and reject rule, every limit at the limit and one over, and
 // every input read whole, split at every offset and one byte at a time.
-#include "http_reader.hpp"
+#include <eio/wire/http_reader.hpp>
 #include "http_reader_driver.hpp"  // tests/support
 
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace eio::detail {
+namespace eio::wire {
 namespace {
 
 using test::http_record;
@@ -625,4 +625,4 @@ TEST(HttpReader, BuffersNoMoreThanTheHeadLimit) {
 }
 
 }  // namespace
-}  // namespace eio::detail
+}  // namespace eio::wire

@@ -16,10 +16,8 @@
 //               every connection, reading into buffers the kernel picks from
 //               a shared ring; the turn's sends queued and submitted with the
 //               wait, one system call a turn.
-#include <eio/base64.hpp>
 #include <eio/websocket_codec.hpp>
-
-#include <Poco/SHA1Engine.h>
+#include <eio/wire/http_text.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -150,11 +148,7 @@ private:
       reply_and_close(c, "400 Bad Request");
       return end + 4;
     }
-    Poco::SHA1Engine sha1;
-    sha1.update(std::string(key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-    const Poco::DigestEngine::Digest& digest = sha1.digest();
-    std::string accept;
-    eio::base64_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()), accept);
+    const std::string accept = eio::wire::websocket_accept_value(key);
     c.out.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
     c.out.append(accept).append("\r\n\r\n");
     const std::string open_packet = "0{\"sid\":\"floor" + std::to_string(++sessions_) +

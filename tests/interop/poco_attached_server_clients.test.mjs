@@ -1,35 +1,15 @@
 // engine.io-client 6 against eio::poco_attached_server attached to a Poco HTTPServer
-// (tests/poco_attached_server_echo.cpp, its path in EIO_POCO_HANDLER_ECHO): echoes
+// (examples/attached_echo.cpp, its path in EIO_POCO_HANDLER_ECHO): echoes
 // over polling, WebSocket, and the upgrade; the application's own route
 // still answers. Run by ctest as `node --test`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { Socket } from "engine.io-client";
+import { startServer } from "./spawn_server.mjs";
 
 assert.ok(process.env.EIO_POCO_HANDLER_ECHO, "EIO_POCO_HANDLER_ECHO must name the echo server binary");
 
-function start() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.env.EIO_POCO_HANDLER_ECHO, [], { stdio: ["pipe", "pipe", "inherit"] });
-    const exited = new Promise((done) => child.on("close", (code) => done(code)));
-    let out = "";
-    const timer = setTimeout(() => reject(new Error("the echo server did not start")), 10000);
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = /port (\d+)\n/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      const stop = () => {
-        child.stdin.end();  // the server shuts down at end of file
-        return exited;
-      };
-      resolve({ url: `http://127.0.0.1:${m[1]}`, stop });
-    });
-    child.on("error", reject);
-  });
-}
+const start = () => startServer(process.env.EIO_POCO_HANDLER_ECHO, ["--port", "0"]);
 
 const asBytes = (m) => (typeof m === "string" ? m : Array.from(new Uint8Array(m)));
 const samples = ["héllo € 😀", "plain", new Uint8Array([0, 1, 2, 255]), new Uint8Array([])];

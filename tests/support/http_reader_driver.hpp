@@ -1,9 +1,9 @@
-// Drives eio::detail::http_reader over a byte stream the way an adapter does,
+// Drives eio::wire::http_reader over a byte stream the way an adapter does,
 // cut into reads of a chosen size, and records what it read in a comparable
 // form. Shared by tests/http_reader_test.cpp and fuzz/http_reader.cpp.
 #pragma once
 
-#include "http_reader.hpp"  // libs/transport-poco/src
+#include <eio/wire/http_reader.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -17,7 +17,7 @@ namespace eio::test {
 
 // One event, with what came with it.
 struct http_record {
-  detail::http_read_event event = detail::http_read_event::need_more;
+  wire::http_read_event event = wire::http_read_event::need_more;
   // head (also kept with a 413 that has a head)
   std::string method, path, query;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -55,26 +55,26 @@ struct http_transcript {
   friend bool operator!=(const http_transcript& a, const http_transcript& b) { return !(a == b); }
 };
 
-inline const char* to_string(detail::http_read_event e) {
+inline const char* to_string(wire::http_read_event e) {
   switch (e) {
-    case detail::http_read_event::need_more: return "need_more";
-    case detail::http_read_event::head: return "head";
-    case detail::http_read_event::body_done: return "body_done";
-    case detail::http_read_event::error: return "error";
+    case wire::http_read_event::need_more: return "need_more";
+    case wire::http_read_event::head: return "head";
+    case wire::http_read_event::body_done: return "body_done";
+    case wire::http_read_event::error: return "error";
   }
   return "?";
 }
 
 inline std::ostream& operator<<(std::ostream& os, const http_record& r) {
   os << to_string(r.event);
-  if (r.event == detail::http_read_event::head || (r.event == detail::http_read_event::error && !r.method.empty())) {
+  if (r.event == wire::http_read_event::head || (r.event == wire::http_read_event::error && !r.method.empty())) {
     os << " " << r.method << " " << r.path << (r.query.empty() ? "" : "?") << r.query << " HTTP/1."
        << r.minor_version << " headers=" << r.headers.size() << (r.keep_alive ? " keep-alive" : " close")
        << (r.chunked ? " chunked" : "") << (r.expects_body ? " body" : "");
     if (r.content_length) os << " length=" << *r.content_length;
   }
-  if (r.event == detail::http_read_event::body_done) os << " body=" << r.body.size() << "B";
-  if (r.event == detail::http_read_event::error) os << " " << r.status << " '" << r.reason << "' at " << r.offset;
+  if (r.event == wire::http_read_event::body_done) os << " body=" << r.body.size() << "B";
+  if (r.event == wire::http_read_event::error) os << " " << r.status << " '" << r.reason << "' at " << r.offset;
   return os;
 }
 
@@ -84,7 +84,7 @@ inline std::ostream& operator<<(std::ostream& os, const http_transcript& t) {
   return os << "}";
 }
 
-inline void record_head(const detail::http_head& h, http_record& r) {
+inline void record_head(const wire::http_head& h, http_record& r) {
   r.method = h.request.method;
   r.path = h.request.path;
   r.query = h.request.query;
@@ -102,9 +102,9 @@ inline void record_head(const detail::http_head& h, http_record& r) {
 // one. Stops at the first error. With `discard`, bodies are discarded.
 // Each feed() gets a fresh copy of the buffer, so a reader that kept a view
 // into an earlier one shows up under ASan.
-inline http_transcript read_stream(std::string_view stream, std::size_t step, detail::http_reader_limits limits = {},
+inline http_transcript read_stream(std::string_view stream, std::size_t step, wire::http_reader_limits limits = {},
                                    bool discard = false) {
-  detail::http_reader reader(limits);
+  wire::http_reader reader(limits);
   http_transcript t;
   std::string buffer;
   std::size_t fed = 0;
@@ -115,20 +115,20 @@ inline http_transcript read_stream(std::string_view stream, std::size_t step, de
     fed += take;
     for (;;) {
       const std::string copy = buffer;
-      const detail::http_read_result r = reader.feed(copy);
+      const wire::http_read_result r = reader.feed(copy);
       if (r.consumed > copy.size()) t.consumed_within_input = false;
       const std::size_t used = std::min(r.consumed, copy.size());
       buffer.erase(0, used);
       t.consumed += used;
       if (reader.buffered_head_bytes() > limits.max_header_bytes) t.head_within_limit = false;
       if (reader.body().size() > limits.max_body_bytes) t.body_within_limit = false;
-      if (r.event == detail::http_read_event::need_more) {
+      if (r.event == wire::http_read_event::need_more) {
         if (!buffer.empty()) t.consumed_within_input = false;  // need_more consumes everything
         break;
       }
       http_record rec;
       rec.event = r.event;
-      if (r.event == detail::http_read_event::error) {
+      if (r.event == wire::http_read_event::error) {
         if (reader.has_head()) record_head(reader.head(), rec);
         rec.status = r.error.status;
         rec.reason = std::string(r.error.reason);
@@ -136,7 +136,7 @@ inline http_transcript read_stream(std::string_view stream, std::size_t step, de
         t.events.push_back(std::move(rec));
         return t;
       }
-      if (r.event == detail::http_read_event::head) {
+      if (r.event == wire::http_read_event::head) {
         record_head(reader.head(), rec);
         t.events.push_back(std::move(rec));
         if (reader.head().expects_body) {

@@ -1,4 +1,5 @@
 #include "bench_command.hpp"
+#include "plain_target.hpp"
 
 #include "bench/load.hpp"
 #include "bench/socketio_load.hpp"
@@ -68,28 +69,14 @@ progress line goes to stderr every second; --json prints one JSON object on
 stdout. Exit status 1 when there was any error.)text";
 
 bench::load_target parse_url(const std::string& url, bool allow_remote) {
+  std::string error;
+  const std::optional<plain_target> parsed = parse_plain_target(url, "bench", /*allow_query=*/true, error);
+  if (!parsed) throw std::runtime_error(error);
   bench::load_target target;
-  std::string rest;
-  if (url.rfind("http://", 0) == 0) {
-    rest = url.substr(7);
-  } else if (url.rfind("ws://", 0) == 0) {
-    rest = url.substr(5);
-  } else {
-    throw std::runtime_error("the URL must start with http:// or ws:// (TLS is not supported by bench)");
-  }
-  const std::size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  target.path = slash == std::string::npos ? "/engine.io/" : rest.substr(slash);
-  if (const std::size_t query = target.path.find('?'); query != std::string::npos) target.path.resize(query);
-  if (target.path == "/") target.path = "/engine.io/";
-  std::string host = authority;
-  if (const std::size_t colon = authority.rfind(':'); colon != std::string::npos) {
-    host = authority.substr(0, colon);
-    const unsigned long port = std::stoul(authority.substr(colon + 1));
-    if (port == 0 || port > 65535) throw std::runtime_error("bad port in " + url);
-    target.port = static_cast<std::uint16_t>(port);
-  }
-  target.host = host;
+  target.host = parsed->host;
+  target.port = parsed->port;
+  target.path = parsed->path;
+  const std::string& host = target.host;
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;

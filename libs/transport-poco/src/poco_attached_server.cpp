@@ -2,18 +2,21 @@
 // Poco::Net::HTTPServer. Each request thread hands its request to the core,
 // then waits on its own condition variable until the core's answer for its
 // connection_id arrives (at once, or later for a held poll). A WebSocket's
-// thread runs a blocking receive loop; its outgoing frames go through an
-// outbox written by one thread at a time (whoever drained the core's actions).
+// thread writes the 101 itself, takes the raw socket from Poco and runs a
+// blocking receive loop over eio::websocket::frame_reader, the same RFC 6455
+// reader as poco_server's (and the one the fuzzers cover); its outgoing
+// frames go through an outbox written by one thread at a time (whoever
+// drained the core's actions), framed by the same codec.
 //
 // Locks, always taken in this order: impl::mutex (the core, the exchange and
 // link tables), then websocket_link::mutex (one outbox). No socket I/O
 // happens under impl::mutex, except a zero-timeout poll of a held poll's socket.
-#include "http_text.hpp"
-#include "steady_clock.hpp"
+#include <eio/wire/http_text.hpp>
+#include <eio/wire/clock.hpp>
 
-#include <eio/base64.hpp>
 #include <eio/poco_attached_server.hpp>
-#include <eio/utf8.hpp>
+#include <eio/websocket_codec.hpp>
+#include <eio/wire/drain.hpp>
 
 #include <Poco/Buffer.h>
 #include <Poco/Exception.h>
@@ -21,7 +24,8 @@
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/Net/WebSocket.h>
+#include <Poco/Net/HTTPServerSession.h>
+#include <Poco/Net/StreamSocket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -44,13 +48,6 @@ namespace {
 using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
-using Poco::Net::WebSocket;
-
-// RFC 6455 section 7.4.1 close codes.
-constexpr std::uint16_t close_normal = 1000;
-constexpr std::uint16_t close_protocol_error = 1002;
-constexpr std::uint16_t close_invalid_payload = 1007;
-constexpr std::uint16_t close_too_big = 1009;
 
 Poco::Timespan timespan_of(millis m) { return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(m.count()) * 1000); }
 
@@ -87,22 +84,31 @@ bool peer_gone(Poco::Net::StreamSocket& socket) {
 struct outgoing {
   enum class kind : std::uint8_t { text, binary, pong, close } what = kind::text;
   std::string data;  // the payload; a close's reason
-  std::uint16_t code = close_normal;
+  std::uint16_t code = websocket::close_normal;
 };
 
-void write_frame(WebSocket& socket, const outgoing& o) {
-  const int length = static_cast<int>(o.data.size());
-  int flags = WebSocket::FRAME_TEXT;
+// Writes all of `bytes` (a blocking socket with a send timeout).
+void send_all(Poco::Net::StreamSocket& socket, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const int n = socket.sendBytes(bytes.data(), static_cast<int>(std::min<std::size_t>(bytes.size(), 1 << 20)));
+    if (n <= 0) throw Poco::Net::NetException("short WebSocket write");
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void write_frame(Poco::Net::StreamSocket& socket, const outgoing& o, std::string& scratch) {
+  scratch.clear();
   switch (o.what) {
-    case outgoing::kind::text: break;
-    case outgoing::kind::binary: flags = WebSocket::FRAME_BINARY; break;
-    case outgoing::kind::pong: flags = int{WebSocket::FRAME_FLAG_FIN} | int{WebSocket::FRAME_OP_PONG}; break;
+    case outgoing::kind::text: websocket::append_frame(websocket::opcode::text, o.data, scratch); break;
+    case outgoing::kind::binary: websocket::append_frame(websocket::opcode::binary, o.data, scratch); break;
+    case outgoing::kind::pong: websocket::append_frame(websocket::opcode::pong, o.data, scratch); break;
     case outgoing::kind::close:
-      socket.shutdown(o.code, o.data);  // the close frame (RFC 6455 section 5.5.1) ...
-      socket.shutdownSend();            // ... then FIN: a well-behaved peer answers and closes
+      websocket::append_close_frame(o.code, o.data, scratch);  // the close frame (RFC 6455 section 5.5.1) ...
+      send_all(socket, scratch);
+      socket.shutdownSend();  // ... then FIN: a well-behaved peer answers and closes
       return;
   }
-  if (socket.sendFrame(o.data.data(), length, flags) != length) throw Poco::Net::NetException("short WebSocket write");
+  send_all(socket, scratch);
 }
 
 // A WebSocket connection: its socket once the handshake is done, and the
@@ -117,7 +123,8 @@ struct websocket_link {
   std::mutex mutex;  // guards what follows
   std::condition_variable idle;  // `writing` went false
   std::deque<outgoing> outbox;
-  std::optional<WebSocket> socket;  // set once, before `ready`; then used without the lock
+  std::optional<Poco::Net::StreamSocket> socket;  // set once, before `ready`; then used without the lock
+  std::string scratch;  // the frame being written, used by the writer only
   bool ready = false;
   bool writing = false;
   bool close_sent = false;
@@ -140,7 +147,7 @@ struct websocket_link {
       lock.unlock();
       bool ok = true;
       try {
-        write_frame(*socket, o);
+        write_frame(*socket, o, scratch);
       } catch (const Poco::Exception&) {
         ok = false;
       }
@@ -151,7 +158,7 @@ struct websocket_link {
         done = true;
         outbox.clear();
         try {
-          socket->StreamSocket::shutdown();
+          socket->shutdown();
         } catch (const Poco::Exception&) {
         }
       }
@@ -221,26 +228,17 @@ struct poco_attached_server::impl {
   // The core's actions to exchanges and outboxes, its events to the
   // application, until both queues are empty. Under the lock.
   void pump(millis t) {
-    for (;;) {
-      bool any = false;
-      while (auto a = core.next_action()) {
-        any = true;
-        apply(*a);
+    wire::drain_core(core, [this](action& a) { apply(a); }, [&](event& e) {
+      if (!handler) return;
+      in_handler = this;
+      try {
+        handler(core, e, t);
+      } catch (...) {
+        // The handler must not throw; an exception here would leave the
+        // core's queues half drained under the lock.
       }
-      while (auto e = core.next_event()) {
-        any = true;
-        if (!handler) continue;
-        in_handler = this;
-        try {
-          handler(core, *e, t);
-        } catch (...) {
-          // The handler must not throw; an exception here would leave the
-          // core's queues half drained under the lock.
-        }
-        in_handler = nullptr;
-      }
-      if (!any) return;
-    }
+      in_handler = nullptr;
+    });
   }
 
   void apply(action& a) {
@@ -347,7 +345,7 @@ struct poco_attached_server::impl {
     // RFC 9112 section 3.2, which Poco does not check: no Host in HTTP/1.1
     // (or a later 1.x, read as 1.1), or two in any version, is a 400.
     if (const char* problem =
-            detail::host_field_problem(host_fields, request.getVersion() != Poco::Net::HTTPMessage::HTTP_1_0)) {
+            wire::host_field_problem(host_fields, request.getVersion() != Poco::Net::HTTPMessage::HTTP_1_0)) {
       return write_plain(response, 400, problem, false);
     }
     r.remote_address = request.clientAddress().toString();
@@ -481,7 +479,7 @@ struct poco_attached_server::impl {
 
   void serve_websocket(connection_id id, const http_request& r, HTTPServerRequest& request,
                        HTTPServerResponse& response) {
-    if (const auto refusal = detail::check_websocket_upgrade(r, false)) {
+    if (const auto refusal = wire::check_websocket_upgrade(r, false)) {
       if (refusal->name_our_version) response.set("Sec-WebSocket-Version", "13");
       return write_plain(response, 400, std::string(refusal->reason), false);
     }
@@ -513,20 +511,29 @@ struct poco_attached_server::impl {
       return;
     }
 
-    // Poco's WebSocket writes the 101 with Upgrade, Connection and
-    // Sec-WebSocket-Accept (computed from the key) set over what the response
-    // holds; the core's own headers (Set-Cookie, ...) go in before it.
-    for (const auto& h : *ex.accept) response.add(h.name, h.value);
+    // The 101 (RFC 6455 section 4.2.2), with the core's own headers
+    // (Set-Cookie, ...); then the raw socket is ours, with whatever Poco read
+    // past the request's head (frames the client sent before our answer).
+    std::string early;
+    auto* request_impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
     try {
-      link->socket.emplace(request, response);
-      WebSocket& socket = *link->socket;
+      if (!request_impl) throw Poco::Net::NetException("not a server request");
+      response.setStatusAndReason(HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
+      response.set("Upgrade", "websocket");
+      response.set("Connection", "Upgrade");
+      response.set("Sec-WebSocket-Accept", wire::websocket_accept_value(*r.header_value("sec-websocket-key")));
+      for (const auto& h : *ex.accept) response.add(h.name, h.value);
+      response.send().flush();
+      Poco::Net::StreamSocket socket = request_impl->detachSocket();
+      Poco::Buffer<char> buffered(0);
+      request_impl->session().drainBuffer(buffered);
+      early.assign(buffered.begin(), buffered.size());
       // A client answers pings every ping_interval, so silence past this is
       // a dead peer the core has timed out already; the bound frees the thread.
       socket.setReceiveTimeout(
           timespan_of(options.core.ping_interval + options.core.ping_timeout + options.core.upgrade_timeout));
       socket.setSendTimeout(timespan_of(options.send_timeout));
-      socket.setMaxPayloadSize(static_cast<int>(
-          std::min<std::size_t>(options.core.max_http_buffer_size, std::numeric_limits<int>::max() - 1)));
+      link->socket.emplace(socket);
     } catch (const Poco::Exception&) {
       locked([&](millis t) {
         if (!link->closed_by_core) core.websocket_closed(id, connection_end::failed, t);
@@ -539,119 +546,82 @@ struct poco_attached_server::impl {
       link->ready = true;
     }
     link->flush();  // what the core queued since the accept (the open packet, "3probe")
-    receive_loop(*link);
+    receive_loop(*link, std::move(early));
   }
 
-  // Reads frames until the connection ends; whole messages go to the core.
-  void receive_loop(websocket_link& link) {
-    WebSocket& socket = *link.socket;
-    const std::size_t limit = options.core.max_http_buffer_size;
-    Poco::Buffer<char> message(0);
-    int message_opcode = 0;  // of the fragmented message being joined, 0 when none
-    std::size_t fragments = 0;  // its frames so far
+  // Reads the socket's bytes through eio::websocket::frame_reader until the
+  // connection ends; whole messages go to the core (read in place: the
+  // events viewing them are taken before `in` changes, under the lock).
+  void receive_loop(websocket_link& link, std::string in) {
+    Poco::Net::StreamSocket& socket = *link.socket;
+    websocket::frame_reader reader(options.core.max_http_buffer_size, /*require_masked=*/true, /*allow_compressed=*/false,
+                                   options.max_fragments_per_message);
     bool error = false;
     std::optional<std::uint16_t> close_code;  // a close frame to send as we end
     std::string close_reason;
-    for (;;) {
-      const std::size_t before = message.size();
-      int flags = 0;
+    char buffer[16 * 1024];
+    for (bool ended = false; !ended;) {
+      std::size_t offset = 0;
+      for (;;) {
+        websocket::frame_event frame;
+        offset += reader.read_in_place(in.data() + offset, in.size() - offset, frame);
+        using kind = websocket::frame_event::kind;
+        if (frame.what == kind::need_more) break;
+        if (frame.what == kind::message) {
+          locked([&](millis t) {
+            if (link.closed_by_core) return;
+            if (frame.in_input) {
+              core.websocket_message(link.id, frame.message_kind, frame.data, t);
+            } else {
+              core.websocket_message_owned(link.id, frame.message_kind, reader.take_message(), t);
+            }
+          });
+          continue;
+        }
+        if (frame.what == kind::ping) {
+          outgoing pong;
+          pong.what = outgoing::kind::pong;
+          pong.data = std::string(frame.data);
+          link.push(std::move(pong));
+          link.flush();
+          continue;
+        }
+        if (frame.what == kind::pong) continue;
+        if (frame.what == kind::close) {
+          // Echo the peer's code (section 5.5.1); 1000 when it gave none.
+          close_code = frame.close_code == 1005 ? websocket::close_normal : frame.close_code;
+        } else {  // the peer broke the protocol
+          error = true;
+          close_code = frame.close_code;
+          close_reason = frame.reason;
+        }
+        ended = true;
+        break;
+      }
+      if (ended) break;
+      in.erase(0, offset);
       int n = 0;
       try {
-        n = socket.receiveFrame(message, flags);
-      } catch (const Poco::Net::WebSocketException& e) {
-        error = true;
-        close_code = e.code() == WebSocket::WS_ERR_PAYLOAD_TOO_BIG ? close_too_big : close_protocol_error;
-        break;
+        n = socket.receiveBytes(buffer, sizeof buffer);
       } catch (const Poco::Exception&) {
         error = true;  // reset, timeout (a dead peer), or our own shutdown after a failed write
         break;
       }
-      if (n == 0 && flags == 0) break;  // end of stream
-      const int opcode = flags & WebSocket::FRAME_OP_BITMASK;
-      const bool fin = (flags & WebSocket::FRAME_FLAG_FIN) != 0;
-      if (flags & (WebSocket::FRAME_FLAG_RSV1 | WebSocket::FRAME_FLAG_RSV2 | WebSocket::FRAME_FLAG_RSV3)) {
-        error = true;  // no extension was negotiated (RFC 6455 section 5.2)
-        close_code = close_protocol_error;
-        break;
-      }
-      if (opcode & 0x8) {  // a control frame, possibly between the fragments of a message
-        const std::string payload(message.begin() + before, message.size() - before);
-        message.resize(before);
-        if (!fin || payload.size() > 125) {  // RFC 6455 section 5.5
-          error = true;
-          close_code = close_protocol_error;
-          break;
-        }
-        if (opcode == WebSocket::FRAME_OP_PING) {
-          outgoing pong;
-          pong.what = outgoing::kind::pong;
-          pong.data = payload;
-          link.push(std::move(pong));
-          link.flush();
-        } else if (opcode == WebSocket::FRAME_OP_CLOSE) {
-          // Echo the peer's code (section 5.5.1); 1000 when it gave none.
-          std::uint16_t code = close_normal;
-          if (payload.size() >= 2) {
-            code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
-                                              static_cast<unsigned char>(payload[1]));
-          }
-          close_code = code;
-          break;
-        } else if (opcode != WebSocket::FRAME_OP_PONG) {
-          error = true;  // reserved control opcode
-          close_code = close_protocol_error;
-          break;
-        }
-        continue;
-      }
-      if (opcode == WebSocket::FRAME_OP_CONT ? message_opcode == 0
-                                             : (message_opcode != 0 || (opcode != WebSocket::FRAME_OP_TEXT &&
-                                                                        opcode != WebSocket::FRAME_OP_BINARY))) {
-        error = true;  // a continuation of nothing, a new message inside one, or a reserved opcode
-        close_code = close_protocol_error;
-        break;
-      }
-      if (opcode != WebSocket::FRAME_OP_CONT) message_opcode = opcode;
-      if (message.size() > limit) {  // fragments past max_http_buffer_size
-        error = true;
-        close_code = close_too_big;
-        break;
-      }
-      // RFC 6455 section 5.4 puts no bound on a message's fragments, and each
-      // costs a frame read: their number is bounded like the size.
-      if (++fragments > std::max<std::size_t>(options.max_fragments_per_message, 1)) {
-        error = true;
-        close_code = close_too_big;
-        close_reason = "message in more than " + std::to_string(fragments - 1) + " fragments";
-        break;
-      }
-      if (!fin) continue;
-      const std::string_view data(message.begin(), message.size());
-      const bool text = message_opcode == WebSocket::FRAME_OP_TEXT;
-      if (text && utf8_valid_prefix(data) != data.size()) {  // RFC 6455 section 8.1
-        error = true;
-        close_code = close_invalid_payload;
-        break;
-      }
-      locked([&](millis t) {
-        if (!link.closed_by_core) core.websocket_message(link.id, text ? frame_kind::text : frame_kind::binary, data, t);
-      });
-      message.resize(0);
-      message_opcode = 0;
-      fragments = 0;
+      if (n <= 0) break;  // end of stream
+      in.append(buffer, static_cast<std::size_t>(n));
     }
 
     if (close_code) {
       outgoing close;
       close.what = outgoing::kind::close;
       close.code = *close_code;
-      close.data = std::move(close_reason);
+      close.data = close_reason;
       link.push(std::move(close));
     }
     locked([&](millis t) {
       if (!link.closed_by_core) {
         core.websocket_closed(link.id, error ? connection_end::failed : connection_end::closed, t,
-                              error && close_code ? "closed with " + std::to_string(*close_code) : std::string());
+                              error && close_code ? close_reason + " (" + std::to_string(*close_code) + ")" : std::string());
       }
     });
     link.flush();
@@ -661,7 +631,7 @@ struct poco_attached_server::impl {
       link.done = true;
     }
     unlink(link);
-    if (close_code) linger_on_frames(socket);  // after our close frame, the peer may still be sending
+    if (close_code) linger(socket, /*already_shut=*/true);  // after our close frame, the peer may still be sending
     try {
       socket.close();
     } catch (const Poco::Exception&) {
@@ -682,15 +652,10 @@ struct poco_attached_server::impl {
     return !socket.secure() && options.linger_timeout > millis(0) && options.linger_bytes > 0;
   }
 
-  // After an HTTP answer that ends the connection (Poco closes the socket
-  // when the handler returns).
-  void linger_after(HTTPServerRequest& request, HTTPServerResponse& response) {
-    auto* request_impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
-    if (!request_impl || !response.sent() || response.getKeepAlive()) return;
-    Poco::Net::StreamSocket& socket = request_impl->socket();
+  void linger(Poco::Net::StreamSocket& socket, bool already_shut) {
     if (!lingers(socket)) return;
     try {
-      socket.shutdownSend();
+      if (!already_shut) socket.shutdownSend();
       const millis until = poco_attached_server::now() + options.linger_timeout;
       std::size_t left = options.linger_bytes;
       char buffer[16 * 1024];
@@ -705,26 +670,13 @@ struct poco_attached_server::impl {
     }
   }
 
-  // After a WebSocket close frame (its FIN went with it): a WebSocket reads
-  // frames, not bytes, so frames are read and dropped, their payloads
-  // counted against linger_bytes.
-  void linger_on_frames(WebSocket& socket) {
-    if (!lingers(socket)) return;
-    try {
-      const millis until = poco_attached_server::now() + options.linger_timeout;
-      std::size_t left = options.linger_bytes;
-      Poco::Buffer<char> frame(0);
-      for (millis t = poco_attached_server::now(); t < until; t = poco_attached_server::now()) {
-        if (!socket.poll(timespan_of(until - t), Poco::Net::Socket::SELECT_READ)) break;
-        socket.setReceiveTimeout(timespan_of(until - t));  // a frame that stops half-way
-        int flags = 0;
-        frame.resize(0);
-        const int n = socket.receiveFrame(frame, flags);
-        if ((n == 0 && flags == 0) || n < 0 || static_cast<std::size_t>(n) > left) break;
-        left -= static_cast<std::size_t>(n);
-      }
-    } catch (const Poco::Exception&) {
-    }
+  // After an HTTP answer that ends the connection (Poco closes the socket
+  // when the handler returns).
+  void linger_after(HTTPServerRequest& request, HTTPServerResponse& response) {
+    auto* request_impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+    if (!request_impl || !response.sent() || response.getKeepAlive()) return;
+    if (response.getStatus() == HTTPResponse::HTTP_SWITCHING_PROTOCOLS) return;  // the WebSocket's own, done
+    linger(request_impl->socket(), false);
   }
 
   void unlink(websocket_link& link) {
@@ -755,7 +707,7 @@ struct poco_attached_server::impl {
       std::lock_guard<std::mutex> link_lock(link.mutex);
       if (!link.ready) continue;
       try {
-        link.socket->StreamSocket::shutdown();
+        link.socket->shutdown();
       } catch (const Poco::Exception&) {
       }
     }
@@ -812,7 +764,7 @@ poco_attached_server::~poco_attached_server() {
   impl_->timer.join();
 }
 
-millis poco_attached_server::now() noexcept { return detail::steady_now(); }
+millis poco_attached_server::now() noexcept { return wire::steady_now(); }
 
 bool poco_attached_server::handles(const HTTPServerRequest& request) const {
   return on_core_path(impl_->options.core.path, request);

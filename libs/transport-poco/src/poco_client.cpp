@@ -1,8 +1,10 @@
 // eio::poco_client: the driver thread; eio::poco_client_io, the HTTP and
 // WebSocket workers it shares with other drivers; and the one-step helpers
 // they use (see include/eio/poco_client.hpp).
-#include "http_text.hpp"
-#include "steady_clock.hpp"
+#include <eio/wire/clock.hpp>
+#include <eio/wire/http_text.hpp>
+#include <eio/wire/response_reader.hpp>
+#include <eio/wire/url.hpp>
 
 #include <eio/poco_client.hpp>
 
@@ -24,7 +26,6 @@
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/Timestamp.h>
-#include <Poco/URI.h>
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -46,10 +47,10 @@
 namespace eio {
 namespace {
 
-using detail::has_token;
-using detail::websocket_accept_value;
+using wire::has_token;
+using wire::websocket_accept_value;
 
-using detail::steady_now;
+using wire::steady_now;
 
 Poco::Timespan to_timespan(millis m) { return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(m.count()) * 1000); }
 
@@ -133,41 +134,21 @@ struct response_head {
   std::string rest;  // bytes after the blank line
 };
 
-bool parse_head(std::string_view head, response_head& out) {
-  const std::size_t line_end = head.find("\r\n");
-  std::string_view status_line = head.substr(0, line_end);
-  if (status_line.substr(0, 5) != "HTTP/") return false;
-  const std::size_t sp = status_line.find(' ');
-  if (sp == std::string_view::npos || status_line.size() < sp + 4) return false;
-  out.status = std::atoi(std::string(status_line.substr(sp + 1, 3)).c_str());
-  if (status_line.size() > sp + 5) out.reason = std::string(status_line.substr(sp + 5));
-  std::string_view rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
-  while (!rest.empty()) {
-    const std::size_t end = rest.find("\r\n");
-    const std::string_view line = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 2);
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    out.headers.push_back({std::string(line.substr(0, colon)), std::string(value)});
-  }
-  return out.status > 0;
-}
-
 response_head read_head(Poco::Net::StreamSocket& socket) {
   std::string buffer;
   char chunk[4096];
+  wire::http_response_view view;
   for (;;) {
-    const std::size_t end = buffer.find("\r\n\r\n");
-    if (end != std::string::npos) {
+    const wire::response_read read = wire::read_response(buffer, false, view, {}, {false, /*head_only=*/true});
+    if (read.status == wire::response_status::complete) {
       response_head head;
-      if (!parse_head(std::string_view(buffer).substr(0, end), head)) throw Poco::ProtocolException("not an HTTP response");
-      head.rest = buffer.substr(end + 4);
+      head.status = view.status;
+      head.reason = std::string(view.reason);
+      for (const auto& [name, value] : view.headers) head.headers.push_back({std::string(name), std::string(value)});
+      head.rest = buffer.substr(read.consumed);
       return head;
     }
-    if (buffer.size() > 64 * 1024) throw Poco::ProtocolException("response head over 64 KiB");
+    if (read.status == wire::response_status::error) throw Poco::ProtocolException(read.error);
     const int n = socket.receiveBytes(chunk, sizeof chunk);
     if (n <= 0) throw Poco::Net::ConnectionResetException(buffer.empty() ? "closed before any response" : "closed inside the response head");
     buffer.append(chunk, static_cast<std::size_t>(n));
@@ -179,46 +160,32 @@ response_head read_head(Poco::Net::StreamSocket& socket) {
 // ------------------------------------------------------------ endpoint
 
 std::string endpoint::authority() const {
-  const bool default_port = (tls && port == 443) || (!tls && port == 80);
-  const bool ipv6 = host.find(':') != std::string::npos;
-  std::string out = ipv6 ? "[" + host + "]" : host;
-  if (!default_port) out += ":" + std::to_string(port);
-  return out;
+  wire::url u;
+  u.tls = tls;
+  u.host = host;
+  u.port = port;
+  return u.authority();
 }
 
 std::optional<endpoint> parse_endpoint(std::string_view url, std::string& error) {
-  try {
-    const Poco::URI uri{std::string(url)};
-    endpoint e;
-    const std::string& scheme = uri.getScheme();
-    if (scheme == "https" || scheme == "wss") {
-      e.tls = true;
-    } else if (scheme != "http" && scheme != "ws") {
-      error = "the URL must start with http://, https://, ws:// or wss://";
-      return std::nullopt;
-    }
-    e.host = uri.getHost();
-    if (e.host.empty()) {
-      error = "the URL has no host";
-      return std::nullopt;
-    }
-    e.port = uri.getSpecifiedPort() ? uri.getSpecifiedPort() : (e.tls ? 443 : 80);
-    const std::string path = uri.getPath();
-    if (path.empty() || path == "/") {
-      e.path = "/engine.io/";
-    } else {
-      e.path = path.back() == '/' ? path : path + "/";
-    }
-    for (auto& [name, value] : uri.getQueryParameters()) {
-      // The client core adds these itself.
-      if (name == "EIO" || name == "transport" || name == "sid" || name == "t") continue;
-      e.query.emplace_back(name, value);
-    }
-    return e;
-  } catch (const Poco::Exception& ex) {
-    error = "bad URL: " + ex.displayText();
-    return std::nullopt;
+  const std::optional<wire::url> parsed = wire::parse_url(url, error);
+  if (!parsed) return std::nullopt;
+  endpoint e;
+  e.tls = parsed->tls;
+  e.host = parsed->host;
+  e.port = parsed->port;
+  const std::string path = wire::percent_decode(parsed->path);
+  if (path.empty() || path == "/") {
+    e.path = "/engine.io/";
+  } else {
+    e.path = path.back() == '/' ? path : path + "/";
   }
+  for (auto& [name, value] : parsed->query_params()) {
+    // The client core adds these itself.
+    if (name == "EIO" || name == "transport" || name == "sid" || name == "t") continue;
+    e.query.emplace_back(std::move(name), std::move(value));
+  }
+  return e;
 }
 
 // ------------------------------------------------------------ one step at a time

@@ -40,12 +40,11 @@
 //     core's actions (a request thread, the timer thread, or the application's
 //     thread in send()); a slow client can block that thread for up to
 //     poco_attached_server_options::send_timeout, after which its connection is cut.
-//   - The WebSocket handshake is Poco's (Poco::Net::WebSocket): it checks
-//     RFC 6455's headers again and computes Sec-WebSocket-Accept; the core's
-//     headers (Set-Cookie, the `headers` hook) are added to its 101.
-//   - Frames a client sends before it has read the 101 may be lost (Poco
-//     hands the WebSocket only what is still in the socket); Engine.IO
-//     clients wait for the 101.
+//   - A WebSocket's 101 is written here (RFC 6455's headers checked, the
+//     core's own headers added); then the raw socket, with whatever Poco had
+//     read past the request's head, is read through eio::websocket's
+//     frame_reader: the same RFC 6455 reader as poco_server's, and the one the
+//     fuzzers cover (no Poco::Net::WebSocket).
 //   - This header includes Poco Net's: link Poco::Net yourself (an
 //     application with an HTTPServer does already).
 #pragma once
