@@ -1,4 +1,4 @@
-// `eiotool bench`: run_load, the coordinating thread: starts the workers
+// `eiotool bench`: run_workers, the coordinating thread: starts the workers
 // (worker.hpp), opens every session, measures, drains, and sums the counters.
 #include "load.hpp"
 #include "worker.hpp"
@@ -55,6 +55,12 @@ void raise_open_file_limit() {
 }  // namespace
 
 load_result run_load(const load_options& options) {
+  return run_workers(options, "handshakes", [&options](shared_state& shared, worker_counters& counters, unsigned id) {
+    return std::make_unique<worker>(options, shared, counters, id);
+  });
+}
+
+load_result run_workers(const load_options& options, const char* cycles, const make_worker& make) {
   raise_open_file_limit();
   shared_state shared;
   {
@@ -73,7 +79,7 @@ load_result run_load(const load_options& options) {
   const unsigned threads = std::max(1u, options.threads);
   std::vector<worker_counters> counters(threads);
   std::vector<std::unique_ptr<worker>> workers;
-  for (unsigned t = 0; t < threads; ++t) workers.push_back(std::make_unique<worker>(options, shared, counters[t], t));
+  for (unsigned t = 0; t < threads; ++t) workers.push_back(make(shared, counters[t], t));
   std::uint32_t total_sessions = options.connections;
   if (options.mode == load_mode::fanout) {
     workers[0]->add_session(0, /*sender=*/true);
@@ -96,7 +102,7 @@ load_result run_load(const load_options& options) {
     std::fprintf(stderr, "bench: %s %4.1fs open %llu/%u failed %llu closed %llu %s %.0f/s errors %llu\n", phase, seconds,
                  static_cast<unsigned long long>(t.opened), total_sessions, static_cast<unsigned long long>(t.failed),
                  static_cast<unsigned long long>(t.closed),
-                 options.mode == load_mode::handshake ? "handshakes" : options.mode == load_mode::fanout ? "deliveries" : "messages",
+                 options.mode == load_mode::handshake ? cycles : options.mode == load_mode::fanout ? "deliveries" : "messages",
                  interval > 0 ? static_cast<double>(rate_count) / interval : 0.0, static_cast<unsigned long long>(t.errors));
   };
 

@@ -4,6 +4,11 @@
 // read with eio::wire's response reader, WebSocket frames with its frame
 // reader), worker_session.cpp (the Engine.IO client: handshake, polling,
 // echo and fanout checks, errors).
+//
+// What a message means is a hook: the worker itself sends and checks plain
+// Engine.IO messages (`eiotool bench`); socketio_load.cpp derives from it
+// and puts a Socket.IO socket on each session (`eiotool bench --socketio`),
+// overriding the virtual functions below.
 #pragma once
 
 #include "load.hpp"
@@ -13,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -73,6 +79,7 @@ struct connection {
 };
 
 struct session {
+  virtual ~session() = default;  // a derived worker may keep more per session (new_session)
   std::uint32_t index = 0;
   bool sender = false;  // fanout: the one that broadcasts
   session_state state = session_state::waiting;
@@ -108,7 +115,7 @@ public:
     frame_.reserve(options.size + 64);
     binary_.reserve(options.size + 64);
   }
-  ~worker() {
+  virtual ~worker() {
     for (auto& s : sessions_) {
       close_fd(s->main);
       close_fd(s->poll);
@@ -119,7 +126,7 @@ public:
   worker& operator=(const worker&) = delete;
 
   void add_session(std::uint32_t index, bool sender) {
-    auto s = std::make_unique<session>();
+    std::unique_ptr<session> s = new_session();
     s->index = index;
     s->sender = sender;
     if (options_.mode == load_mode::echo) s->sent_at.assign(options_.inflight, 0);
@@ -140,7 +147,33 @@ public:
 
   void run();
 
-private:
+protected:
+  // ----- hooks: what the sessions say (worker_session.cpp has the Engine.IO ones) -----
+
+  virtual std::unique_ptr<session> new_session() { return std::make_unique<session>(); }
+
+  // The Engine.IO session is open (state open; polling: the POST and GET
+  // requests built). Handshake mode: post_body is empty and no POST is out;
+  // otherwise the polling GET connection is made right after this.
+  virtual void on_session_open(session& s);
+
+  // An Engine.IO message ("4..." or a binary one) for the session.
+  virtual void on_message(session& s, std::string_view data, bool binary);
+
+  // Echo mode: sends the next message.
+  virtual void send_echo(session& s);
+
+  // Fanout mode, the sender: one broadcast.
+  virtual void broadcast();
+
+  // Handshake mode: an answer on the keep-alive connection of an open
+  // session, before it is taken as the answer to a POST. True when taken.
+  virtual bool on_handshake_answer(session&, std::string_view /*body*/) { return false; }
+
+  // Handshake mode: the close POST was answered (counted already), before
+  // the next handshake starts.
+  virtual void on_cycle_closed(session& s);
+
   // ----- connections -----
 
   bool connect_to(connection& c);
@@ -184,6 +217,13 @@ private:
 
   void on_open(session& s, std::string_view handshake);
 
+  // Handshake mode: closes the session, a `1` packet by POST; the first
+  // time, the handshaker counts as open.
+  void close_in_handshake(session& s);
+
+  // Handshake mode: a GET on the keep-alive connection.
+  void issue_main_get(session& s);
+
   void issue_get(session& s);
 
   void maybe_post(session& s);
@@ -191,13 +231,13 @@ private:
   // Sends one text packet ("3", "4...") on the session's transport.
   void send_packet(session& s, std::string_view packet);
 
+  // Sends one binary message (a WebSocket binary frame, or "b<base64>").
+  void send_binary(session& s, std::string_view data);
+
   std::string_view payload(const session& s, std::uint64_t seq) const;
 
-  void send_echo(session& s);
-
-  void on_message(session& s, std::string_view data, bool binary);
-
-  void broadcast();
+  // Fanout: broadcast `seq`, sent at `sent` (ns), arrived at a receiver.
+  void delivered(session& s, std::uint64_t seq, std::int64_t sent, std::size_t bytes);
 
   void closed_by_server(session& s, const char* why);
 
@@ -245,6 +285,12 @@ public:
   bool has_sender_ = false;
   std::int64_t next_broadcast_ = 0;
 };
+
+// The coordinating thread (load.cpp): starts options.threads workers made by
+// `make`, opens every session, measures, drains and sums the counters.
+// `cycles` names what handshake mode counts, in the progress lines.
+using make_worker = std::function<std::unique_ptr<worker>(shared_state&, worker_counters&, unsigned id)>;
+load_result run_workers(const load_options& options, const char* cycles, const make_worker& make);
 
 
 }  // namespace eio::tool::bench

@@ -96,13 +96,14 @@ void worker::on_response(connection& c, int status, std::string_view body) {
     on_open(s, body.substr(1));
     return;
   }
+  if (options_.mode == load_mode::handshake && on_handshake_answer(s, body)) return;
   // The answer to a POST.
   s.post_pending = false;
   if (options_.mode == load_mode::handshake && s.closing) {
     s.closing = false;
-    if (measuring_) latency_.record(static_cast<std::uint64_t>(now_ - s.started_at));
     counters_.messages.fetch_add(1, std::memory_order_relaxed);
     s.state = session_state::waiting;
+    on_cycle_closed(s);
     if (!shared_.stop.load(std::memory_order_relaxed)) start_handshake(s);
     return;
   }

@@ -51,41 +51,59 @@ void worker::on_open(session& s, std::string_view handshake) {
     fail(s, "open packet without a sid");
     return;
   }
-  if (options_.mode == load_mode::handshake) {
-    // Close it at once: a `1` packet by POST.
-    std::string& out = s.main.out;
-    out.append("POST ").append(options_.target.path).append("?EIO=4&transport=polling&sid=").append(sid);
-    out.append(" HTTP/1.1\r\nHost: ").append(host_).append("\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 1\r\n\r\n1");
-    ++s.main.responses_due;
-    s.closing = true;
-    s.post_pending = true;
-    s.state = session_state::open;
-    mark_dirty(s.main);
-    if (s.in_window) {
-      // The first handshake of each handshaker ends the opening phase for it.
-      leave_window(s);
-      counters_.opened.fetch_add(1, std::memory_order_relaxed);
-    }
-    return;
-  }
-  s.state = session_state::open;
-  leave_window(s);
-  counters_.opened.fetch_add(1, std::memory_order_relaxed);
-  if (options_.transport == load_transport::polling) {
+  const bool polling = options_.transport == load_transport::polling || options_.mode == load_mode::handshake;
+  if (polling) {
     s.post_head.clear();
     s.post_head.append("POST ").append(options_.target.path).append("?EIO=4&transport=polling&sid=").append(sid);
     s.post_head.append(" HTTP/1.1\r\nHost: ").append(host_).append("\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: ");
     s.get_request.clear();
     s.get_request.append("GET ").append(options_.target.path).append("?EIO=4&transport=polling&sid=").append(sid);
     s.get_request.append(" HTTP/1.1\r\nHost: ").append(host_).append("\r\n\r\n");
-    s.post_body.reserve(options_.inflight * (base64_encoded_size(options_.size) + 4) + 16);
+  }
+  s.state = session_state::open;
+  if (options_.mode == load_mode::handshake) {
+    // Requests go by POST (and GET) on the keep-alive connection.
+    s.post_pending = false;
+    s.post_body.clear();
+    on_session_open(s);
+    return;
+  }
+  if (polling) s.post_body.reserve(options_.inflight * (base64_encoded_size(options_.size) + 64) + 16);
+  on_session_open(s);
+  if (polling && s.state == session_state::open) {
     if (!connect_to(s.poll)) return;
     s.poll.out.reserve(s.get_request.size());
     issue_get(s);
   }
+}
+
+void worker::on_session_open(session& s) {
+  if (options_.mode == load_mode::handshake) {
+    close_in_handshake(s);  // at once
+    return;
+  }
+  leave_window(s);
+  counters_.opened.fetch_add(1, std::memory_order_relaxed);
   if (options_.mode == load_mode::echo) {
     for (unsigned i = 0; i < options_.inflight; ++i) send_echo(s);
   }
+}
+
+void worker::close_in_handshake(session& s) {
+  s.post_body.assign("1");
+  s.closing = true;
+  maybe_post(s);
+  if (s.in_window) {
+    // The first cycle of each handshaker ends the opening phase for it.
+    leave_window(s);
+    counters_.opened.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void worker::issue_main_get(session& s) {
+  s.main.out.append(s.get_request);
+  ++s.main.responses_due;
+  mark_dirty(s.main);
 }
 
 void worker::issue_get(session& s) {
@@ -117,6 +135,18 @@ void worker::send_packet(session& s, std::string_view packet) {
     s.post_body.append(packet);
     maybe_post(s);
   }
+}
+
+void worker::send_binary(session& s, std::string_view data) {
+  if (options_.transport == load_transport::websocket) {
+    websocket::append_masked_frame(websocket::opcode::binary, data, next_mask(), s.main.out);
+    mark_dirty(s.main);
+    return;
+  }
+  if (!s.post_body.empty()) s.post_body.push_back('\x1e');
+  s.post_body.push_back('b');
+  base64_encode(data, s.post_body);
+  maybe_post(s);
 }
 
 std::string_view worker::payload(const session& s, std::uint64_t seq) const {
@@ -183,11 +213,7 @@ void worker::on_message(session& s, std::string_view data, bool binary) {
         error(s, "a broadcast differs from the one sent");
         break;
       }
-      if (seq != s.recv_seq) error(s, "broadcasts out of order or missing");
-      s.recv_seq = seq + 1;
-      latency_.record(static_cast<std::uint64_t>(now_ - sent));
-      counters_.messages.fetch_add(1, std::memory_order_relaxed);
-      counters_.bytes.fetch_add(data.size(), std::memory_order_relaxed);
+      delivered(s, seq, sent, data.size());
       break;
     }
     case load_mode::idle:
@@ -213,6 +239,18 @@ void worker::broadcast() {
   websocket::append_masked_frame(websocket::opcode::text, frame_, next_mask(), s.main.out);
   mark_dirty(s.main);
   shared_.broadcasts.store(seq + 1, std::memory_order_relaxed);
+}
+
+void worker::on_cycle_closed(session& s) {
+  if (measuring_) latency_.record(static_cast<std::uint64_t>(now_ - s.started_at));
+}
+
+void worker::delivered(session& s, std::uint64_t seq, std::int64_t sent, std::size_t bytes) {
+  if (seq != s.recv_seq) error(s, "broadcasts out of order or missing");
+  s.recv_seq = seq + 1;
+  latency_.record(static_cast<std::uint64_t>(now_ - sent));
+  counters_.messages.fetch_add(1, std::memory_order_relaxed);
+  counters_.bytes.fetch_add(bytes, std::memory_order_relaxed);
 }
 
 void worker::closed_by_server(session& s, const char* why) {
