@@ -200,6 +200,24 @@ TEST(cluster_message, refuses_what_it_does_not_know) {
   EXPECT_FALSE(decode_cluster_message(from_hex("c1")));
 }
 
+// What a peer publishes nests no deeper than a client may send (plus the
+// message's envelope): deeper is refused, as JSON and as msgpack, and never
+// recursed into without bound (a stack overflow would end the process).
+TEST(cluster_message, refuses_nesting_past_the_limit_without_recursing_on_it) {
+  const auto nested = [](std::size_t depth) {
+    return "{\"uid\":\"x\",\"nsp\":\"/\",\"type\":9,\"data\":{\"packet\":[\"e\"," + std::string(depth, '[') + "1" +
+           std::string(depth, ']') + "]}}";
+  };
+  EXPECT_TRUE(decode_cluster_message(nested(100)));
+  EXPECT_FALSE(decode_cluster_message(nested(200)));
+  EXPECT_FALSE(decode_cluster_message(nested(1'000'000)));
+  EXPECT_FALSE(from_json_text(std::string(1'000'000, '[') + std::string(1'000'000, ']')));
+  // msgpack: a million nested one-element arrays (0x91 each), and an array
+  // header announcing 2^32-1 elements in a 5-byte message.
+  EXPECT_FALSE(from_msgpack(std::string(1'000'000, '\x91') + '\x01'));
+  EXPECT_FALSE(from_msgpack(from_hex("ddffffffff")));
+}
+
 TEST(redis_url, parses) {
   auto e = parse_redis_url("redis://10.0.0.1:6380");
   ASSERT_TRUE(e);
@@ -387,6 +405,15 @@ TEST_F(redis_client_test, unreachable_redis_is_logged_counted_and_survived) {
     for (const auto& line : box.log) logged = logged || line.find("unreachable") != std::string::npos;
     EXPECT_TRUE(logged);
   }
+  // Commands do not hurry the next attempt: the backoff holds under traffic.
+  const std::uint64_t attempts_before = c.stats().failed_attempts;
+  const auto burst_end = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < burst_end) {
+    c.command({"PING"});
+    std::this_thread::sleep_for(1ms);
+  }
+  // At most one attempt per 20 ms (the least backoff), and fewer as it grows.
+  EXPECT_LE(c.stats().failed_attempts - attempts_before, 16u);
   server_->start();
   ASSERT_TRUE(wait_connected(c));
   // The subscription was made again.

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace eio::tool {
@@ -52,9 +53,22 @@ int run_emit(const emit_arguments& a) {
   socketio::value args = socketio::value::array();
   for (const auto& text : a.args) {
     if (text.rfind("hex:", 0) == 0) {
+      const std::string_view hex = std::string_view(text).substr(4);
+      const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
       std::vector<std::uint8_t> bytes;
-      for (std::size_t i = 4; i + 1 < text.size(); i += 2) {
-        bytes.push_back(static_cast<std::uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
+      for (std::size_t i = 0; i < hex.size(); i += 2) {
+        const int high = nibble(hex[i]);
+        const int low = i + 1 < hex.size() ? nibble(hex[i + 1]) : -1;
+        if (high < 0 || low < 0) {
+          std::fprintf(stderr, "error: %s: hex: wants pairs of hex digits (byte %zu)\n", text.c_str(), 4 + i);
+          return exit_usage;
+        }
+        bytes.push_back(static_cast<std::uint8_t>(high * 16 + low));
       }
       args.push_back(socketio::value::binary(std::move(bytes)));
       continue;

@@ -112,33 +112,47 @@ bool poco_socketio_server::post(unsigned loop, std::function<void(socketio::runt
 
 struct poco_socketio_attachment::impl {
   socketio::server& io;
-  std::unique_ptr<socketio::runtime> runtime;  // made under the attached server's lock, with its core
+  std::unique_ptr<socketio::runtime> runtime;  // made under the attached server's lock, with its core, at the first event
+  bool closing = false;                        // under that lock: set as the runtime goes, none is made again
   std::unique_ptr<poco_attached_server> attached;
   const std::chrono::milliseconds offset = wall_clock_offset();
 
   impl(socketio::server& config, poco_attached_server_options options) : io(config) {
+    // The timer hooks never make a runtime: before the first event there is
+    // nothing to time, and after the runtime went there must be none.
     timer_hooks hooks;
-    hooks.next_deadline = [this](server& core) { return runtime_of(core).next_deadline(); };
-    hooks.on_timeout = [this](server& core, millis now) { runtime_of(core).on_timeout(now); };
+    hooks.next_deadline = [this](server&) { return runtime ? runtime->next_deadline() : std::nullopt; };
+    hooks.on_timeout = [this](server&, millis now) {
+      if (runtime) runtime->on_timeout(now);
+    };
     attached = std::make_unique<poco_attached_server>(
-        std::move(options), [this](server& core, event& e, millis now) { runtime_of(core).on_event(e, now); },
+        std::move(options),
+        [this](server& core, event& e, millis now) {
+          if (socketio::runtime* rt = runtime_of(core)) rt->on_event(e, now);
+        },
         std::move(hooks));
   }
 
   ~impl() {
     // Close every session while the runtime hears of it, then let the
-    // runtime go before the core it holds user data in.
+    // runtime go before the core it holds user data in; the attached
+    // server's destructor then cuts its threads off from these callbacks.
     attached->shutdown();
-    attached->with_server([this](server&, millis) { runtime.reset(); });
+    attached->with_server([this](server&, millis) {
+      closing = true;
+      runtime.reset();
+    });
   }
 
-  socketio::runtime& runtime_of(server& core) {
+  // Under the attached server's lock; null once closing.
+  socketio::runtime* runtime_of(server& core) {
+    if (closing) return nullptr;
     if (!runtime) {
       socketio::runtime_options o;
       o.wall_clock_offset = offset;
       runtime = std::make_unique<socketio::runtime>(io, core, std::move(o));
     }
-    return *runtime;
+    return runtime.get();
   }
 };
 
@@ -151,9 +165,10 @@ poco_attached_server& poco_socketio_attachment::engine_io() noexcept { return *i
 
 void poco_socketio_attachment::with_runtime(const std::function<void(socketio::runtime& rt)>& work) {
   impl_->attached->with_server([&](server& core, millis now) {
-    socketio::runtime& rt = impl_->runtime_of(core);
-    rt.set_now(now);
-    work(rt);
+    if (socketio::runtime* rt = impl_->runtime_of(core)) {
+      rt->set_now(now);
+      work(*rt);
+    }
   });
 }
 

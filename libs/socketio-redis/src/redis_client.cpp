@@ -160,6 +160,10 @@ private:
     bool subscribe;
   };
 
+  // Replies owed by Redis past which new commands fail at once (a Redis that
+  // stalls must not make the process grow without bound).
+  static constexpr std::size_t max_pending_replies = 100'000;
+
   void wake() {
     const char b = 1;
     [[maybe_unused]] const auto n = ::write(wake_[1], &b, 1);
@@ -183,6 +187,8 @@ private:
       why = c->errstr;
       return false;
     }
+    // A Redis host that vanishes without a reset is noticed (TCP keepalive).
+    redisEnableKeepAlive(c.get());
     // From here on the thread never waits on the socket: poll() says when.
     ::fcntl(c->fd, F_SETFL, ::fcntl(c->fd, F_GETFL) | O_NONBLOCK);
     c->flags &= ~REDIS_BLOCK;
@@ -211,6 +217,7 @@ private:
     const long long backoff = std::min<long long>(
         options_.backoff_max.count(), options_.backoff_min.count() << std::min<std::uint64_t>(attempt_ - 1, 20));
     backoff_ = std::chrono::milliseconds(backoff);
+    retry_at_ = std::chrono::steady_clock::now() + backoff_;
     options_.log("redis " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) + " unreachable (" +
                  why + "), attempt " + std::to_string(attempt_) + ", retry in " + std::to_string(backoff) + " ms");
     return false;
@@ -226,6 +233,7 @@ private:
     ++stats_.connection_losses;
     fail_pending();
     backoff_ = options_.backoff_min;
+    retry_at_ = std::chrono::steady_clock::now();  // the first attempt at once
     attempt_ = 0;
     if (on_state_) on_state_(false);
   }
@@ -235,7 +243,9 @@ private:
     pending.swap(pending_);
     for (auto& done : pending) {
       ++stats_.dropped_commands;
-      if (done) done(std::nullopt);
+      guarded("a reply callback", [&] {
+        if (done) done(std::nullopt);
+      });
     }
   }
 
@@ -259,9 +269,13 @@ private:
         }
         continue;
       }
-      if (!cmd_) {
+      // Not connected, or Redis not keeping up (replies owed past the
+      // bound): the command fails now rather than memory growing.
+      if (!cmd_ || pending_.size() >= max_pending_replies) {
         ++stats_.dropped_commands;
-        if (w.done) w.done(std::nullopt);
+        guarded("a reply callback", [&] {
+          if (w.done) w.done(std::nullopt);
+        });
         continue;
       }
       append(cmd_.get(), w.argv);
@@ -271,7 +285,28 @@ private:
     return true;
   }
 
+  // Runs a callback of the application's (or of the adapter's) on this
+  // thread: what it throws is logged and counted, never the thread's end.
+  template <typename F>
+  void guarded(const char* what, F&& call) {
+    try {
+      call();
+    } catch (const std::exception& e) {
+      ++stats_.callback_errors;
+      options_.log(std::string("redis: ") + what + " threw: " + e.what());
+    } catch (...) {
+      ++stats_.callback_errors;
+      options_.log(std::string("redis: ") + what + " threw");
+    }
+  }
+
   void on_sub_reply(const redisReply* r) {
+    if (r->type == REDIS_REPLY_ERROR) {
+      // A refused SUBSCRIBE (SSUBSCRIBE on a Redis before 7): peers go unheard.
+      options_.log("redis " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) +
+                   " refused a subscription: " + std::string(r->str, r->len));
+      return;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
     const std::string_view kind(r->element[0]->str, r->element[0]->len);
     const auto text = [&](std::size_t i) {
@@ -280,13 +315,13 @@ private:
     };
     if (kind == "message") {
       ++stats_.messages;
-      on_message_(subscription_kind::channel, text(1), text(2));
+      guarded("a message handler", [&] { on_message_(subscription_kind::channel, text(1), text(2)); });
     } else if (kind == "smessage") {
       ++stats_.messages;
-      on_message_(subscription_kind::shard, text(1), text(2));
+      guarded("a message handler", [&] { on_message_(subscription_kind::shard, text(1), text(2)); });
     } else if (kind == "pmessage" && r->elements >= 4) {
       ++stats_.messages;
-      on_message_(subscription_kind::pattern, text(2), text(3));
+      guarded("a message handler", [&] { on_message_(subscription_kind::pattern, text(2), text(3)); });
     }
   }
 
@@ -303,7 +338,9 @@ private:
       } else if (!pending_.empty()) {
         reply_callback done = std::move(pending_.front());
         pending_.pop_front();
-        if (done) done(convert(r));
+        guarded("a reply callback", [&] {
+          if (done) done(convert(r));
+        });
       }
       freeReplyObject(raw);
     }
@@ -313,10 +350,14 @@ private:
     auto next_periodic = std::chrono::steady_clock::now() + interval_;
     for (;;) {
       if (!cmd_) {
+        // Commands queued meanwhile are failed at once (take_inbox); a new
+        // attempt waits for its time however often commands wake the thread.
         if (!take_inbox()) break;
-        if (!connect()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now < retry_at_ || !connect()) {
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - std::chrono::steady_clock::now()).count();
           pollfd w{wake_[0], POLLIN, 0};
-          ::poll(&w, 1, static_cast<int>(backoff_.count()));
+          ::poll(&w, 1, static_cast<int>(std::max<long long>(left, 0) + 1));
           drain_wake();
           continue;
         }
@@ -325,7 +366,7 @@ private:
       const auto now = std::chrono::steady_clock::now();
       if (now >= next_periodic) {
         next_periodic = now + interval_;
-        if (periodic_) periodic_();
+        if (periodic_) guarded("the periodic task", [&] { periodic_(); });
         if (!take_inbox()) break;
       }
       pollfd fds[3] = {{wake_[0], POLLIN, 0},
@@ -375,6 +416,7 @@ private:
   state_handler on_state_;
   periodic_task periodic_;
   std::chrono::milliseconds interval_;
+  std::chrono::steady_clock::time_point retry_at_{};  // the next connection attempt, while disconnected
   int wake_[2] = {-1, -1};
   std::mutex mutex_;
   std::deque<work> inbox_;

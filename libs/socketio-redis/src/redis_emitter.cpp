@@ -58,6 +58,10 @@ std::error_code redis_emitter::emit(const emit_target& to, std::string_view name
   } else {
     data.push_back(args);
   }
+  // Every string and key UTF-8, as the codec checks what a server emits.
+  std::string text;
+  std::vector<socketio::attachment> attachments;
+  if (const std::error_code ec = socketio::to_wire(data, text, attachments)) return ec;
   const json packet = {{"type", 2}, {"data", std::move(data)}, {"nsp", to.nsp}};
   std::string channel = key_ + "#" + to.nsp + "#";
   if (to.rooms.size() == 1) channel += to.rooms[0] + "#";

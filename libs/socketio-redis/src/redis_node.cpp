@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 namespace eio::socketio_redis {
 
@@ -43,8 +44,8 @@ bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(
 std::optional<json> parse_request(std::string_view payload) {
   if (payload.empty()) return std::nullopt;
   if (payload[0] == '{') {
-    json v = json::parse(payload.begin(), payload.end(), nullptr, false);
-    if (v.is_discarded() || !v.is_object()) return std::nullopt;
+    auto v = from_json_text(payload);
+    if (!v || !v->is_object()) return std::nullopt;
     return v;
   }
   auto v = from_msgpack(payload);
@@ -78,8 +79,9 @@ public:
 
   void add_all(const std::string& id, const std::vector<std::string>& rooms) override {
     const auto current = socket_rooms(id);
+    std::set<std::string> counted;  // a room named twice in one call is joined once
     for (const auto& room : rooms) {
-      if (room == id || std::find(current.begin(), current.end(), room) != current.end()) continue;
+      if (room == id || std::find(current.begin(), current.end(), room) != current.end() || !counted.insert(room).second) continue;
       if (public_rooms_[room]++ == 0) node_.room_created(name_, room);
     }
     cluster_adapter::add_all(id, rooms);
@@ -493,8 +495,8 @@ void redis_node::on_classic_response(const std::string& nsp, std::string_view pa
   } else if (type == 8) {
     m->type = message_type::broadcast_client_count;
     const auto it = res.find("clientCount");
-    if (it == res.end() || !it->is_number()) return;
-    m->client_count = static_cast<std::size_t>(it->get<double>());
+    if (it == res.end() || !it->is_number_unsigned()) return;
+    m->client_count = it->get<std::size_t>();
   } else if (type == 9) {
     m->type = message_type::broadcast_ack;
     const auto it = res.find("packet");

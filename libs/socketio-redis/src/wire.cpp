@@ -61,12 +61,21 @@ void pack(msgpack::packer<msgpack::sbuffer>& pk, const json& v) {
   }
 }
 
+// A number from a peer as an integer in [0, max]: NaN, infinities and
+// values out of range (which a cast would make undefined) give nullopt.
+std::optional<double> bounded(const json& v, double max) {
+  if (!v.is_number()) return std::nullopt;
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || d < 0 || d > max) return std::nullopt;
+  return std::trunc(d);
+}
+
 bool is_undefined(const msgpack::object& o) {
   return o.type == msgpack::type::EXT && o.via.ext.type() == 0 && o.via.ext.size == 1 && o.via.ext.data()[0] == 0;
 }
 
-bool unpack(const msgpack::object& o, json& out, int depth) {
-  if (depth > 64) return false;
+bool unpack(const msgpack::object& o, json& out, std::size_t depth) {
+  if (depth > max_peer_depth) return false;
   switch (o.type) {
     case msgpack::type::NIL: out = nullptr; return true;
     case msgpack::type::BOOLEAN: out = o.via.boolean; return true;
@@ -148,7 +157,11 @@ std::string to_msgpack(const json& v) {
 std::optional<json> from_msgpack(std::string_view bytes) {
   try {
     std::size_t offset = 0;
-    msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size(), offset);
+    // No container, string or binary longer than the message itself (msgpack-c
+    // would otherwise reserve what a 5-byte header announces), nesting bounded.
+    const std::size_t n = bytes.size();
+    const msgpack::unpack_limit limit(n, n, n, n, n, max_peer_depth);
+    msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
     if (offset != bytes.size()) return std::nullopt;
     json out;
     if (!unpack(oh.get(), out, 0)) return std::nullopt;
@@ -175,8 +188,8 @@ sio::broadcast_options options_from_value(const json& v) {
     if (const json* x = field(*f, "volatile"); x != nullptr && x->is_boolean()) out.flags.is_volatile = x->get<bool>();
     if (const json* x = field(*f, "compress"); x != nullptr && x->is_boolean()) out.flags.compress = x->get<bool>();
     if (const json* x = field(*f, "local"); x != nullptr && x->is_boolean()) out.flags.local = x->get<bool>();
-    if (const json* x = field(*f, "timeout"); x != nullptr && x->is_number()) {
-      out.flags.timeout = std::chrono::milliseconds(static_cast<long long>(x->get<double>()));
+    if (const json* x = field(*f, "timeout")) {
+      if (const auto ms = bounded(*x, 86'400'000.0)) out.flags.timeout = std::chrono::milliseconds(static_cast<long long>(*ms));
     }
   }
   return out;
@@ -257,8 +270,8 @@ sio::socket_details socket_from_value(const json& v) {
     out.handshake.url = string_field(*h, "url");
     if (const json* x = field(*h, "xdomain"); x != nullptr && x->is_boolean()) out.handshake.xdomain = x->get<bool>();
     if (const json* x = field(*h, "secure"); x != nullptr && x->is_boolean()) out.handshake.secure = x->get<bool>();
-    if (const json* x = field(*h, "issued"); x != nullptr && x->is_number()) {
-      out.handshake.issued = static_cast<std::int64_t>(x->get<double>());
+    if (const json* x = field(*h, "issued")) {
+      if (const auto ms = bounded(*x, 9007199254740991.0)) out.handshake.issued = static_cast<std::int64_t>(*ms);
     }
     if (const json* a = field(*h, "auth")) out.handshake.auth = *a;
   }
@@ -372,8 +385,8 @@ std::optional<sio::cluster_message> cluster_message_from_value(const json& v) {
     case message_type::server_side_emit_response:
     case message_type::broadcast_ack: m.packet = single_from_value(field(data, "packet")); break;
     case message_type::broadcast_client_count:
-      if (const json* c = field(data, "clientCount"); c != nullptr && c->is_number()) {
-        m.client_count = static_cast<std::size_t>(c->get<double>());
+      if (const json* c = field(data, "clientCount")) {
+        if (const auto n = bounded(*c, 1e12)) m.client_count = static_cast<std::size_t>(*n);
       }
       break;
     case message_type::initial_heartbeat:
@@ -401,12 +414,18 @@ std::string encode_cluster_message(const sio::cluster_message& m) {
   return binary ? to_msgpack(v) : v.dump();
 }
 
+std::optional<json> from_json_text(std::string_view text) {
+  json v;
+  if (sio::from_wire(text, v, max_peer_depth)) return std::nullopt;
+  return v;
+}
+
 std::optional<sio::cluster_message> decode_cluster_message(std::string_view bytes) {
   if (bytes.empty()) return std::nullopt;
   if (bytes[0] == '{') {
-    json v = json::parse(bytes.begin(), bytes.end(), nullptr, false);
-    if (v.is_discarded()) return std::nullopt;
-    return cluster_message_from_value(v);
+    auto v = from_json_text(bytes);
+    if (!v) return std::nullopt;
+    return cluster_message_from_value(*v);
   }
   auto v = from_msgpack(bytes);
   if (!v) return std::nullopt;

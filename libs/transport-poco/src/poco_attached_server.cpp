@@ -760,6 +760,10 @@ poco_attached_server::~poco_attached_server() {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->timer_stop = true;
     impl_->timer_wake.notify_all();
+    // Request and WebSocket threads may still hold impl_ for a while: from
+    // now on they reach nothing of the application's, which may be gone.
+    impl_->handler = nullptr;
+    impl_->hooks = timer_hooks{};
   }
   impl_->timer.join();
 }

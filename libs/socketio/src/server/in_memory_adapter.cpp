@@ -195,7 +195,11 @@ std::size_t in_memory_adapter::local_broadcast_with_ack(const event_packet& pack
 std::vector<socket_details> in_memory_adapter::local_fetch_sockets(const broadcast_options& opts) const {
   std::vector<socket_details> out;
   for (socket* s : select(opts)) {
-    out.push_back(socket_details{s->id(), s->handshake(), socket_rooms(s->id()), s->data()});
+    // A copy of the handshake, built for the copy alone when the socket has
+    // none yet: fetching sockets leaves each as light as it was.
+    const detail::socket_state& st = detail::access::state(*s);
+    socketio::handshake h = st.handshake ? *st.handshake : detail::build_handshake(st.handshake_from);
+    out.push_back(socket_details{s->id(), std::move(h), socket_rooms(s->id()), s->data()});
   }
   return out;
 }

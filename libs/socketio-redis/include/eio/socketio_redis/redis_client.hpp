@@ -68,8 +68,9 @@ struct redis_client_stats {
   std::atomic<std::uint64_t> failed_attempts{0};   // connection attempts that failed
   std::atomic<std::uint64_t> connection_losses{0};  // established connections lost
   std::atomic<std::uint64_t> commands{0};          // commands written
-  std::atomic<std::uint64_t> dropped_commands{0};  // refused while disconnected, or lost with the connection
+  std::atomic<std::uint64_t> dropped_commands{0};  // refused while disconnected or while Redis lags, or lost with the connection
   std::atomic<std::uint64_t> messages{0};          // pub/sub messages received
+  std::atomic<std::uint64_t> callback_errors{0};   // callbacks (message handlers, reply callbacks) that threw
 };
 
 class redis_client {

@@ -46,6 +46,8 @@ public:
   // binary as json::binary). Errors: reserved_event_name, invalid_utf8
   // (nothing is sent).
   std::error_code emit(const emit_target& to, std::string_view name, const socketio::value& args);
+  // The rest publish requests as the emitter does; room names and `args`
+  // must be UTF-8 (json::type_error otherwise, from the JSON encoding).
   void sockets_join(const emit_target& which, const std::vector<std::string>& rooms);
   void sockets_leave(const emit_target& which, const std::vector<std::string>& rooms);
   void disconnect_sockets(const emit_target& which, bool close);

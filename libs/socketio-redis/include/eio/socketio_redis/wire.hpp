@@ -21,8 +21,17 @@ namespace eio::socketio_redis {
 // `v` as notepack would encode the JavaScript value it stands for
 // (json::binary_t is a Buffer).
 std::string to_msgpack(const nlohmann::json& v);
-// nullopt when `bytes` is not one complete msgpack value.
+// How deep a value from a peer may nest: a client's limit
+// (decode_options::max_depth) plus the message's own envelope, so that an
+// event one node accepted travels to the others.
+inline constexpr std::size_t max_peer_depth = 128 + 8;
+// nullopt when `bytes` is not one complete msgpack value (or nests deeper
+// than max_peer_depth, or announces more than it holds).
 std::optional<nlohmann::json> from_msgpack(std::string_view bytes);
+// nullopt when `text` is not one JSON value (or nests deeper than
+// max_peer_depth): parsed with eio::socketio's checks, never recursing
+// without bound on what a peer sent.
+std::optional<nlohmann::json> from_json_text(std::string_view text);
 
 // ---- ClusterAdapter messages (socket.io-adapter lib/cluster-adapter.ts):
 // {uid, nsp, type, data}, as the sharded adapter publishes them: JSON, or
