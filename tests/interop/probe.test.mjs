@@ -6,35 +6,15 @@
 // the Upgrade header or let the upgrade hang.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { probe, probeJson } from "./probe_helper.mjs";
 import { serve } from "./serve_helper.mjs";
 
-const eiotool = process.env.EIO_EIOTOOL;
-if (!eiotool) throw new Error("EIO_EIOTOOL must name the eiotool binary");
 
-// Runs `eiotool probe ...args`; resolves with { code, stdout, stderr }.
-function probe(args, timeout = 60000) {
-  return new Promise((resolve) => {
-    execFile(eiotool, ["probe", ...args], { timeout }, (error, stdout, stderr) => {
-      resolve({ code: error ? error.code : 0, stdout, stderr });
-    });
-  });
-}
-
-async function probeJson(args) {
-  const r = await probe([...args, "--json"]);
-  let report;
-  try {
-    report = JSON.parse(r.stdout);
-  } catch {
-    assert.fail(`probe printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
-  }
-  return { code: r.code, report };
-}
 
 const servers = [];
 async function start(args, options) {

@@ -6,14 +6,13 @@
 // emit nobody acknowledges; bad usage and an unreachable port.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 
+import { probe, probeJson } from "./probe_helper.mjs";
 import { serve } from "./serve_helper.mjs";
 
-const eiotool = process.env.EIO_EIOTOOL;
-if (!eiotool) throw new Error("EIO_EIOTOOL must name the eiotool binary");
 
 const servers = new Set();
 process.on("exit", () => {
@@ -39,24 +38,6 @@ function startServer(args = []) {
   });
 }
 
-function probe(args, timeout = 60000) {
-  return new Promise((resolve) => {
-    execFile(eiotool, ["probe", ...args], { timeout }, (error, stdout, stderr) => {
-      resolve({ code: error ? error.code : 0, stdout, stderr });
-    });
-  });
-}
-
-async function probeJson(args) {
-  const r = await probe([...args, "--json"]);
-  let report;
-  try {
-    report = JSON.parse(r.stdout);
-  } catch {
-    assert.fail(`probe printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
-  }
-  return { code: r.code, report };
-}
 
 const recovering = await startServer(["--recovery"]);
 const plain = await startServer([]);

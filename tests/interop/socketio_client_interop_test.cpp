@@ -115,16 +115,8 @@ TEST_P(transports, events_and_acks_both_ways_byte_identical) {
 
 INSTANTIATE_TEST_SUITE_P(interop, transports,
                          ::testing::Combine(::testing::ValuesIn(peers()),
-                                            ::testing::Values(std::vector<transport_kind>{transport_kind::polling},
-                                                              std::vector<transport_kind>{transport_kind::websocket},
-                                                              std::vector<transport_kind>{transport_kind::polling,
-                                                                                          transport_kind::websocket})),
-                         [](const auto& p) {
-                           const auto& kinds = std::get<1>(p.param);
-                           return std::get<0>(p.param).name + "_" +
-                                  (kinds.size() == 2 ? std::string("upgrade")
-                                                     : std::string(to_string(kinds.front())) + "_only");
-                         });
+                                            ::testing::ValuesIn(every_transport_choice())),
+                         [](const auto& p) { return transports_name(std::get<0>(p.param), std::get<1>(p.param)); });
 
 class socketio_interop : public ::testing::TestWithParam<peer> {};
 

@@ -151,6 +151,15 @@ inline value every_type() {
                        value{{"nested", value::array({value::binary({'x'}), value{{"deep", value::binary({})}}})}}});
 }
 
+// The client's three ways to connect: polling only, WebSocket only, the upgrade.
+inline std::vector<std::vector<transport_kind>> every_transport_choice() {
+  return {{transport_kind::polling}, {transport_kind::websocket}, {transport_kind::polling, transport_kind::websocket}};
+}
+// A test name for a peer and one of those: "node_polling_only", "eio_upgrade".
+inline std::string transports_name(const peer& p, const std::vector<transport_kind>& kinds) {
+  return p.name + "_" + (kinds.size() == 2 ? std::string("upgrade") : std::string(to_string(kinds.front())) + "_only");
+}
+
 inline sc::poco_manager_options with_transports(std::vector<transport_kind> transports) {
   sc::poco_manager_options o;
   o.core.transports = std::move(transports);
