@@ -8,7 +8,9 @@
 // kind: broadcasts reach every client once, rooms across nodes,
 // fetchSockets / socketsJoin / disconnectSockets / serverSideEmit with acks
 // from either side, broadcast with acks counting every client, binary
-// byte-identical, a node killed mid-run, Redis restarted mid-run.
+// byte-identical, a node killed mid-run, Redis restarted mid-run. For the
+// Streams adapter (@socket.io/redis-streams-adapter): connection state
+// recovery across nodes, every pair of kinds, and across a node restart.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -34,7 +36,7 @@ function client(url, nsp = "/") {
   return socket;
 }
 
-for (const kind of ["classic", "sharded"]) {
+for (const kind of ["classic", "sharded", "streams"]) {
   describe(`redis adapter ${kind}`, { timeout: 120000 }, () => {
     let redis;
     let redisPort;
@@ -44,11 +46,15 @@ for (const kind of ["classic", "sharded"]) {
     const start = async () => {
       redisPort = await freePort();
       redis = await startRedis(redisPort);
+      // Streams: connection state recovery on a and n (our a's own
+      // broadcasts then reach its sockets through the stream), not on b
+      // (they go out at once, as with the other adapters).
+      const recovery = kind === "streams" ? ["--state-recovery", "60000"] : [];
       const common = ["--redis", redis.url, "--redis-adapter", kind];
       servers = await Promise.all([
-        serve([...common, "--node-name", "a", "--threads", "2"], { socketio: true }),
+        serve([...common, ...recovery, "--node-name", "a", "--threads", "2"], { socketio: true }),
         serve([...common, "--node-name", "b", "--threads", "1"], { socketio: true }),
-        serve([...common, "--node-name", "n"], { socketio: true, reference: true }),
+        serve([...common, ...recovery, "--node-name", "n"], { socketio: true, reference: true }),
       ]);
       clients = await Promise.all(
         [servers[0], servers[0], servers[1], servers[2]].map((s) => connected(client(s.url))),
@@ -339,3 +345,166 @@ for (const kind of ["classic", "sharded"]) {
     });
   });
 }
+
+// Connection state recovery through the Streams adapter: the session is in
+// Redis (sio:session:<pid>) and the missed events in the stream, so a client
+// cut from one node recovers on any other, ours or Node's, and on a node
+// that restarted meanwhile.
+describe("redis streams adapter: connection state recovery across nodes", { timeout: 120000 }, () => {
+  let redis;
+  const nodes = {}; // a, b: ours; n: Node's
+  const recoveryArgs = (name) => ["--redis", redis.url, "--redis-adapter", "streams", "--state-recovery", "60000", "--node-name", name];
+  const startNode = (name, extra = []) =>
+    name === "n"
+      ? serve([...recoveryArgs(name), ...extra], { socketio: true, reference: true })
+      : serve([...recoveryArgs(name), "--threads", "1", ...extra], { socketio: true });
+
+  // A client that reconnects only when told (connect()), to another URL if
+  // its manager's uri is changed meanwhile.
+  function recoverable(url) {
+    const socket = io(url, { forceNew: true, reconnection: false, timeout: 5000, transports: ["websocket"] });
+    opened.add(socket);
+    return socket;
+  }
+
+  // Cuts `socket` (its transport closes: a recoverable reason on the
+  // server), points it at `nextUrl`, lets `whileAway` run, reconnects, and
+  // returns what it received from then on, in order.
+  async function cutAndRecover(socket, nextUrl, whileAway) {
+    const received = [];
+    socket.onAny((event, ...args) => {
+      if (event === "broadcast" || event === "room-message") received.push([event, ...args]);
+    });
+    const gone = once(socket, "disconnect");
+    socket.io.uri = nextUrl;
+    socket.io.engine.close();
+    await gone;
+    await whileAway();
+    socket.connect();
+    await connected(socket);
+    return received;
+  }
+
+  const sender = () => connected(client(nodes.n.url));
+
+  test("the cluster starts: a, b and n with the streams adapter and recovery", async () => {
+    redis = await startRedis(await freePort());
+    [nodes.a, nodes.b, nodes.n] = await Promise.all(["a", "b", "n"].map((name) => startNode(name)));
+    const c = await connected(client(nodes.a.url));
+    await waitFor(async () => {
+      const r = await ask(c, "sse", "ready");
+      return r.error === null && r.responses.length === 2 ? true : r;
+    }, "serverSideEmit to reach b and n");
+    c.close();
+  });
+
+  for (const [from, to, via] of [["a", "b", "n"], ["a", "n", "b"], ["n", "a", "b"]]) {
+    test(`a client cut from ${from} recovers through ${to}: missed events in order, rooms and data back`, async () => {
+      const c = await connected(recoverable(nodes[from].url));
+      assert.equal(c.recovered, false);
+      await ask(c, "join", "watchers");
+      await ask(c, "set-data", { k: "v", n: 1 });
+      // The client needs one event with an offset before the cut (it offers
+      // the last one it had).
+      const s = await connected(client(nodes[via].url));
+      const first = once(c, "broadcast");
+      await ask(s, "broadcast", "before");
+      await first;
+      const sid = c.id;
+      const bytes = Buffer.from([0, 0xff, 0x7b, 0x22]);
+      const received = await cutAndRecover(c, nodes[to].url, async () => {
+        // Until the server has persisted the session (it noticed the cut).
+        await waitFor(async () => !(await ask(s, "fetch-sockets", "watchers")).includes(sid), "the cut noticed");
+        await ask(s, "broadcast", "m1");
+        await ask(s, "to-room", "watchers", "r1");
+        await ask(s, "to-room", "elsewhere", "not-for-c");
+        await ask(s, "broadcast", "m2", bytes);
+        await ask(s, "to-room", "watchers", "r2", { nested: [bytes] });
+      });
+      assert.equal(c.recovered, true, "recovered");
+      assert.equal(c.id, sid, "the same socket id");
+      assert.deepEqual(received.map((e) => e[1]), ["m1", "r1", "m2", "r2"]);
+      assert.deepEqual(Buffer.from(received[2][2]), bytes);
+      assert.deepEqual(Buffer.from(received[3][2].nested[0]), bytes);
+      const who = await ask(c, "whoami");
+      assert.deepEqual(who.rooms, ["watchers"]);
+      assert.deepEqual(who.data, { k: "v", n: 1 });
+      assert.equal(who.recovered, true);
+      // The rooms are back on the new node: a room message reaches it there.
+      const live = once(c, "room-message");
+      await ask(s, "to-room", "watchers", "live");
+      assert.equal((await live)[0], "live");
+      c.close();
+      s.close();
+    });
+  }
+
+  test("a session survives a restart of the node it was on, and one of ours restored twice is refused", async () => {
+    const c = await connected(recoverable(nodes.b.url));
+    await ask(c, "join", "watchers");
+    const s = await sender();
+    const first = once(c, "broadcast");
+    await ask(s, "broadcast", "before");
+    await first;
+    const sid = c.id;
+    const pid = c._pid;
+    const offset = c._lastOffset;
+    const received = await cutAndRecover(c, nodes.b.url, async () => {
+      await waitFor(async () => !(await ask(s, "fetch-sockets", "watchers")).includes(sid), "the cut noticed");
+      await nodes.b.stop();
+      await ask(s, "broadcast", "while-b-was-down");
+      nodes.b = await startNode("b", ["--port", String(nodes.b.port)]);
+    });
+    assert.equal(c.recovered, true);
+    assert.equal(c.id, sid);
+    assert.deepEqual(received.map((e) => e[1]), ["while-b-was-down"]);
+    // The session was taken (GETDEL): the same pid and offset again get a new socket.
+    const replay = io(nodes.a.url, { forceNew: true, reconnection: false, transports: ["websocket"] });
+    opened.add(replay);
+    replay._pid = pid;
+    replay._lastOffset = offset;
+    await connected(replay);
+    assert.equal(replay.recovered, false);
+    assert.notEqual(replay.id, sid);
+    c.close();
+    s.close();
+    replay.close();
+  });
+
+  test("a broadcast racing the reconnect reaches the client exactly once", async () => {
+    // Events keep coming while the client restores on b: each must arrive
+    // once, whether the restore's range or b's stream reader brings it.
+    const c = await connected(recoverable(nodes.a.url));
+    const s = await sender();
+    const first = once(c, "broadcast");
+    await ask(s, "broadcast", "before");
+    await first;
+    let sending = true;
+    let sent = 0;
+    const pump = (async () => {
+      while (sending) {
+        await ask(s, "broadcast", `burst-${sent}`);
+        ++sent;
+      }
+    })();
+    const received = await cutAndRecover(c, nodes.b.url, async () => {
+      await sleep(200);
+    });
+    await sleep(300);
+    sending = false;
+    await pump;
+    await waitFor(async () => received.length >= sent || { received: received.length, sent }, "every burst event", 10000);
+    await sleep(300);
+    assert.equal(c.recovered, true);
+    const names = received.map((e) => e[1]);
+    const firstMissed = Number(names[0].slice("burst-".length));
+    assert.deepEqual(names, Array.from({ length: sent - firstMissed }, (_, i) => `burst-${firstMissed + i}`));
+    c.close();
+    s.close();
+  });
+
+  after(async () => {
+    await Promise.all(Object.values(nodes).map((n) => n.stop()));
+    if (redis) await redis.stop();
+  });
+});

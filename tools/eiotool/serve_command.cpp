@@ -59,6 +59,7 @@ const char* const serve_footer = R"text(Examples:
   eiotool serve --socketio               # http://127.0.0.1:3000/socket.io/
   eiotool serve --socketio --state-recovery 120000 --node-name a
   eiotool serve --socketio --redis redis://127.0.0.1:6379 --redis-adapter sharded
+  eiotool serve --socketio --redis redis://127.0.0.1:6379 --redis-adapter streams --state-recovery 120000
 
 The built-in application echoes every message to its sender unchanged (text
 stays text, binary stays binary); a text message "broadcast:<rest>" sends
@@ -73,7 +74,9 @@ each socket's connect and disconnect (with its reason) is logged. With
 fetch-sockets reach every loop, and sse lists the other loops. With --redis,
 each loop is instead a node of a cluster on Redis, wire-compatible with
 @socket.io/redis-adapter (classic: createAdapter, sharded: createShardedAdapter
-on Redis 7): Node socket.io servers with that adapter are peers.)text";
+on Redis 7) or @socket.io/redis-streams-adapter (streams, Redis 6.2: with
+--state-recovery a client recovers its session on any node): Node socket.io
+servers with that adapter are peers.)text";
 
 // The running server, for the signal handler (stop() is async-signal-safe).
 poco_server* running = nullptr;
@@ -294,8 +297,8 @@ void add_serve_command(CLI::App& app, command_action& action) {
       ->capture_default_str();
   command->add_option("--node-name", args->node_name, "--socketio: the name this server answers cluster pings (sse) with (default HOST:PORT)");
   command->add_option("--redis", args->redis, "--socketio: join the cluster on this Redis (redis://host:port); each loop is a node");
-  command->add_option("--redis-adapter", args->redis_adapter, "--socketio --redis: classic (@socket.io/redis-adapter createAdapter) or sharded (createShardedAdapter, Redis 7)")
-      ->check(CLI::IsMember({"classic", "sharded"}))
+  command->add_option("--redis-adapter", args->redis_adapter, "--socketio --redis: classic (@socket.io/redis-adapter createAdapter), sharded (createShardedAdapter, Redis 7) or streams (@socket.io/redis-streams-adapter, Redis 6.2)")
+      ->check(CLI::IsMember({"classic", "sharded", "streams"}))
       ->capture_default_str();
   command->callback([args, &action] { action = [args] { return run_serve(*args); }; });
 }

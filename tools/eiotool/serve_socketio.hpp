@@ -20,7 +20,7 @@ struct socketio_serve_settings {
   std::size_t max_attachments = 10;
   std::string node_name;  // empty: host:port
   std::string redis_url;      // empty: no Redis (loops joined in process)
-  std::string redis_adapter;  // classic or sharded
+  std::string redis_adapter;  // classic, sharded or streams
   log_level level = log_level::info;
 };
 

@@ -3,6 +3,8 @@
 #include <eio/socketio_redis/redis_node.hpp>
 #include <eio/socketio_redis/wire.hpp>
 
+#include "stream_reader.hpp"
+
 #include <eio/socketio/namespace.hpp>
 #include <eio/socketio/value.hpp>
 
@@ -19,6 +21,7 @@ using sio::message_type;
 std::optional<adapter_kind> parse_adapter_kind(std::string_view name) {
   if (name == "classic") return adapter_kind::classic;
   if (name == "sharded") return adapter_kind::sharded;
+  if (name == "streams") return adapter_kind::streams;
   return std::nullopt;
 }
 
@@ -126,26 +129,31 @@ redis_node::redis_node(redis_adapter_options options, std::function<void(sio::lo
       },
       [this] { refresh_count(); }, options_.server_count_interval);
   ready_ = client_.get();
+  if (options_.kind == adapter_kind::streams) start_stream_reader();
 }
 
 redis_node::~redis_node() {
+  reader_.reset();
   client_.reset();  // joins the I/O thread: no callback runs after this
 }
 
 std::unique_ptr<sio::adapter> redis_node::make_adapter(sio::namespace_runtime& nsp) {
+  if (options_.kind == adapter_kind::streams) return make_streams_adapter(nsp);
   return std::make_unique<adapter_impl>(nsp, *this);
 }
 
-void redis_node::add_namespace(const std::string& nsp, adapter_impl* a) {
+void redis_node::add_namespace(const std::string& nsp, sio::adapter* a) {
   adapters_[nsp] = a;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     namespaces_[nsp] = 1;
   }
   const std::string& key = options_.key;
-  if (options_.kind == adapter_kind::sharded) {
-    client_->subscribe(subscription_kind::shard, key + "#" + nsp + "#");
-    client_->subscribe(subscription_kind::shard, key + "#" + nsp + "#" + uid_ + "#");
+  if (options_.kind != adapter_kind::classic) {
+    const subscription_kind kind =
+        options_.kind == adapter_kind::sharded ? subscription_kind::shard : subscription_kind::channel;
+    client_->subscribe(kind, key + "#" + nsp + "#");
+    client_->subscribe(kind, key + "#" + nsp + "#" + uid_ + "#");
   } else {
     client_->subscribe(subscription_kind::pattern, key + "#" + nsp + "#*");
     client_->subscribe(subscription_kind::channel, key + "-request#" + nsp + "#");
@@ -196,7 +204,8 @@ void redis_node::refresh_count() {
   }
   for (const auto& nsp : names) {
     const bool sharded = options_.kind == adapter_kind::sharded;
-    const std::string channel = sharded ? options_.key + "#" + nsp + "#" : options_.key + "-request#" + nsp + "#";
+    const std::string channel = options_.kind == adapter_kind::classic ? options_.key + "-request#" + nsp + "#"
+                                                                       : options_.key + "#" + nsp + "#";
     client->command({"PUBSUB", sharded ? "SHARDNUMSUB" : "NUMSUB", channel},
                      [this, nsp](const std::optional<redis_reply>& r) {
                        if (!r || r->type != redis_reply::kind::array || r->elements.size() < 2) return;
@@ -221,6 +230,13 @@ void redis_node::send(std::string channel, std::string payload) {
 void redis_node::publish(std::shared_ptr<const sio::cluster_message> message) {
   const sio::cluster_message& m = *message;
   const std::string& key = options_.key;
+  if (options_.kind == adapter_kind::streams) {
+    // adapter.ts doPublish: what waits for answers is not logged.
+    const bool ephemeral = (m.type == message_type::broadcast && !m.request_id.empty()) ||
+                           m.type == message_type::server_side_emit || m.type == message_type::fetch_sockets;
+    if (!ephemeral) return append_to_stream(std::move(message));
+    return send(key + "#" + m.nsp + "#", to_msgpack(cluster_message_to_value(m)));
+  }
   if (options_.kind == adapter_kind::sharded) {
     // sharded-adapter.ts computeChannel.
     std::string channel = key + "#" + m.nsp + "#";
@@ -276,6 +292,9 @@ void redis_node::publish_response(const std::string& requester_uid,
   const std::string& key = options_.key;
   if (options_.kind == adapter_kind::sharded) {
     return send(key + "#" + r.nsp + "#" + requester_uid + "#", encode_cluster_message(r));
+  }
+  if (options_.kind == adapter_kind::streams) {
+    return send(key + "#" + r.nsp + "#" + requester_uid + "#", to_msgpack(cluster_message_to_value(r)));
   }
   // classic: the shared response channel (publishOnSpecificResponseChannel
   // is the responder's option; the reference's default is off).
@@ -333,7 +352,8 @@ std::string redis_node::channel_nsp(std::string_view channel) const {
 
 void redis_node::on_message(subscription_kind kind, std::string channel, std::string payload) {
   const std::string& key = options_.key;
-  if (options_.kind == adapter_kind::sharded) {
+  if (options_.kind != adapter_kind::classic) {
+    // Sharded: JSON or msgpack; streams: msgpack.
     auto m = decode_cluster_message(payload);
     if (!m) return;
     return deliver(std::make_shared<sio::cluster_message>(std::move(*m)));

@@ -1,6 +1,7 @@
 // Cluster messages to and from the Node adapters' bytes.
 #include <eio/socketio_redis/wire.hpp>
 
+#include <eio/base64.hpp>
 #include <eio/socketio/value.hpp>
 
 #define MSGPACK_NO_BOOST 1
@@ -418,6 +419,106 @@ std::optional<json> from_json_text(std::string_view text) {
   json v;
   if (sio::from_wire(text, v, max_peer_depth)) return std::nullopt;
   return v;
+}
+
+namespace {
+
+std::optional<std::uint64_t> parse_u64(std::string_view digits) {
+  if (digits.empty() || digits.size() > 20) return std::nullopt;
+  std::uint64_t out = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+    if (out > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return std::nullopt;
+    out = out * 10 + d;
+  }
+  return out;
+}
+
+// adapter.ts encode(): the types whose data may hold binary.
+bool may_carry_binary(sio::message_type type) {
+  using sio::message_type;
+  switch (type) {
+    case message_type::broadcast:
+    case message_type::fetch_sockets_response:
+    case message_type::server_side_emit:
+    case message_type::server_side_emit_response:
+    case message_type::broadcast_ack: return true;
+    default: return false;
+  }
+}
+
+std::optional<json> from_base64_msgpack(std::string_view text) {
+  std::string bytes;
+  std::size_t error_offset = 0;
+  if (!eio::base64_decode(text, bytes, error_offset)) return std::nullopt;
+  return from_msgpack(bytes);
+}
+
+}  // namespace
+
+std::optional<stream_id> parse_stream_id(std::string_view text) {
+  const std::size_t dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const auto ms = parse_u64(text.substr(0, dash));
+  const auto seq = parse_u64(text.substr(dash + 1));
+  if (!ms || !seq) return std::nullopt;
+  return stream_id{*ms, *seq};
+}
+
+std::string to_string(const stream_id& id) { return std::to_string(id.ms) + "-" + std::to_string(id.seq); }
+
+stream_fields to_stream_fields(const sio::cluster_message& m) {
+  json v = cluster_message_to_value(m);
+  stream_fields out = {{"uid", m.uid}, {"nsp", m.nsp}, {"type", std::to_string(static_cast<int>(m.type))}};
+  const auto data = v.find("data");
+  if (data == v.end()) return out;
+  if (may_carry_binary(m.type) && (!m.packet.attachments.empty() || sio::has_binary(*data))) {
+    std::string text;
+    eio::base64_encode(to_msgpack(*data), text);
+    out.emplace_back("data", std::move(text));
+  } else {
+    out.emplace_back("data", data->dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  return out;
+}
+
+std::optional<sio::cluster_message> from_stream_fields(const stream_fields& fields) {
+  json v = json::object();
+  std::optional<json> data;
+  for (const auto& [name, text] : fields) {
+    if (name == "uid" || name == "nsp") {
+      v[name] = text;
+    } else if (name == "type") {
+      const auto t = parse_u64(text);
+      if (!t || *t > 255) return std::nullopt;
+      v["type"] = static_cast<int>(*t);
+    } else if (name == "data" && !text.empty()) {
+      data = text[0] == '{' ? from_json_text(text) : from_base64_msgpack(text);
+      if (!data) return std::nullopt;
+    }
+  }
+  if (data) v["data"] = std::move(*data);
+  return cluster_message_from_value(v);
+}
+
+std::string encode_session(const sio::session_to_persist& session) {
+  const json v = {{"sid", session.sid}, {"pid", session.pid}, {"rooms", session.rooms}, {"data", session.data}};
+  std::string out;
+  eio::base64_encode(to_msgpack(v), out);
+  return out;
+}
+
+std::optional<sio::session_to_persist> decode_session(std::string_view text) {
+  const auto v = from_base64_msgpack(text);
+  if (!v || !v->is_object()) return std::nullopt;
+  sio::session_to_persist out;
+  out.sid = string_field(*v, "sid");
+  out.pid = string_field(*v, "pid");
+  if (out.sid.empty() || out.pid.empty()) return std::nullopt;
+  if (const json* r = field(*v, "rooms")) out.rooms = strings(*r);
+  if (const json* d = field(*v, "data")) out.data = *d;
+  return out;
 }
 
 std::optional<sio::cluster_message> decode_cluster_message(std::string_view bytes) {

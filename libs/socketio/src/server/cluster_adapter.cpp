@@ -235,14 +235,7 @@ void cluster_adapter::on_cluster_message(const cluster_message& message) {
         respond(requester, std::move(r));
         return;
       }
-      const std::vector<eio::shared_message>* encoded = message.encoded.empty() ? nullptr : &message.encoded;
-      if (message.offset.empty() || message.opts.flags.is_volatile) {
-        return local_broadcast(message.packet, message.opts, encoded);
-      }
-      // cluster-adapter.ts addOffsetIfNecessary.
-      event_packet packet = message.packet;
-      append_offset(packet, message.offset);
-      return local_broadcast(packet, message.opts, encoded);
+      return apply_broadcast(message);
     }
     case message_type::sockets_join: return local_add_sockets(message.opts, message.rooms);
     case message_type::sockets_leave: return local_del_sockets(message.opts, message.rooms);
@@ -284,6 +277,17 @@ void cluster_adapter::on_cluster_message(const cluster_message& message) {
     case message_type::heartbeat:
     case message_type::adapter_close: return;  // no heartbeat here: the transport counts the nodes
   }
+}
+
+void cluster_adapter::apply_broadcast(const cluster_message& message) {
+  const std::vector<eio::shared_message>* encoded = message.encoded.empty() ? nullptr : &message.encoded;
+  if (message.offset.empty() || message.opts.flags.is_volatile || !access::impl(nsp_).recovery()) {
+    return local_broadcast(message.packet, message.opts, encoded);
+  }
+  event_packet packet = message.packet;
+  append_offset(packet, message.offset);
+  // In-process, `encoded` was made with the offset already appended.
+  local_broadcast(packet, message.opts, encoded);
 }
 
 void cluster_adapter::on_response(const cluster_message& response) {

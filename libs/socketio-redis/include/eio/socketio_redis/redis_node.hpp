@@ -14,6 +14,19 @@
 //            socket.io#<nsp>#<room># (dynamic mode: exactly one room that is
 //            not 20 characters long), responses on socket.io#<nsp>#<uid>#;
 //            the node count is PUBSUB SHARDNUMSUB socket.io#<nsp>#.
+//   streams  @socket.io/redis-streams-adapter 0.3: broadcasts and room
+//            operations appended to the stream "socket.io" (XADD MAXLEN ~,
+//            fields uid, nsp, type, data) and read by every node (XREAD on a
+//            connection of its own, stream_reader.hpp); requests and
+//            responses PUBLISHed as msgpack on socket.io#<nsp># and
+//            socket.io#<nsp>#<uid>#. Connection state recovery across nodes:
+//            the offset is the entry's id, sessions are kept under
+//            sio:session:<pid> (SET PX), restored with GETDEL and XRANGE.
+//            With recovery on, this node's own broadcasts reach its sockets
+//            when read back from the stream, not before: every node then
+//            delivers in stream order, which is what lets a restore know
+//            which entries its loop has already applied (docs in
+//            streams.cpp). Needs Redis 6.2 (GETDEL, exclusive XRANGE).
 //
 // A node is one loop: a process with several loops is several nodes (each
 // with its uid and its two Redis connections, all counted by NUMSUB), which
@@ -35,6 +48,7 @@
 #include <eio/socketio/cluster.hpp>
 #include <eio/socketio/in_process_cluster.hpp>
 #include <eio/socketio_redis/redis_client.hpp>
+#include <eio/socketio_redis/wire.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -45,12 +59,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace eio::socketio_redis {
 
-enum class adapter_kind { classic, sharded };
+class stream_reader;
+struct stream_entry;
 
-// "classic", "sharded"; nullopt otherwise.
+enum class adapter_kind { classic, sharded, streams };
+
+// "classic", "sharded", "streams"; nullopt otherwise.
 std::optional<adapter_kind> parse_adapter_kind(std::string_view name);
 
 struct redis_adapter_options {
@@ -60,6 +78,21 @@ struct redis_adapter_options {
   redis_client_options client;
   // How often the node count is asked of Redis (NUMSUB / SHARDNUMSUB).
   std::chrono::milliseconds server_count_interval{500};
+
+  // streams: the stream (streamName), its approximate length bound (maxLen,
+  // XADD MAXLEN ~), XREAD's COUNT and BLOCK (readCount, blockTimeInMs), the
+  // prefix of session keys (sessionKeyPrefix), as the reference's defaults.
+  std::string stream_name = "socket.io";
+  std::size_t stream_max_len = 10'000;
+  std::size_t stream_read_count = 100;
+  std::chrono::milliseconds stream_block_time{5000};
+  std::string session_key_prefix = "sio:session:";
+  // streams: a restore reads the entries after the client's offset in
+  // pages of restore_page_size, at most restore_max_pages of them; past
+  // that the client gets a new session rather than a partial replay (the
+  // reference stops after 100 pages and replays what it read).
+  std::size_t restore_page_size = 1000;
+  std::size_t restore_max_pages = 100;
 };
 
 class redis_node final : public socketio::cluster_transport {
@@ -86,10 +119,16 @@ public:
 
   const redis_client_stats& stats() const noexcept { return client_->stats(); }
 
+  // streams: the reader's connection (XREAD), null for the other kinds.
+  const redis_client_stats* reader_stats() const noexcept;
+
 private:
   class adapter_impl;
+  class streams_adapter;
+  struct restore_state;
   friend class adapter_impl;
-  void add_namespace(const std::string& nsp, adapter_impl* a);
+  friend class streams_adapter;
+  void add_namespace(const std::string& nsp, socketio::adapter* a);
   void remove_namespace(const std::string& nsp);
   void room_created(const std::string& nsp, const std::string& room);
   void room_deleted(const std::string& nsp, const std::string& room);
@@ -101,11 +140,26 @@ private:
   void send(std::string channel, std::string payload);
   std::string channel_nsp(std::string_view channel) const;
 
+  // ---- streams (streams.cpp)
+  std::unique_ptr<socketio::adapter> make_streams_adapter(socketio::namespace_runtime& nsp);
+  void start_stream_reader();
+  void append_to_stream(std::shared_ptr<const socketio::cluster_message> message);
+  void on_stream_read(std::vector<stream_entry> entries);
+  void persist_session(const socketio::session_to_persist& session, std::chrono::milliseconds ttl);
+  // The session (nullopt: unknown pid, offset gone, Redis unreachable) and
+  // the stream's entries after the offset up to the last one this loop has
+  // applied, on the loop with its clock.
+  using restored_callback = std::function<void(std::optional<socketio::session_to_persist> session,
+                                               std::vector<stream_entry> entries, std::chrono::milliseconds now)>;
+  void restore_session(const std::string& nsp, const std::string& pid, stream_id offset, restored_callback done);
+  void read_after(std::shared_ptr<restore_state> state, stream_id after);
+  void continue_restore(const std::shared_ptr<restore_state>& state, std::chrono::milliseconds now);
+
   redis_adapter_options options_;
   std::function<void(socketio::loop_task)> post_;
   std::string uid_;
   socketio::cluster_receiver* receiver_ = nullptr;  // loop thread
-  std::map<std::string, adapter_impl*> adapters_;    // loop thread
+  std::map<std::string, socketio::adapter*> adapters_;  // loop thread
   mutable std::mutex mutex_;
   std::map<std::string, std::size_t> counts_;  // per namespace, guarded
   std::map<std::string, int> namespaces_;      // subscribed namespaces, guarded (the I/O thread reads them)
@@ -115,6 +169,12 @@ private:
   std::atomic<std::size_t> count_{1};
   std::unique_ptr<redis_client> client_;
   std::atomic<redis_client*> ready_{nullptr};  // client_, once stored
+  // streams:
+  std::unique_ptr<stream_reader> reader_;
+  // Loop thread: the last stream entry this loop has applied (or where the
+  // reader started), and the restores waiting for the reader to start.
+  std::optional<stream_id> applied_;
+  std::vector<std::shared_ptr<restore_state>> restores_waiting_;
 };
 
 }  // namespace eio::socketio_redis

@@ -12,9 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace eio::socketio_redis {
 
@@ -46,6 +49,38 @@ std::string encode_cluster_message(const socketio::cluster_message& m);
 // JSON when the first byte is '{' (0x7b), msgpack otherwise, as the
 // reference sniffs it.
 std::optional<socketio::cluster_message> decode_cluster_message(std::string_view bytes);
+
+// ---- the Streams adapter (@socket.io/redis-streams-adapter 0.3, lib/adapter.ts)
+
+// A stream entry's id, "<milliseconds>-<sequence>": what XADD returns and
+// what connection state recovery hands clients as their offset.
+struct stream_id {
+  std::uint64_t ms = 0;
+  std::uint64_t seq = 0;
+  friend bool operator<(const stream_id& a, const stream_id& b) {
+    return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
+  }
+  friend bool operator<=(const stream_id& a, const stream_id& b) { return !(b < a); }
+  friend bool operator==(const stream_id& a, const stream_id& b) { return a.ms == b.ms && a.seq == b.seq; }
+};
+// nullopt unless `text` is digits '-' digits, each fitting 64 bits (the
+// reference's /^[0-9]+-[0-9]+$/, with the range checked).
+std::optional<stream_id> parse_stream_id(std::string_view text);
+std::string to_string(const stream_id& id);
+
+using stream_fields = std::vector<std::pair<std::string, std::string>>;
+// The fields XADD writes for `m` (adapter.ts encode()): uid, nsp, type as
+// decimal text, and data: the message's data as JSON text, or the base64
+// of its msgpack when a binary-capable type carries binary.
+stream_fields to_stream_fields(const socketio::cluster_message& m);
+// And back (adapter.ts decode(): data starting with '{' is JSON, else
+// base64 msgpack); nullopt when it is not a message we understand.
+std::optional<socketio::cluster_message> from_stream_fields(const stream_fields& fields);
+
+// The value kept under sio:session:<pid>: the base64 of the msgpack of
+// {sid, pid, rooms, data} (adapter.ts persistSession), and back.
+std::string encode_session(const socketio::session_to_persist& session);
+std::optional<socketio::session_to_persist> decode_session(std::string_view text);
 
 // ---- pieces shared with the classic adapter's requests
 

@@ -133,6 +133,16 @@ public:
   // Requests waiting for responses (tests: none after they end).
   std::size_t pending_requests() const noexcept { return requests_.size() + ack_requests_.size(); }
 
+protected:
+  // For adapters over transports with a log of their own (Redis Streams).
+  std::shared_ptr<cluster_message> make(message_type type) const;
+  void publish(std::shared_ptr<cluster_message> message);
+  // The local half of a BROADCAST without acks from `message`: with
+  // connection state recovery its offset, when it has one and is not
+  // volatile, goes last in the data (cluster-adapter.ts
+  // addOffsetIfNecessary), then this loop's selected sockets get it.
+  void apply_broadcast(const cluster_message& message);
+
 private:
   struct request;  // fetch_sockets or server_side_emit_with_ack waiting for nodes
   struct ack_request {
@@ -140,8 +150,6 @@ private:
     std::function<void(wire_args)> ack;
   };
 
-  std::shared_ptr<cluster_message> make(message_type type) const;
-  void publish(std::shared_ptr<cluster_message> message);
   void respond(const std::string& requester, std::shared_ptr<cluster_message> response);
   void on_response(const cluster_message& response);
   std::string new_request_id();

@@ -1,0 +1,72 @@
+// eio::socketio_redis (internal): the reading end of the Redis Streams
+// adapter. XREAD BLOCK holds its connection until an entry comes or the
+// block time passes, so the reader has a redis_client of its own (the
+// node's client keeps serving commands and pub/sub meanwhile), as the
+// reference has a duplicated client per stream.
+//
+// On its first connection it asks where the stream ends (XREVRANGE ... COUNT
+// 1) and reads from there; after a lost connection it goes on from the last
+// entry it read, so nothing appended meanwhile is skipped (unless MAXLEN
+// trimmed it first).
+#pragma once
+
+#include <eio/socketio_redis/redis_client.hpp>
+#include <eio/socketio_redis/wire.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace eio::socketio_redis {
+
+struct stream_entry {
+  stream_id id;
+  // nullopt when the fields are not a message we understand (still an entry
+  // read: the position moves past it).
+  std::optional<socketio::cluster_message> message;
+};
+
+// Entries of an XRANGE or XREAD reply, in order; nullopt when the reply is
+// not shaped like one.
+std::optional<std::vector<stream_entry>> parse_entries(const redis_reply& entries);
+
+class stream_reader {
+public:
+  struct options {
+    redis_client_options client;
+    std::string stream;
+    std::size_t read_count = 100;                  // XREAD COUNT (readCount)
+    std::chrono::milliseconds block_time{5000};    // XREAD BLOCK (blockTimeInMs)
+  };
+  // All on the reader's I/O thread: `started` once, with the position
+  // reading starts after; `read` with each non-empty batch, in stream order;
+  // `down` when the reader's connection is lost or cannot be made.
+  struct handlers {
+    std::function<void(stream_id)> started;
+    std::function<void(std::vector<stream_entry>)> read;
+    std::function<void()> down;
+  };
+
+  stream_reader(options opts, handlers h);
+  ~stream_reader();  // stops the reader's thread: no handler runs after it
+
+  const redis_client_stats& stats() const noexcept;
+
+private:
+  void start();
+  void read_next();
+
+  options options_;
+  handlers handlers_;
+  // The reader's I/O thread only:
+  std::optional<stream_id> position_;
+  bool reading_ = false;
+  std::unique_ptr<redis_client> client_;
+  std::atomic<redis_client*> ready_{nullptr};  // client_, once stored (the I/O thread reads it)
+};
+
+}  // namespace eio::socketio_redis

@@ -1,0 +1,242 @@
+// The Redis Streams adapter (@socket.io/redis-streams-adapter 0.3): its
+// adapter and the node's stream half (appending, reading back, sessions).
+//
+// Why a node's own broadcasts wait for the stream when recovery is on: a
+// restore reads the entries after the client's offset (XRANGE) while the
+// reader goes on delivering new ones (XREAD, another connection). Each
+// entry must reach the restored socket exactly once: from the range if the
+// loop applied it before the socket existed, from the reader if after.
+// That cut is exact only if every broadcast this loop delivers comes
+// through the reader in stream order, its own included: then "applied" is
+// one stream id (applied_), entries up to it are replayed, entries past it
+// are left to the reader, and when the reader is ahead of the range the
+// range is read further. The reference delivers its own broadcast when
+// XADD answers and has no such cut (a reconnect racing new broadcasts can
+// lose or repeat one).
+#include <eio/socketio_redis/redis_node.hpp>
+
+#include "stream_reader.hpp"
+
+#include <eio/socketio/namespace.hpp>
+#include <eio/socketio/runtime.hpp>
+#include <eio/socketio/server.hpp>
+
+#include <algorithm>
+
+namespace eio::socketio_redis {
+
+namespace sio = eio::socketio;
+using sio::message_type;
+
+namespace {
+
+// adapter.ts shouldIncludePacket: in one of the rooms (or to all), in none
+// of the excepted.
+bool reaches(const std::vector<std::string>& session_rooms, const sio::broadcast_options& opts) {
+  const auto has = [](const std::vector<std::string>& list, const std::string& room) {
+    return std::find(list.begin(), list.end(), room) != list.end();
+  };
+  bool included = opts.rooms.empty();
+  for (const std::string& room : session_rooms) {
+    if (has(opts.except, room)) return false;
+    included = included || has(opts.rooms, room);
+  }
+  return included;
+}
+
+}  // namespace
+
+class redis_node::streams_adapter final : public sio::cluster_adapter {
+public:
+  streams_adapter(sio::namespace_runtime& nsp, redis_node& node) : cluster_adapter(nsp, node), node_(node), name_(nsp.name()) {
+    node_.add_namespace(name_, this);
+  }
+  ~streams_adapter() override { node_.remove_namespace(name_); }
+
+  std::size_t server_count() const override { return node_.namespace_count(name_); }
+
+  void broadcast(sio::event_packet packet, const sio::broadcast_options& opts) override {
+    if (!recovery()) return cluster_adapter::broadcast(std::move(packet), opts);
+    // Not in the stream, so no offset (cluster-adapter.ts: onlyLocal).
+    if (opts.flags.local) return local_broadcast(packet, opts);
+    auto m = make(message_type::broadcast);
+    m->opts = opts;
+    m->packet = std::move(packet);
+    publish(std::move(m));  // this loop's sockets get it when it is read back
+  }
+
+  void on_cluster_message(const sio::cluster_message& m) override {
+    if (m.uid == node_.uid() && m.type == message_type::broadcast && m.request_id.empty()) {
+      // Our broadcast, read back with its id as offset, or refused by Redis
+      // (no offset). Without recovery it went out when it was made.
+      if (recovery()) apply_broadcast(m);
+      return;
+    }
+    cluster_adapter::on_cluster_message(m);
+  }
+
+  void persist_session(sio::session_to_persist session) override {
+    node_.persist_session(session, nsp_.owner().config().options().connection_state_recovery->max_disconnection_duration);
+  }
+
+  void restore_session(const std::string& pid, const std::string& offset, sio::restore_callback done) override {
+    const auto id = parse_stream_id(offset);
+    if (!id) return done(std::nullopt);  // adapter.ts: "invalid offset"
+    std::weak_ptr<int> alive = alive_;
+    node_.restore_session(
+        name_, pid, *id,
+        [this, alive, done = std::move(done)](std::optional<sio::session_to_persist> session,
+                                              std::vector<stream_entry> entries, std::chrono::milliseconds now) {
+          if (alive.expired()) return;  // the namespace went meanwhile
+          nsp_.owner().set_now(now);
+          if (!session) return done(std::nullopt);
+          sio::restored_session out;
+          out.session = std::move(*session);
+          for (stream_entry& e : entries) {
+            if (!e.message) continue;
+            sio::cluster_message& m = *e.message;
+            if (m.nsp != name_ || m.type != message_type::broadcast || !m.request_id.empty() ||
+                m.opts.flags.is_volatile || !reaches(out.session.rooms, m.opts)) {
+              continue;
+            }
+            append_offset(m.packet, to_string(e.id));
+            out.missed_packets.push_back(std::move(m.packet));
+          }
+          done(std::move(out));
+        });
+  }
+
+private:
+  bool recovery() const { return nsp_.owner().config().options().connection_state_recovery.has_value(); }
+
+  redis_node& node_;
+  std::string name_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+std::unique_ptr<sio::adapter> redis_node::make_streams_adapter(sio::namespace_runtime& nsp) {
+  return std::make_unique<streams_adapter>(nsp, *this);
+}
+
+const redis_client_stats* redis_node::reader_stats() const noexcept { return reader_ ? &reader_->stats() : nullptr; }
+
+// A restore in flight. Replies fill it on the I/O thread; the loop reads it
+// after the post that follows them.
+struct redis_node::restore_state {
+  std::string nsp;
+  stream_id offset;
+  restored_callback done;
+  std::optional<sio::session_to_persist> session;
+  bool offset_found = false;  // adapter.ts: an offset trimmed from the stream cannot be replayed from
+  bool failed = false;        // Redis unreachable, or a reply not shaped as it should be
+  std::vector<stream_entry> entries;
+  std::size_t pages = 0;
+};
+
+void redis_node::start_stream_reader() {
+  stream_reader::options o;
+  o.client = options_.client;
+  o.stream = options_.stream_name;
+  o.read_count = options_.stream_read_count;
+  o.block_time = options_.stream_block_time;
+  stream_reader::handlers h;
+  h.started = [this](stream_id at) {
+    post_([this, at](std::chrono::milliseconds now) {
+      if (!applied_) applied_ = at;
+      std::vector<std::shared_ptr<restore_state>> waiting;
+      waiting.swap(restores_waiting_);
+      for (const auto& state : waiting) continue_restore(state, now);
+    });
+  };
+  h.read = [this](std::vector<stream_entry> entries) { on_stream_read(std::move(entries)); };
+  reader_ = std::make_unique<stream_reader>(std::move(o), std::move(h));
+}
+
+void redis_node::on_stream_read(std::vector<stream_entry> entries) {
+  post_([this, entries = std::move(entries)](std::chrono::milliseconds now) mutable {
+    for (stream_entry& e : entries) {
+      applied_ = e.id;
+      if (!e.message || receiver_ == nullptr) continue;
+      if (e.message->type == message_type::broadcast) e.message->offset = to_string(e.id);
+      receiver_->on_cluster_message(*e.message, now);
+    }
+  });
+}
+
+void redis_node::append_to_stream(std::shared_ptr<const sio::cluster_message> message) {
+  std::vector<std::string> argv = {"XADD", options_.stream_name, "MAXLEN", "~",
+                                   std::to_string(options_.stream_max_len), "*"};
+  for (auto& [name, value] : to_stream_fields(*message)) {
+    argv.push_back(std::move(name));
+    argv.push_back(std::move(value));
+  }
+  client_->command(std::move(argv), [this, message](const std::optional<redis_reply>& r) {
+    if (r && r->type == redis_reply::kind::string) return;  // every node reads it back, this one too
+    if (message->type != message_type::broadcast) return;
+    // Not logged (Redis unreachable or refusing): this loop's sockets still
+    // get it, without an offset; the reference drops the broadcast.
+    auto own = std::make_shared<sio::cluster_message>(*message);
+    own->offset.clear();
+    deliver(std::move(own));
+  });
+}
+
+void redis_node::persist_session(const sio::session_to_persist& session, std::chrono::milliseconds ttl) {
+  client_->command({"SET", options_.session_key_prefix + session.pid, encode_session(session), "PX",
+                    std::to_string(std::max<long long>(ttl.count(), 1))});
+}
+
+void redis_node::restore_session(const std::string& nsp, const std::string& pid, stream_id offset,
+                                 restored_callback done) {
+  auto state = std::make_shared<restore_state>();
+  state->nsp = nsp;
+  state->offset = offset;
+  state->done = std::move(done);
+  // One connection, so the replies come in this order, the range's last.
+  client_->command({"GETDEL", options_.session_key_prefix + pid}, [state](const std::optional<redis_reply>& r) {
+    if (!r || r->type == redis_reply::kind::error) state->failed = true;
+    else if (r->type == redis_reply::kind::string) state->session = decode_session(r->str);
+  });
+  const std::string at = to_string(offset);
+  client_->command({"XRANGE", options_.stream_name, at, at}, [state](const std::optional<redis_reply>& r) {
+    if (!r || r->type != redis_reply::kind::array) state->failed = true;
+    else state->offset_found = !r->elements.empty();
+  });
+  read_after(state, offset);
+}
+
+void redis_node::read_after(std::shared_ptr<restore_state> state, stream_id after) {
+  ++state->pages;
+  client_->command({"XRANGE", options_.stream_name, "(" + to_string(after), "+", "COUNT",
+                    std::to_string(options_.restore_page_size)},
+                   [this, state](const std::optional<redis_reply>& r) {
+                     auto entries = r ? parse_entries(*r) : std::nullopt;
+                     if (!entries) state->failed = true;
+                     else std::move(entries->begin(), entries->end(), std::back_inserter(state->entries));
+                     post_([this, state](std::chrono::milliseconds now) { continue_restore(state, now); });
+                   });
+}
+
+void redis_node::continue_restore(const std::shared_ptr<restore_state>& state, std::chrono::milliseconds now) {
+  if (state->failed || !state->session || !state->offset_found) return state->done(std::nullopt, {}, now);
+  if (!applied_) {
+    restores_waiting_.push_back(state);  // the reader has not started: nothing applied to compare with
+    return;
+  }
+  const stream_id reached = state->entries.empty() ? state->offset : state->entries.back().id;
+  if (reached < *applied_) {
+    // This loop applied entries the range has not read yet (the reader is
+    // ahead): before the socket exists they reached nobody, so read on.
+    if (state->pages >= options_.restore_max_pages) return state->done(std::nullopt, {}, now);
+    return read_after(state, reached);
+  }
+  // Entries past applied_ are the reader's to deliver, once the socket exists.
+  std::vector<stream_entry> replay;
+  for (stream_entry& e : state->entries) {
+    if (*applied_ < e.id) break;
+    replay.push_back(std::move(e));
+  }
+  state->done(std::move(state->session), std::move(replay), now);
+}
+
+}  // namespace eio::socketio_redis
