@@ -1,7 +1,8 @@
 // eio::socketio_redis: what the Streams adapter puts in Redis, against bytes
 // the Node adapter (@socket.io/redis-streams-adapter 0.3, @msgpack/msgpack 2)
 // wrote: the entry fields of each message, the persisted session, and the
-// stream ids used as recovery offsets. Against a real Redis, the adapter is
+// stream ids used as recovery offsets; and the classic adapter's pattern
+// escaping. Against a real Redis, the adapters are
 // tested by tests/interop/socketio_redis.test.mjs (a cluster with Node's).
 #include <eio/socketio_redis/wire.hpp>
 
@@ -170,6 +171,11 @@ TEST(session, round_trips_and_refuses_garbage) {
   std::string no_sid;
   eio::base64_encode(to_msgpack(json{{"pid", "p"}}), no_sid);
   EXPECT_FALSE(decode_session(no_sid));
+}
+
+TEST(glob_literal, escapes_what_a_redis_pattern_would_expand) {
+  EXPECT_EQ(glob_literal("socket.io#/chat#"), "socket.io#/chat#");
+  EXPECT_EQ(glob_literal("socket.io#/a*b?[c]\\#"), "socket.io#/a\\*b\\?\\[c\\]\\\\#");
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ std::string random_uid(adapter_kind kind) {
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
+
 std::optional<json> parse_request(std::string_view payload) {
   if (payload.empty()) return std::nullopt;
   if (payload[0] == '{') {
@@ -155,7 +156,7 @@ void redis_node::add_namespace(const std::string& nsp, sio::adapter* a) {
     client_->subscribe(kind, key + "#" + nsp + "#");
     client_->subscribe(kind, key + "#" + nsp + "#" + uid_ + "#");
   } else {
-    client_->subscribe(subscription_kind::pattern, key + "#" + nsp + "#*");
+    client_->subscribe(subscription_kind::pattern, glob_literal(key + "#" + nsp + "#") + "*");
     client_->subscribe(subscription_kind::channel, key + "-request#" + nsp + "#");
     client_->subscribe(subscription_kind::channel, key + "-response#" + nsp + "#");
     client_->subscribe(subscription_kind::channel, key + "-response#" + nsp + "#" + uid_ + "#");

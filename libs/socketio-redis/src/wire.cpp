@@ -502,6 +502,16 @@ std::optional<sio::cluster_message> from_stream_fields(const stream_fields& fiel
   return cluster_message_from_value(v);
 }
 
+std::string glob_literal(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 std::string encode_session(const sio::session_to_persist& session) {
   const json v = {{"sid", session.sid}, {"pid", session.pid}, {"rooms", session.rooms}, {"data", session.data}};
   std::string out;

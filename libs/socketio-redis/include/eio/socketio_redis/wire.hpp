@@ -82,6 +82,13 @@ std::optional<socketio::cluster_message> from_stream_fields(const stream_fields&
 std::string encode_session(const socketio::session_to_persist& session);
 std::optional<socketio::session_to_persist> decode_session(std::string_view text);
 
+// `text` escaped so that a Redis glob pattern (PSUBSCRIBE) matches it
+// literally: the classic adapter subscribes "socket.io#<nsp>#*", and a
+// namespace named "/a*" must not also take in every "/a..." namespace's
+// channels (whose messages would then arrive twice). The reference does not
+// escape.
+std::string glob_literal(std::string_view text);
+
 // ---- pieces shared with the classic adapter's requests
 
 // {rooms: [...], except: [...], flags: {...}} (socket.io-adapter's
