@@ -2,7 +2,8 @@
 // wrote, the ClusterAdapter message shapes, the URL parser, and the Redis
 // client against a real redis-server (Debian's) started here on a free port
 // of 127.0.0.1: commands, the three kinds of subscription, Redis going away
-// and coming back.
+// and coming back, AUTH (password, ACL user, a wrong password), SELECT, and
+// an IPv6 literal.
 #include <eio/socketio_redis/redis_client.hpp>
 #include <eio/socketio_redis/wire.hpp>
 
@@ -19,9 +20,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 namespace {
 
@@ -223,14 +228,89 @@ TEST(redis_url, parses) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->host, "10.0.0.1");
   EXPECT_EQ(e->port, 6380);
+  EXPECT_EQ(e->username, "");
+  EXPECT_EQ(e->password, "");
+  EXPECT_EQ(e->database, 0);
   e = parse_redis_url("localhost");
   ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "localhost");
   EXPECT_EQ(e->port, 6379);
-  EXPECT_FALSE(parse_redis_url("redis://user:pw@h:1"));
-  EXPECT_FALSE(parse_redis_url("redis://h:0"));
-  EXPECT_FALSE(parse_redis_url("redis://h:65536"));
-  EXPECT_FALSE(parse_redis_url("redis://h:x"));
-  EXPECT_FALSE(parse_redis_url(""));
+  e = parse_redis_url("127.0.0.1:6380");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "127.0.0.1");
+  EXPECT_EQ(e->port, 6380);
+  e = parse_redis_url("REDIS://h/");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "h");
+  EXPECT_EQ(e->database, 0);
+}
+
+TEST(redis_url, parses_credentials_and_database) {
+  auto e = parse_redis_url("redis://:secret@127.0.0.1:6380/2");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "127.0.0.1");
+  EXPECT_EQ(e->port, 6380);
+  EXPECT_EQ(e->username, "");
+  EXPECT_EQ(e->password, "secret");
+  EXPECT_EQ(e->database, 2);
+  e = parse_redis_url("redis://user:secret@host:6379");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "host");
+  EXPECT_EQ(e->username, "user");
+  EXPECT_EQ(e->password, "secret");
+  EXPECT_EQ(e->database, 0);
+  e = parse_redis_url("redis://user@host");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->username, "user");
+  EXPECT_EQ(e->password, "");
+  EXPECT_EQ(e->port, 6379);
+  // Percent-encoded (RFC 3986 section 3.2.1); the first ':' ends the user.
+  e = parse_redis_url("redis://us%3Aer:p%40ss%3Aw%2Frd%25:x@h/15");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->username, "us:er");
+  EXPECT_EQ(e->password, "p@ss:w/rd%:x");
+  EXPECT_EQ(e->database, 15);
+  // As Node's URL reads it: the last '@' ends the user information.
+  e = parse_redis_url("redis://:p@ss@h");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->password, "p@ss");
+  EXPECT_EQ(e->host, "h");
+  e = parse_redis_url("redis://h/2147483647");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->database, 2147483647);
+}
+
+TEST(redis_url, parses_ipv6_literals) {
+  auto e = parse_redis_url("redis://[::1]:6379");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "::1");
+  EXPECT_EQ(e->port, 6379);
+  e = parse_redis_url("redis://:pw@[2001:db8::7]/3");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "2001:db8::7");
+  EXPECT_EQ(e->port, 6379);
+  EXPECT_EQ(e->password, "pw");
+  EXPECT_EQ(e->database, 3);
+  e = parse_redis_url("[::ffff:127.0.0.1]:7000");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "::ffff:127.0.0.1");
+  EXPECT_EQ(e->port, 7000);
+}
+
+TEST(redis_url, refuses_what_is_malformed) {
+  for (const char* url : {
+           "", "redis://", "redis://:6379", "redis://:secret@", "redis://:secret@:6379",  // no host
+           "redis://h:0", "redis://h:65536", "redis://h:99999999", "redis://h:x", "redis://h:", "redis://h:-1",
+           "redis://h:+1", "redis://h:1:2",                                                      // ports
+           "redis://h/x", "redis://h/-1", "redis://h/+1", "redis://h/2/", "redis://h//", "redis://h/2147483648",
+           "redis://h/1.5",                                                                      // databases
+           "redis://::1", "redis://::1:6379", "redis://[::1", "redis://::1]:6379", "redis://[::1]x",
+           "redis://[::1]:", "redis://[]:1", "redis://[h]:1", "redis://[127.0.0.1]", "redis://h[::1]",  // IPv6
+           "rediss://h:6380", "REDISS://h", "http://h:1", "unix:///tmp/redis.sock",              // schemes
+           "redis://h:1?db=2", "redis://h#x", "redis://h 1", "redis://h\t",                    // the rest
+       }) {
+    EXPECT_FALSE(parse_redis_url(url)) << url;
+  }
 }
 
 // ---- against a real redis-server
@@ -247,6 +327,18 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
+// Whether [::1] can be bound here (some containers have no IPv6 at all).
+bool has_ipv6_loopback() {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
 bool can_connect(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -259,21 +351,31 @@ bool can_connect(int port) {
 }
 
 // redis-server on 127.0.0.1:port, no persistence, stopped by the destructor.
+// `options` go after ours and win where they overlap (in redis.conf the last
+// line of a setting counts): {"--requirepass", "secret"}, {"--bind",
+// "127.0.0.1", "::1"}. start() after stop() starts it again with the same.
 class redis_server {
 public:
-  explicit redis_server(int port) : port_(port) { start(); }
+  explicit redis_server(int port, std::vector<std::string> options = {}) : port_(port), options_(std::move(options)) {
+    start();
+  }
   ~redis_server() { stop(); }
   void start() {
     const char* program = std::getenv("EIO_REDIS_SERVER");
     const std::string p = std::to_string(port_);
+    const char* path = program ? program : "redis-server";
+    // Built before fork(): the child of a process with threads (the clients')
+    // should not allocate.
+    std::vector<const char*> argv{path, "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                  "--loglevel", "warning"};
+    for (const auto& option : options_) argv.push_back(option.c_str());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       const int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
       ::dup2(null, 2);
-      const char* path = program ? program : "redis-server";
-      ::execlp(path, path, "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--loglevel", "warning", static_cast<char*>(nullptr));
+      ::execvp(path, const_cast<char* const*>(argv.data()));
       ::_exit(127);
     }
     for (int i = 0; i < 200 && !can_connect(port_); ++i) std::this_thread::sleep_for(25ms);
@@ -290,6 +392,7 @@ public:
 
 private:
   int port_;
+  std::vector<std::string> options_;
   pid_t pid_ = -1;
 };
 
@@ -333,16 +436,39 @@ redis_client::message_handler collect(inbox& box) {
   };
 }
 
-bool wait_connected(const redis_client& c, std::chrono::milliseconds timeout = 5000ms) {
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5000ms) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!c.stats().connected && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
-  return c.stats().connected;
+  while (!condition() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  return condition();
+}
+
+bool wait_connected(const redis_client& c, std::chrono::milliseconds timeout = 5000ms) {
+  return eventually([&c] { return c.stats().connected.load(); }, timeout);
+}
+
+// Subscriptions are made in order on the other connection: true once Redis
+// counts one subscriber to `channel`.
+bool wait_subscribed(redis_client& c, const std::string& channel) {
+  return eventually([&] {
+    const auto r = call(c, {"PUBSUB", "NUMSUB", channel});
+    return r && r->elements.size() == 2 && r->elements[1].integer == 1;
+  });
+}
+
+bool logged(inbox& box, const std::string& text) {
+  std::lock_guard<std::mutex> lock(box.mutex);
+  for (const auto& line : box.log) {
+    if (line.find(text) != std::string::npos) return true;
+  }
+  return false;
 }
 
 class redis_client_test : public ::testing::Test {
 protected:
-  void SetUp() override {
-    server_ = std::make_unique<redis_server>(free_port());
+  void SetUp() override { start_server(); }
+  // A redis-server on a free port, with `options` (see redis_server).
+  void start_server(std::vector<std::string> options = {}) {
+    server_ = std::make_unique<redis_server>(free_port(), std::move(options));
     // redis-server is a test dependency (scripts/install-deps): without it the
     // test fails rather than passing unseen.
     if (!server_->up()) FAIL() << "redis-server did not start (is it installed?)";
@@ -401,12 +527,7 @@ TEST_F(redis_client_test, unreachable_redis_is_logged_counted_and_survived) {
   // Commands meanwhile fail at once, and are counted.
   EXPECT_FALSE(call(c, {"PING"}));
   EXPECT_GE(c.stats().dropped_commands, 1u);
-  {
-    std::lock_guard<std::mutex> lock(box.mutex);
-    bool logged = false;
-    for (const auto& line : box.log) logged = logged || line.find("unreachable") != std::string::npos;
-    EXPECT_TRUE(logged);
-  }
+  EXPECT_TRUE(logged(box, "unreachable"));
   // Commands do not hurry the next attempt: the backoff holds under traffic.
   const std::uint64_t attempts_before = c.stats().failed_attempts;
   const auto burst_end = std::chrono::steady_clock::now() + 300ms;
@@ -419,18 +540,11 @@ TEST_F(redis_client_test, unreachable_redis_is_logged_counted_and_survived) {
   server_->start();
   ASSERT_TRUE(wait_connected(c));
   // The subscription was made again.
-  for (int i = 0; i < 100; ++i) {
-    auto r = call(c, {"PUBSUB", "NUMSUB", "ch"});
-    if (r && r->elements.size() == 2 && r->elements[1].integer == 1) break;
-    std::this_thread::sleep_for(10ms);
-  }
+  EXPECT_TRUE(wait_subscribed(c, "ch"));
   call(c, {"PUBLISH", "ch", "back"});
   ASSERT_TRUE(box.wait_for(1));
   EXPECT_EQ(c.stats().connections, 2u);
-  std::lock_guard<std::mutex> lock(box.mutex);
-  bool logged = false;
-  for (const auto& line : box.log) logged = logged || line.find("reachable again") != std::string::npos;
-  EXPECT_TRUE(logged);
+  EXPECT_TRUE(logged(box, "reachable again"));
 }
 
 TEST_F(redis_client_test, destroying_the_client_fails_what_is_pending) {
@@ -441,6 +555,158 @@ TEST_F(redis_client_test, destroying_the_client_fails_what_is_pending) {
   for (int i = 0; i < 1000; ++i) c->command({"PING"}, [&answered](const std::optional<redis_reply>&) { ++answered; });
   c.reset();
   EXPECT_EQ(answered, 1000);
+}
+
+// SELECT on the command connection, made again on every reconnection.
+TEST_F(redis_client_test, commands_go_to_the_selected_database) {
+  inbox box;
+  const auto on_database = [&](int database) {
+    redis_client_options o = options_for(server_->port(), box);
+    o.endpoint.database = database;
+    return o;
+  };
+  redis_client writer(on_database(2), collect(box));
+  redis_client reader(on_database(2), collect(box));
+  redis_client db0(on_database(0), collect(box));
+  ASSERT_TRUE(wait_connected(writer));
+  ASSERT_TRUE(wait_connected(reader));
+  ASSERT_TRUE(wait_connected(db0));
+  const auto check_key_in_db2 = [&](const std::string& value) {
+    auto r = call(writer, {"SET", "k", value});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->str, "OK");
+    r = call(reader, {"GET", "k"});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->type, redis_reply::kind::string);
+    EXPECT_EQ(r->str, value);
+    r = call(db0, {"GET", "k"});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->type, redis_reply::kind::nil);
+    // Redis's own account: one key, in database 2.
+    r = call(db0, {"INFO", "keyspace"});
+    ASSERT_TRUE(r);
+    EXPECT_NE(r->str.find("db2:keys=1,"), std::string::npos) << r->str;
+    EXPECT_EQ(r->str.find("db0:"), std::string::npos) << r->str;
+  };
+  check_key_in_db2("before");
+  // Pub/sub ignores databases (hence no SELECT on that connection): a
+  // subscriber through database 2 hears a publisher on database 0.
+  writer.subscribe(subscription_kind::channel, "across");
+  ASSERT_TRUE(wait_subscribed(db0, "across"));
+  call(db0, {"PUBLISH", "across", "heard"});
+  ASSERT_TRUE(box.wait_for(1));
+  // A new redis-server (empty): the reconnected clients select again.
+  server_->stop();
+  server_->start();
+  ASSERT_TRUE(eventually([&] {
+    return writer.stats().connections == 2 && reader.stats().connections == 2 && db0.stats().connections == 2;
+  }));
+  check_key_in_db2("after");
+}
+
+TEST_F(redis_client_test, a_refused_select_is_a_failed_attempt) {
+  inbox box;
+  redis_client_options o = options_for(server_->port(), box);
+  o.endpoint.database = 99;  // redis-server has 16 databases
+  redis_client c(o, collect(box));
+  EXPECT_TRUE(eventually([&] { return c.stats().failed_attempts >= 2; }));
+  EXPECT_EQ(c.stats().connections, 0u);
+  EXPECT_FALSE(c.stats().connected);
+  EXPECT_TRUE(logged(box, "refused SELECT 99 (ERR DB index is out of range)"));
+}
+
+// redis-server with a password for the default user (requirepass) and an
+// ACL user whose password needs percent-encoding in a URL.
+class redis_auth_test : public redis_client_test {
+protected:
+  static constexpr const char* alice_password = "p@ss:w/rd%";
+  void SetUp() override {
+    start_server({"--requirepass", "secret", "--user", "alice", "on", std::string(">") + alice_password, "~*", "&*",
+                  "+@all"});
+  }
+};
+
+TEST_F(redis_auth_test, the_password_opens_both_connections_every_time) {
+  inbox box;
+  redis_client_options o = options_for(server_->port(), box);
+  o.endpoint.password = "secret";
+  redis_client c(o, collect(box));
+  ASSERT_TRUE(wait_connected(c));
+  auto r = call(c, {"SET", "k", "v"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->str, "OK");
+  r = call(c, {"ACL", "WHOAMI"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->str, "default");
+  // Without AUTH on the subscription connection Redis would refuse the
+  // SUBSCRIBE (NOAUTH) and nothing would arrive.
+  c.subscribe(subscription_kind::channel, "ch");
+  ASSERT_TRUE(wait_subscribed(c, "ch"));
+  call(c, {"PUBLISH", "ch", "first"});
+  ASSERT_TRUE(box.wait_for(1));
+  // Both connections authenticate again after Redis comes back.
+  server_->stop();
+  server_->start();
+  ASSERT_TRUE(eventually([&] { return c.stats().connections == 2; }));
+  ASSERT_TRUE(wait_subscribed(c, "ch"));
+  call(c, {"PUBLISH", "ch", "second"});
+  ASSERT_TRUE(box.wait_for(2));
+  std::lock_guard<std::mutex> lock(box.mutex);
+  EXPECT_EQ(std::get<2>(box.messages[1]), "second");
+}
+
+TEST_F(redis_auth_test, an_acl_user_from_a_percent_encoded_url) {
+  inbox box;
+  const auto endpoint =
+      parse_redis_url("redis://alice:p%40ss%3Aw%2Frd%25@127.0.0.1:" + std::to_string(server_->port()) + "/1");
+  ASSERT_TRUE(endpoint);
+  EXPECT_EQ(endpoint->password, alice_password);
+  redis_client_options o = options_for(server_->port(), box);
+  o.endpoint = *endpoint;
+  redis_client c(o, collect(box));
+  ASSERT_TRUE(wait_connected(c));
+  auto r = call(c, {"ACL", "WHOAMI"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->str, "alice");
+  r = call(c, {"CLIENT", "INFO"});
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->str.find(" db=1 "), std::string::npos) << r->str;
+  c.subscribe(subscription_kind::channel, "ch");
+  ASSERT_TRUE(wait_subscribed(c, "ch"));
+  call(c, {"PUBLISH", "ch", "to alice"});
+  ASSERT_TRUE(box.wait_for(1));
+}
+
+TEST_F(redis_auth_test, a_wrong_password_is_a_failed_attempt_logged_without_the_password) {
+  inbox box;
+  redis_client_options o = options_for(server_->port(), box);
+  o.endpoint.password = "not-the-secret-42";
+  redis_client c(o, collect(box));
+  EXPECT_TRUE(eventually([&] { return c.stats().failed_attempts >= 2; }));
+  EXPECT_FALSE(c.stats().connected);
+  EXPECT_EQ(c.stats().connections, 0u);
+  EXPECT_FALSE(call(c, {"PING"}));  // failed at once, as when Redis is unreachable
+  EXPECT_TRUE(logged(box, "refused authentication (WRONGPASS"));
+  EXPECT_FALSE(logged(box, "not-the-secret-42"));
+}
+
+TEST_F(redis_client_test, connects_to_an_ipv6_literal) {
+  const auto endpoint = parse_redis_url("redis://[::1]:" + std::to_string(server_->port()));
+  ASSERT_TRUE(endpoint);
+  EXPECT_EQ(endpoint->host, "::1");
+  // Connecting needs an IPv6 loopback, which some containers lack: there
+  // only the parsing above is tested, and the skip says so.
+  if (!has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback here: [::1] parsed, not connected to";
+  ASSERT_NO_FATAL_FAILURE(start_server({"--bind", "127.0.0.1", "::1"}));
+  inbox box;
+  redis_client_options o = options_for(server_->port(), box);
+  o.endpoint = *parse_redis_url("redis://[::1]:" + std::to_string(server_->port()));
+  redis_client c(o, collect(box));
+  ASSERT_TRUE(wait_connected(c));
+  const auto r = call(c, {"CLIENT", "INFO"});
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->str.find("laddr=[::1]:"), std::string::npos) << r->str;
+  EXPECT_EQ(c.endpoint().host, "::1");
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ subscribers received each publish.)text";
 int run_emit(const emit_arguments& a) {
   const auto endpoint = socketio_redis::parse_redis_url(a.redis);
   if (!endpoint) {
-    std::fprintf(stderr, "error: --redis wants redis://host:port\n");
+    std::fprintf(stderr, "error: --redis wants redis://[user[:password]@]host[:port][/db] (no rediss://: no TLS)\n");
     return exit_usage;
   }
   socketio::value args = socketio::value::array();
@@ -86,7 +86,9 @@ int run_emit(const emit_arguments& a) {
   socketio_redis::redis_emitter emitter(options, a.key);
   const std::chrono::milliseconds timeout(a.timeout);
   if (!emitter.wait_connected(timeout)) {
-    std::fprintf(stderr, "error: cannot reach Redis at %s\n", a.redis.c_str());
+    // Host and port, not the URL: it may hold a password. Why it failed
+    // (unreachable, authentication refused) is the client's log line above.
+    std::fprintf(stderr, "error: cannot reach Redis at host %s, port %d\n", endpoint->host.c_str(), endpoint->port);
     return exit_failure;
   }
   socketio_redis::emit_target target;
@@ -123,7 +125,7 @@ void add_emit_command(CLI::App& app, command_action& action) {
   auto args = std::make_shared<emit_arguments>();
   CLI::App* command = app.add_subcommand("emit", "Publish into a Socket.IO cluster on Redis, as @socket.io/redis-emitter");
   command->footer(emit_footer);
-  command->add_option("--redis", args->redis, "Redis URL")->capture_default_str();
+  command->add_option("--redis", args->redis, "Redis URL: redis://[user[:password]@]host[:port][/db]")->capture_default_str();
   command->add_option("--key", args->key, "The adapters' key (channel prefix)")->capture_default_str();
   command->add_option("--nsp", args->nsp, "Namespace")->capture_default_str();
   command->add_option("--to", args->to, "Room (repeat for several)")->allow_extra_args(false);

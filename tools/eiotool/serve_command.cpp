@@ -296,7 +296,7 @@ void add_serve_command(CLI::App& app, command_action& action) {
       ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
       ->capture_default_str();
   command->add_option("--node-name", args->node_name, "--socketio: the name this server answers cluster pings (sse) with (default HOST:PORT)");
-  command->add_option("--redis", args->redis, "--socketio: join the cluster on this Redis (redis://host:port); each loop is a node");
+  command->add_option("--redis", args->redis, "--socketio: join the cluster on this Redis (redis://[user[:password]@]host[:port][/db]); each loop is a node");
   command->add_option("--redis-adapter", args->redis_adapter, "--socketio --redis: classic (@socket.io/redis-adapter createAdapter), sharded (createShardedAdapter, Redis 7) or streams (@socket.io/redis-streams-adapter, Redis 6.2)")
       ->check(CLI::IsMember({"classic", "sharded", "streams"}))
       ->capture_default_str();

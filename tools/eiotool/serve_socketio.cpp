@@ -37,7 +37,7 @@ int run_socketio_serve(poco_server_options options, const socketio_serve_setting
     const auto endpoint = socketio_redis::parse_redis_url(settings.redis_url);
     const auto kind = socketio_redis::parse_adapter_kind(settings.redis_adapter.empty() ? "classic" : settings.redis_adapter);
     if (!endpoint || !kind) {
-      std::fprintf(stderr, "error: --redis wants redis://host:port and --redis-adapter classic, sharded or streams\n");
+      std::fprintf(stderr, "error: --redis wants redis://[user[:password]@]host[:port][/db] (no rediss://: no TLS) and --redis-adapter classic, sharded or streams\n");
       return exit_usage;
     }
     socketio_redis::redis_adapter_options redis;

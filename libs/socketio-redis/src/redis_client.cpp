@@ -1,5 +1,6 @@
-// The Redis client's I/O thread: two hiredis contexts made non-blocking,
-// poll() over them and a wake-up pipe, queues in, callbacks out.
+// The Redis client's I/O thread: two hiredis contexts made non-blocking
+// once introduced (AUTH, SELECT), poll() over them and a wake-up pipe,
+// queues in, callbacks out.
 #include <eio/socketio_redis/redis_client.hpp>
 
 #include <hiredis/hiredis.h>
@@ -18,32 +19,6 @@
 #include <utility>
 
 namespace eio::socketio_redis {
-
-std::optional<redis_endpoint> parse_redis_url(std::string_view url) {
-  constexpr std::string_view scheme = "redis://";
-  if (url.substr(0, scheme.size()) == scheme) url.remove_prefix(scheme.size());
-  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  if (url.empty() || url.find('@') != std::string_view::npos || url.find('/') != std::string_view::npos) {
-    return std::nullopt;
-  }
-  redis_endpoint out;
-  const std::size_t colon = url.rfind(':');
-  if (colon == std::string_view::npos) {
-    out.host = std::string(url);
-    return out;
-  }
-  out.host = std::string(url.substr(0, colon));
-  const std::string_view port = url.substr(colon + 1);
-  if (out.host.empty() || port.empty() || port.size() > 5) return std::nullopt;
-  int p = 0;
-  for (const char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-    p = p * 10 + (c - '0');
-  }
-  if (p == 0 || p > 65535) return std::nullopt;
-  out.port = p;
-  return out;
-}
 
 namespace {
 
@@ -174,19 +149,68 @@ private:
     }
   }
 
-  bool connect_one(context_ptr& out, std::string& why) {
+  // "redis 127.0.0.1:6379", "redis [::1]:6379": how log lines name Redis.
+  std::string where() const {
+    const redis_endpoint& e = options_.endpoint;
+    const bool ipv6 = e.host.find(':') != std::string::npos;
+    return "redis " + (ipv6 ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port);
+  }
+
+  // On a connection that still blocks (each wait bounded by connect_timeout):
+  // sends argv and reads its reply. False with `why` set when there is no
+  // reply or it is an error; `step` names the command in `why`.
+  static bool ask(redisContext* c, const std::vector<std::string>& argv, const std::string& step, std::string& why) {
+    append(c, argv);
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
+      why = "did not answer " + step + " (" + (c->errstr[0] ? c->errstr : "no reply") + ")";
+      return false;
+    }
+    const auto* r = static_cast<const redisReply*>(raw);
+    const bool refused = r->type == REDIS_REPLY_ERROR;
+    if (refused) why = "refused " + step + " (" + std::string(r->str, r->len) + ")";
+    freeReplyObject(raw);
+    return !refused;
+  }
+
+  // What a new connection says before any queued subscription or command:
+  // AUTH on both (each connection is a session of its own), SELECT on the
+  // command connection only (pub/sub ignores databases).
+  bool introduce(redisContext* c, bool is_command_connection, std::string& why) {
+    const redis_endpoint& e = options_.endpoint;
+    if (!e.username.empty() || !e.password.empty()) {
+      std::vector<std::string> auth{"AUTH"};
+      if (!e.username.empty()) auth.push_back(e.username);
+      auth.push_back(e.password);
+      if (!ask(c, auth, "authentication", why)) return false;
+    }
+    if (is_command_connection && e.database != 0) {
+      const std::string db = std::to_string(e.database);
+      if (!ask(c, {"SELECT", db}, "SELECT " + db, why)) return false;
+    }
+    return true;
+  }
+
+  // One connection, introduced and made non-blocking into `out`; else false
+  // with `why` saying what failed as the log line puts it ("unreachable
+  // (Connection refused)", "refused authentication (WRONGPASS ...)").
+  bool connect_one(context_ptr& out, bool is_command_connection, std::string& why) {
     timeval tv{};
     tv.tv_sec = static_cast<time_t>(options_.connect_timeout.count() / 1000);
     tv.tv_usec = static_cast<suseconds_t>((options_.connect_timeout.count() % 1000) * 1000);
     context_ptr c(redisConnectWithTimeout(options_.endpoint.host.c_str(), options_.endpoint.port, tv));
     if (!c) {
-      why = "out of memory";
+      why = "unreachable (out of memory)";
       return false;
     }
     if (c->err) {
-      why = c->errstr;
+      why = std::string("unreachable (") + c->errstr + ")";
       return false;
     }
+    // The timeout so far bounds the connect only; now it bounds each read and
+    // write of the introduction too (a Redis that accepts and never answers).
+    redisSetTimeout(c.get(), tv);
+    if (!introduce(c.get(), is_command_connection, why)) return false;
     // A Redis host that vanishes without a reset is noticed (TCP keepalive).
     redisEnableKeepAlive(c.get());
     // From here on the thread never waits on the socket: poll() says when.
@@ -198,12 +222,11 @@ private:
 
   bool connect() {
     std::string why;
-    if (connect_one(cmd_, why) && connect_one(sub_, why)) {
+    if (connect_one(cmd_, true, why) && connect_one(sub_, false, why)) {
       ++stats_.connections;
       stats_.connected = true;
       if (attempt_ > 0) {
-        options_.log("redis " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) +
-                     " reachable again after " + std::to_string(attempt_) + " failed attempt(s)");
+        options_.log(where() + " reachable again after " + std::to_string(attempt_) + " failed attempt(s)");
       }
       attempt_ = 0;
       for (const auto& [kind, channel] : subscriptions_) append(sub_.get(), {subscribe_verb(kind), channel});
@@ -218,15 +241,14 @@ private:
         options_.backoff_max.count(), options_.backoff_min.count() << std::min<std::uint64_t>(attempt_ - 1, 20));
     backoff_ = std::chrono::milliseconds(backoff);
     retry_at_ = std::chrono::steady_clock::now() + backoff_;
-    options_.log("redis " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) + " unreachable (" +
-                 why + "), attempt " + std::to_string(attempt_) + ", retry in " + std::to_string(backoff) + " ms");
+    options_.log(where() + " " + why + ", attempt " + std::to_string(attempt_) + ", retry in " + std::to_string(backoff) +
+                 " ms");
     return false;
   }
 
   void lose(const char* why) {
     if (!cmd_ && !sub_) return;
-    options_.log("redis " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) +
-                 " connection lost (" + why + "), reconnecting");
+    options_.log(where() + " connection lost (" + why + "), reconnecting");
     cmd_.reset();
     sub_.reset();
     stats_.connected = false;
@@ -303,8 +325,7 @@ private:
   void on_sub_reply(const redisReply* r) {
     if (r->type == REDIS_REPLY_ERROR) {
       // A refused SUBSCRIBE (SSUBSCRIBE on a Redis before 7): peers go unheard.
-      options_.log("redis " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) +
-                   " refused a subscription: " + std::string(r->str, r->len));
+      options_.log(where() + " refused a subscription: " + std::string(r->str, r->len));
       return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element[0]->type != REDIS_REPLY_STRING) return;

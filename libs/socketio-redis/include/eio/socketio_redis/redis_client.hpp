@@ -12,9 +12,17 @@
 // not Redis 7's SSUBSCRIBE, and asserts on the first "smessage" push. We
 // route the subscription connection's replies ourselves.
 //
-// When Redis cannot be reached, the thread logs one line per failed attempt
-// ("redis 127.0.0.1:6379 unreachable (Connection refused), attempt 3, retry in
-// 400 ms"), counts it, and tries again with exponential backoff (min..max).
+// Each (re)connection of each connection first sends AUTH when credentials
+// are set and, on the command connection, SELECT when the database is not 0,
+// waiting at most connect_timeout for each reply; only then go the queued
+// subscriptions and commands.
+//
+// When Redis cannot be reached, or refuses AUTH or SELECT, the thread logs
+// one line per failed attempt ("redis 127.0.0.1:6379 unreachable (Connection
+// refused), attempt 3, retry in 400 ms"; "redis 127.0.0.1:6379 refused
+// authentication (WRONGPASS invalid username-password pair or user is
+// disabled.), attempt 1, retry in 100 ms"; never the password), counts it,
+// and tries again with exponential backoff (min..max).
 // Commands given meanwhile fail at once (their callback gets nullopt) and are
 // counted as dropped: the caller's local delivery goes on. Subscriptions are
 // remembered and made again on every (re)connection.
@@ -40,14 +48,37 @@ struct redis_reply {
   std::vector<redis_reply> elements;
 };
 
+// Where Redis is, and who we are to it.
 struct redis_endpoint {
-  std::string host = "127.0.0.1";
+  std::string host = "127.0.0.1";  // a name or an address, IPv6 without brackets
   int port = 6379;
+  // When either is set, both connections send "AUTH password" (the default
+  // user, as before Redis 6) or "AUTH username password" (an ACL user,
+  // Redis 6+) before anything else.
+  std::string username;
+  std::string password;
+  // When not 0, the command connection sends "SELECT database". The
+  // subscription connection does not: Redis pub/sub ignores databases, so
+  // nodes on different databases of one Redis still hear each other (give
+  // them different keys, the channels' prefix, to keep clusters apart).
+  int database = 0;
 };
 
-// "redis://host:port" or "host:port" (port 6379 when absent); nullopt when
-// malformed. A user, password or database in the URL is refused (not
-// supported yet).
+// Reads "redis://[user[:password]@]host[:port][/db]" as node-redis and
+// ioredis read it (the URLs given to Node's Redis adapters), or the same
+// without "redis://" (the scheme in any case). The user and password are
+// percent-decoded (RFC 3986 section 3.2.1; a '%' not followed by two hex
+// digits stays as it is): a '/', '?' or '#' in them is written %2F, %3F,
+// %23, a ':' in the user %3A; the first ':' ends the user and, as Node's URL
+// reads it, the last '@' the password. An IPv6 address goes in brackets
+// ("redis://[::1]:6379"). Port 6379 and database 0 when absent.
+//
+// nullopt when the URL is malformed: another scheme, "rediss://" included
+// (TLS: Debian 12's hiredis 0.14 has no TLS support), no host, a port that
+// is not 1 to 65535, a database that is not a non-negative decimal integer
+// (at most INT_MAX), brackets that do not balance or do not hold an IPv6
+// address, an IPv6 address without brackets, a query or fragment, a space
+// or a control character.
 std::optional<redis_endpoint> parse_redis_url(std::string_view url);
 
 enum class subscription_kind { channel, pattern, shard };  // SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE
