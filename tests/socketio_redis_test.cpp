@@ -389,6 +389,7 @@ public:
   }
   bool up() const { return can_connect(port_); }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
 private:
   int port_;
@@ -547,14 +548,50 @@ TEST_F(redis_client_test, unreachable_redis_is_logged_counted_and_survived) {
   EXPECT_TRUE(logged(box, "reachable again"));
 }
 
-TEST_F(redis_client_test, destroying_the_client_fails_what_is_pending) {
+TEST_F(redis_client_test, destroying_the_client_writes_what_was_given_first) {
+  // A server shutting down persists its sessions and then destroys its
+  // clients: the commands given before must reach Redis.
   inbox box;
   auto c = std::make_unique<redis_client>(options_for(server_->port(), box), collect(box));
   ASSERT_TRUE(wait_connected(*c));
   std::atomic<int> answered{0};
-  for (int i = 0; i < 1000; ++i) c->command({"PING"}, [&answered](const std::optional<redis_reply>&) { ++answered; });
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 1000; ++i) {
+    c->command({"SET", "flushed:" + std::to_string(i), "x"}, [&](const std::optional<redis_reply>& r) {
+      ++answered;
+      if (r && r->str == "OK") ++ok;
+    });
+  }
   c.reset();
   EXPECT_EQ(answered, 1000);
+  EXPECT_EQ(ok, 1000);
+  redis_client check(options_for(server_->port(), box), collect(box));
+  ASSERT_TRUE(wait_connected(check));
+  const auto n = call(check, {"DBSIZE"});
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->integer, 1000);
+}
+
+TEST_F(redis_client_test, destroying_the_client_fails_what_redis_does_not_answer_in_time) {
+  inbox box;
+  redis_client_options o = options_for(server_->port(), box);
+  o.flush_on_destroy = std::chrono::milliseconds(200);
+  auto c = std::make_unique<redis_client>(o, collect(box));
+  ASSERT_TRUE(wait_connected(*c));
+  std::atomic<int> answered{0};
+  std::atomic<int> failed{0};
+  // Redis stops answering (SIGSTOP): every callback still runs, with nullopt.
+  ::kill(server_->pid(), SIGSTOP);
+  for (int i = 0; i < 100; ++i) {
+    c->command({"PING"}, [&](const std::optional<redis_reply>& r) {
+      ++answered;
+      if (!r) ++failed;
+    });
+  }
+  c.reset();  // returns after flush_on_destroy, not when Redis answers
+  ::kill(server_->pid(), SIGCONT);
+  EXPECT_EQ(answered, 100);
+  EXPECT_EQ(failed, 100);
 }
 
 // SELECT on the command connection, made again on every reconnection.

@@ -370,14 +370,16 @@ describe("redis streams adapter: connection state recovery across nodes", { time
   // Cuts `socket` (its transport closes: a recoverable reason on the
   // server), points it at `nextUrl`, lets `whileAway` run, reconnects, and
   // returns what it received from then on, in order.
-  async function cutAndRecover(socket, nextUrl, whileAway) {
+  // `cut` (default: the client closes its transport) may instead make the
+  // server go away.
+  async function cutAndRecover(socket, nextUrl, whileAway, cut = async () => socket.io.engine.close()) {
     const received = [];
     socket.onAny((event, ...args) => {
       if (event === "broadcast" || event === "room-message") received.push([event, ...args]);
     });
-    const gone = once(socket, "disconnect");
+    const gone = once(socket, "disconnect", 10000);
     socket.io.uri = nextUrl;
-    socket.io.engine.close();
+    await cut();
     await gone;
     await whileAway();
     socket.connect();
@@ -469,6 +471,31 @@ describe("redis streams adapter: connection state recovery across nodes", { time
     c.close();
     s.close();
     replay.close();
+  });
+
+  test("a node shut down under its clients: they recover on another node", async () => {
+    // SIGTERM: the server closes its sessions ("server shutting down", a
+    // recoverable reason), persists them, and writes that to Redis before
+    // it exits.
+    const c = await connected(recoverable(nodes.b.url));
+    await ask(c, "join", "watchers");
+    await ask(c, "set-data", "kept");
+    const s = await sender();
+    const first = once(c, "broadcast");
+    await ask(s, "broadcast", "before");
+    await first;
+    const sid = c.id;
+    const received = await cutAndRecover(c, nodes.a.url, async () => {}, async () => {
+      await nodes.b.stop();
+      await ask(s, "to-room", "watchers", "while-b-was-gone");
+    });
+    assert.equal(c.recovered, true);
+    assert.equal(c.id, sid);
+    assert.deepEqual(received.map((e) => e[1]), ["while-b-was-gone"]);
+    assert.equal((await ask(c, "whoami")).data, "kept");
+    nodes.b = await startNode("b", ["--port", String(nodes.b.port)]);
+    c.close();
+    s.close();
   });
 
   test("a broadcast racing the reconnect reaches the client exactly once", async () => {

@@ -367,6 +367,42 @@ private:
     }
   }
 
+  // The client is being destroyed: commands queued until then (a session
+  // persisted as its server shuts down) are written and their replies read,
+  // within options_.flush_on_destroy.
+  void flush_before_stop() {
+    if (!cmd_) return;
+    std::deque<work> rest;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      rest.swap(inbox_);
+    }
+    for (auto& w : rest) {
+      if (w.is_subscription) continue;
+      if (pending_.size() >= max_pending_replies) {
+        ++stats_.dropped_commands;
+        guarded("a reply callback", [&] {
+          if (w.done) w.done(std::nullopt);
+        });
+        continue;
+      }
+      append(cmd_.get(), w.argv);
+      ++stats_.commands;
+      pending_.push_back(std::move(w.done));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + options_.flush_on_destroy;
+    while (!pending_.empty() || has_output(cmd_.get())) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) return;
+      pollfd p{cmd_->fd, static_cast<short>(POLLIN | (has_output(cmd_.get()) ? POLLOUT : 0)), 0};
+      if (::poll(&p, 1, static_cast<int>(left)) <= 0) return;
+      int done = 0;
+      if ((p.revents & POLLOUT) && redisBufferWrite(cmd_.get(), &done) != REDIS_OK) return;
+      if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && !read(cmd_.get(), false)) return;
+    }
+  }
+
   void run() {
     auto next_periodic = std::chrono::steady_clock::now() + interval_;
     for (;;) {
@@ -417,6 +453,7 @@ private:
         }
       }
     }
+    flush_before_stop();
     cmd_.reset();
     sub_.reset();
     stats_.connected = false;

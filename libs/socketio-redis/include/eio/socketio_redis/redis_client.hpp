@@ -88,6 +88,10 @@ struct redis_client_options {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{5000};
+  // How long the destructor gives the commands already handed over (a
+  // session persisted while the server shuts down) to be written and
+  // answered before what is left fails.
+  std::chrono::milliseconds flush_on_destroy{1000};
   // Where log lines go (default: stderr, prefixed "eio redis: ").
   std::function<void(const std::string& line)> log;
 };
@@ -118,7 +122,9 @@ public:
 
   redis_client(redis_client_options options, message_handler on_message, state_handler on_state = {},
                periodic_task periodic = {}, std::chrono::milliseconds interval = std::chrono::milliseconds(1000));
-  // Stops the thread; pending callbacks get nullopt.
+  // Writes the commands already given and reads their replies (at most
+  // options.flush_on_destroy), then stops the thread; what is left gets
+  // nullopt.
   ~redis_client();
   redis_client(const redis_client&) = delete;
   redis_client& operator=(const redis_client&) = delete;
