@@ -346,6 +346,67 @@ for (const kind of ["classic", "sharded", "streams"]) {
   });
 }
 
+// The sharded adapter's other subscription modes, ours and Node's on one
+// Redis: which channels each node subscribes (PUBSUB SHARDCHANNELS), and
+// that private messages, room messages and broadcasts cross both ways.
+for (const mode of ["dynamic-private", "static"]) {
+  describe(`redis adapter sharded, subscriptionMode ${mode}`, { timeout: 60000 }, () => {
+    let redis;
+    let servers = [];
+
+    test("rooms, socket ids and broadcasts cross between our node and Node's", async () => {
+      redis = await startRedis(await freePort());
+      const common = ["--redis", redis.url, "--redis-adapter", "sharded", "--redis-subscription-mode", mode];
+      servers = await Promise.all([
+        serve([...common, "--node-name", "a", "--threads", "1"], { socketio: true }),
+        serve([...common, "--node-name", "n"], { socketio: true, reference: true }),
+      ]);
+      const [ours, theirs, ours2] = await Promise.all(
+        [servers[0], servers[1], servers[0]].map((s) => connected(client(s.url))),
+      );
+      await waitFor(async () => {
+        const r = await ask(ours, "sse", "ready");
+        return r.error === null && r.responses.length === 1 ? true : r;
+      }, "serverSideEmit to reach n");
+      await ask(ours, "join", "room-r");
+      await ask(theirs, "join", "room-r");
+
+      const { createClient } = require("redis");
+      const inspect = createClient({ url: redis.url });
+      await inspect.connect();
+      const channels = await inspect.sendCommand(["PUBSUB", "SHARDCHANNELS", "socket.io#/#*"]);
+      await inspect.quit();
+      const rooms = channels.filter((c) => c.split("#").length === 4).map((c) => c.split("#")[2]);
+      if (mode === "static") {
+        assert.deepEqual(rooms.filter((r) => r.length !== 16), [], "no room channels in static mode");
+      } else {
+        // Every room, the sockets' own too, on both nodes.
+        for (const room of ["room-r", ours.id, theirs.id, ours2.id]) assert.ok(rooms.includes(room), `${room} in ${channels}`);
+      }
+
+      const got = recorder([ours, theirs, ours2], "room-message");
+      await ask(theirs, "to-room", ours.id, "private-to-ours");
+      await ask(ours2, "to-room", theirs.id, "private-to-theirs");
+      await ask(ours2, "to-room", "room-r", "to-room-r");
+      await ask(theirs, "to-room", "room-r", "to-room-r-from-node");
+      await settled(got, [3, 3, 0]);
+      assert.deepEqual(got[0].map((a) => a[0]).sort(), ["private-to-ours", "to-room-r", "to-room-r-from-node"]);
+      assert.deepEqual(got[1].map((a) => a[0]).sort(), ["private-to-theirs", "to-room-r", "to-room-r-from-node"]);
+      assert.deepEqual(got[2], []);
+      const all = recorder([ours, theirs, ours2], "broadcast");
+      await ask(theirs, "broadcast", "everyone");
+      await settled(all, [1, 1, 1]);
+      assert.deepEqual(all.map((g) => g.length), [1, 1, 1]);
+      for (const c of [ours, theirs, ours2]) c.close();
+    });
+
+    after(async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+      if (redis) await redis.stop();
+    });
+  });
+}
+
 // Connection state recovery through the Streams adapter: the session is in
 // Redis (sio:session:<pid>) and the missed events in the stream, so a client
 // cut from one node recovers on any other, ours or Node's, and on a node

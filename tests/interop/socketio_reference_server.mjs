@@ -23,6 +23,7 @@
 //   --node-name NAME        the name this server answers "sse" with (default HOST:PORT)
 //   --redis URL             join a cluster through Redis (redis://host:port)
 //   --redis-adapter KIND    classic (default), sharded or streams
+//   --redis-subscription-mode MODE  sharded: dynamic (default), dynamic-private or static
 //   --quiet                 no connection log on stderr
 //
 // Prints exactly one line on stdout, "listening on http://HOST:PORT/PATH",
@@ -67,6 +68,7 @@ try {
       "node-name": { type: "string" },
       redis: { type: "string" },
       "redis-adapter": { type: "string", default: "classic" },
+      "redis-subscription-mode": { type: "string", default: "dynamic" },
       quiet: { type: "boolean", default: false },
     },
   }));
@@ -136,7 +138,7 @@ async function attachRedis() {
     const sub = pub.duplicate();
     await Promise.all([pub.connect(), sub.connect()]);
     redisClients = [pub, sub];
-    io.adapter(createShardedAdapter(pub, sub));
+    io.adapter(createShardedAdapter(pub, sub, { subscriptionMode: values["redis-subscription-mode"] }));
   } else if (kind === "classic") {
     const { createAdapter } = require("@socket.io/redis-adapter");
     const pub = createClient({ url: values.redis });

@@ -50,6 +50,7 @@ struct serve_arguments {
   // --redis: each loop a node of a cluster on Redis (eio::socketio_redis).
   std::string redis;
   std::string redis_adapter = "classic";
+  std::string redis_subscription_mode = "dynamic";
 };
 
 const char* const serve_footer = R"text(Examples:
@@ -212,6 +213,7 @@ int run_socketio(const serve_arguments& args, log_level level) {
   settings.node_name = args.node_name;
   settings.redis_url = args.redis;
   settings.redis_adapter = args.redis_adapter;
+  settings.redis_subscription_mode = args.redis_subscription_mode;
   settings.level = level;
   const int code = run_socketio_serve(server_options_of(args), settings, [&args](poco_server& server) {
     install_stop_signals(server);
@@ -299,6 +301,9 @@ void add_serve_command(CLI::App& app, command_action& action) {
   command->add_option("--redis", args->redis, "--socketio: join the cluster on this Redis (redis://[user[:password]@]host[:port][/db]); each loop is a node");
   command->add_option("--redis-adapter", args->redis_adapter, "--socketio --redis: classic (@socket.io/redis-adapter createAdapter), sharded (createShardedAdapter, Redis 7) or streams (@socket.io/redis-streams-adapter, Redis 6.2)")
       ->check(CLI::IsMember({"classic", "sharded", "streams"}))
+      ->capture_default_str();
+  command->add_option("--redis-subscription-mode", args->redis_subscription_mode, "--redis-adapter sharded: the adapter's subscriptionMode, the same on every node: dynamic (a channel per public room), dynamic-private (per room, socket ids too) or static (one channel per namespace)")
+      ->check(CLI::IsMember({"dynamic", "dynamic-private", "static"}))
       ->capture_default_str();
   command->callback([args, &action] { action = [args] { return run_serve(*args); }; });
 }

@@ -40,8 +40,15 @@ int run_socketio_serve(poco_server_options options, const socketio_serve_setting
       std::fprintf(stderr, "error: --redis wants redis://[user[:password]@]host[:port][/db] (no rediss://: no TLS) and --redis-adapter classic, sharded or streams\n");
       return exit_usage;
     }
+    const auto mode = socketio_redis::parse_subscription_mode(
+        settings.redis_subscription_mode.empty() ? "dynamic" : settings.redis_subscription_mode);
+    if (!mode) {
+      std::fprintf(stderr, "error: --redis-subscription-mode wants dynamic, dynamic-private or static\n");
+      return exit_usage;
+    }
     socketio_redis::redis_adapter_options redis;
     redis.kind = *kind;
+    redis.mode = *mode;
     redis.client.endpoint = *endpoint;
     redis.client.log = [](const std::string& line) { log_line("redis: %s", line.c_str()); };
     nodes = [redis](unsigned, std::function<void(socketio::loop_task)> post) {

@@ -21,6 +21,7 @@ struct socketio_serve_settings {
   std::string node_name;  // empty: host:port
   std::string redis_url;      // empty: no Redis (loops joined in process)
   std::string redis_adapter;  // classic, sharded or streams
+  std::string redis_subscription_mode;  // sharded: dynamic, dynamic-private or static
   log_level level = log_level::info;
 };
 

@@ -25,6 +25,13 @@ std::optional<adapter_kind> parse_adapter_kind(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<subscription_mode> parse_subscription_mode(std::string_view name) {
+  if (name == "dynamic") return subscription_mode::dynamic;
+  if (name == "dynamic-private") return subscription_mode::dynamic_private;
+  if (name == "static") return subscription_mode::fixed;
+  return std::nullopt;
+}
+
 namespace {
 
 // uid2(6) (classic) or randomBytes(8).toString("hex") (ClusterAdapter).
@@ -85,36 +92,51 @@ public:
     const auto current = socket_rooms(id);
     std::set<std::string> counted;  // a room named twice in one call is joined once
     for (const auto& room : rooms) {
-      if (room == id || std::find(current.begin(), current.end(), room) != current.end() || !counted.insert(room).second) continue;
-      if (public_rooms_[room]++ == 0) node_.room_created(name_, room);
+      if (!has_channel(id, room) || std::find(current.begin(), current.end(), room) != current.end() ||
+          !counted.insert(room).second) {
+        continue;
+      }
+      if (channel_rooms_[room]++ == 0) node_.room_created(name_, room);
     }
     cluster_adapter::add_all(id, rooms);
   }
   void del(const std::string& id, const std::string& room) override {
     const auto current = socket_rooms(id);
-    if (room != id && std::find(current.begin(), current.end(), room) != current.end()) release(room);
+    if (has_channel(id, room) && std::find(current.begin(), current.end(), room) != current.end()) release(room);
     cluster_adapter::del(id, room);
   }
   void del_all(const std::string& id) override {
     for (const auto& room : socket_rooms(id)) {
-      if (room != id) release(room);
+      if (has_channel(id, room)) release(room);
     }
     cluster_adapter::del_all(id);
   }
 
 private:
+  // Whether `room`, joined by socket `id`, gets a channel of its own
+  // (sharded-adapter.ts, create-room): public rooms in dynamic mode, every
+  // room in dynamic-private, none in static; the other kinds have none.
+  bool has_channel(const std::string& id, const std::string& room) const {
+    if (node_.options_.kind != adapter_kind::sharded) return false;
+    switch (node_.options_.mode) {
+      case subscription_mode::dynamic: return room != id;
+      case subscription_mode::dynamic_private: return true;
+      case subscription_mode::fixed: return false;
+    }
+    return false;
+  }
   void release(const std::string& room) {
-    const auto it = public_rooms_.find(room);
-    if (it == public_rooms_.end()) return;
+    const auto it = channel_rooms_.find(room);
+    if (it == channel_rooms_.end()) return;
     if (--it->second == 0) {
-      public_rooms_.erase(it);
+      channel_rooms_.erase(it);
       node_.room_deleted(name_, room);
     }
   }
 
   redis_node& node_;
   std::string name_;
-  std::map<std::string, std::size_t> public_rooms_;
+  std::map<std::string, std::size_t> channel_rooms_;  // sockets of this loop in each
 };
 
 redis_node::redis_node(redis_adapter_options options, std::function<void(sio::loop_task)> post)
@@ -172,16 +194,11 @@ void redis_node::remove_namespace(const std::string& nsp) {
 }
 
 void redis_node::room_created(const std::string& nsp, const std::string& room) {
-  // sharded-adapter.ts, dynamic mode: public rooms get a channel of their own.
-  if (options_.kind == adapter_kind::sharded && room.size() != 20) {
-    client_->subscribe(subscription_kind::shard, options_.key + "#" + nsp + "#" + room + "#");
-  }
+  client_->subscribe(subscription_kind::shard, options_.key + "#" + nsp + "#" + room + "#");
 }
 
 void redis_node::room_deleted(const std::string& nsp, const std::string& room) {
-  if (options_.kind == adapter_kind::sharded && room.size() != 20) {
-    client_->unsubscribe(subscription_kind::shard, options_.key + "#" + nsp + "#" + room + "#");
-  }
+  client_->unsubscribe(subscription_kind::shard, options_.key + "#" + nsp + "#" + room + "#");
 }
 
 std::size_t redis_node::node_count() const { return count_.load(); }
@@ -239,10 +256,13 @@ void redis_node::publish(std::shared_ptr<const sio::cluster_message> message) {
     return send(key + "#" + m.nsp + "#", to_msgpack(cluster_message_to_value(m)));
   }
   if (options_.kind == adapter_kind::sharded) {
-    // sharded-adapter.ts computeChannel.
+    // sharded-adapter.ts computeChannel: a one-room broadcast goes on the
+    // room's channel in dynamic mode unless the room looks like a socket id
+    // (20 characters), always in dynamic-private, never in static.
     std::string channel = key + "#" + m.nsp + "#";
     if (m.type == message_type::broadcast && m.request_id.empty() && m.opts.rooms.size() == 1 &&
-        m.opts.rooms[0].size() != 20) {
+        (options_.mode == subscription_mode::dynamic_private ||
+         (options_.mode == subscription_mode::dynamic && m.opts.rooms[0].size() != 20))) {
       channel += m.opts.rooms[0] + "#";
     }
     return send(std::move(channel), encode_cluster_message(m));

@@ -71,10 +71,22 @@ enum class adapter_kind { classic, sharded, streams };
 // "classic", "sharded", "streams"; nullopt otherwise.
 std::optional<adapter_kind> parse_adapter_kind(std::string_view name);
 
+// The sharded adapter's subscriptionMode: which rooms get a channel of their
+// own. dynamic: public rooms (not socket ids); dynamic_private: every room,
+// a socket's own room too; fixed (the reference's "static"): none, every
+// message goes on socket.io#<nsp>#. Every node of a cluster must use the
+// same mode: a node publishes a one-room broadcast on the room's channel
+// only in the modes that subscribe it.
+enum class subscription_mode { dynamic, dynamic_private, fixed };
+// "dynamic", "dynamic-private", "static"; nullopt otherwise.
+std::optional<subscription_mode> parse_subscription_mode(std::string_view name);
+
 struct redis_adapter_options {
   adapter_kind kind = adapter_kind::classic;
   // The adapters' `key` (classic) / `channelPrefix` (sharded).
   std::string key = "socket.io";
+  // sharded: subscriptionMode.
+  subscription_mode mode = subscription_mode::dynamic;
   redis_client_options client;
   // How often the node count is asked of Redis (NUMSUB / SHARDNUMSUB).
   std::chrono::milliseconds server_count_interval{500};
