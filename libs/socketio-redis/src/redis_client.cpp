@@ -291,20 +291,25 @@ private:
         }
         continue;
       }
-      // Not connected, or Redis not keeping up (replies owed past the
-      // bound): the command fails now rather than memory growing.
-      if (!cmd_ || pending_.size() >= max_pending_replies) {
-        ++stats_.dropped_commands;
-        guarded("a reply callback", [&] {
-          if (w.done) w.done(std::nullopt);
-        });
-        continue;
-      }
-      append(cmd_.get(), w.argv);
-      ++stats_.commands;
-      pending_.push_back(std::move(w.done));
+      write_command(w);
     }
     return true;
+  }
+
+  // Writes command `w` on the command connection; not connected, or Redis
+  // not keeping up (replies owed past the bound), it fails now rather than
+  // memory growing.
+  void write_command(work& w) {
+    if (!cmd_ || pending_.size() >= max_pending_replies) {
+      ++stats_.dropped_commands;
+      guarded("a reply callback", [&] {
+        if (w.done) w.done(std::nullopt);
+      });
+      return;
+    }
+    append(cmd_.get(), w.argv);
+    ++stats_.commands;
+    pending_.push_back(std::move(w.done));
   }
 
   // Runs a callback of the application's (or of the adapter's) on this
@@ -378,17 +383,7 @@ private:
       rest.swap(inbox_);
     }
     for (auto& w : rest) {
-      if (w.is_subscription) continue;
-      if (pending_.size() >= max_pending_replies) {
-        ++stats_.dropped_commands;
-        guarded("a reply callback", [&] {
-          if (w.done) w.done(std::nullopt);
-        });
-        continue;
-      }
-      append(cmd_.get(), w.argv);
-      ++stats_.commands;
-      pending_.push_back(std::move(w.done));
+      if (!w.is_subscription) write_command(w);
     }
     const auto deadline = std::chrono::steady_clock::now() + options_.flush_on_destroy;
     while (!pending_.empty() || has_output(cmd_.get())) {
