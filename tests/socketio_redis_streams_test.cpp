@@ -43,6 +43,21 @@ TEST(stream_id, refuses_what_the_reference_refuses_and_what_overflows) {
   }
 }
 
+TEST(stream_for_namespace, spreads_namespaces_as_the_node_adapter_does) {
+  // util.ts hashCode(nsp) % streamCount, computed by Node.
+  EXPECT_EQ(stream_for_namespace("/", "socket.io", 1), "socket.io");
+  EXPECT_EQ(stream_for_namespace("/chat", "socket.io", 1), "socket.io");
+  EXPECT_EQ(stream_for_namespace("/", "socket.io", 4), "socket.io-3");
+  EXPECT_EQ(stream_for_namespace("/chat", "socket.io", 3), "socket.io-1");
+  EXPECT_EQ(stream_for_namespace("/admin", "socket.io", 4), "socket.io-0");
+  EXPECT_EQ(stream_for_namespace("/dyn-abc", "s", 3), "s--2");  // a negative hash keeps its sign
+  EXPECT_EQ(stream_for_namespace("/x/very/long/namespace/name/that/overflows", "s", 4), "s--3");
+  EXPECT_EQ(stream_for_namespace("/\xc3\xbc", "s", 4), "s-1");          // U+00FC, one code unit
+  EXPECT_EQ(stream_for_namespace("/\xf0\x9f\x98\x80", "s", 4), "s-2");  // U+1F600, a surrogate pair
+  EXPECT_EQ(streams_to_read("s", 1), (std::vector<std::string>{"s"}));
+  EXPECT_EQ(streams_to_read("s", 3), (std::vector<std::string>{"s--2", "s--1", "s-0", "s-1", "s-2"}));
+}
+
 sio::cluster_message broadcast(std::string data, std::vector<sio::attachment> attachments = {}) {
   sio::cluster_message m;
   m.uid = "0123456789abcdef";

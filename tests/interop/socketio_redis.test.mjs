@@ -407,6 +407,108 @@ for (const mode of ["dynamic-private", "static"]) {
   });
 }
 
+// A client that reconnects only when told (connect()), to another URL if
+// its manager's uri is changed meanwhile.
+function recoverable(url) {
+  const socket = io(url, { forceNew: true, reconnection: false, timeout: 5000, transports: ["websocket"] });
+  opened.add(socket);
+  return socket;
+}
+
+// Cuts `socket` (its transport closes: a recoverable reason on the
+// server), points it at `nextUrl`, lets `whileAway` run, reconnects, and
+// returns what it received from then on, in order.
+// `cut` (default: the client closes its transport) may instead make the
+// server go away.
+async function cutAndRecover(socket, nextUrl, whileAway, cut = async () => socket.io.engine.close()) {
+  const received = [];
+  socket.onAny((event, ...args) => {
+    if (event === "broadcast" || event === "room-message") received.push([event, ...args]);
+  });
+  const gone = once(socket, "disconnect", 10000);
+  socket.io.uri = nextUrl;
+  await cut();
+  await gone;
+  await whileAway();
+  socket.connect();
+  await connected(socket);
+  return received;
+}
+
+// streamCount: namespaces spread over several streams by hash, the same
+// streams for our node and Node's ("/" on socket.io-3, "/custom" on
+// socket.io-0 with 4 streams).
+describe("redis streams adapter with streamCount 4", { timeout: 60000 }, () => {
+  let redis;
+  let servers = [];
+
+  test("each namespace on its stream: broadcasts both ways, and recovery across the kinds", async () => {
+    redis = await startRedis(await freePort());
+    const common = ["--redis", redis.url, "--redis-adapter", "streams", "--redis-stream-count", "4", "--state-recovery", "60000"];
+    servers = await Promise.all([
+      serve([...common, "--node-name", "a", "--threads", "1"], { socketio: true }),
+      serve([...common, "--node-name", "n"], { socketio: true, reference: true }),
+    ]);
+    const ours = await Promise.all(["/", "/custom"].map((nsp) => connected(client(servers[0].url, nsp))));
+    const theirs = await Promise.all(["/", "/custom"].map((nsp) => connected(client(servers[1].url, nsp))));
+    await waitFor(async () => {
+      const r = await ask(ours[0], "sse", "ready");
+      return r.error === null && r.responses.length === 1 ? true : r;
+    }, "serverSideEmit to reach n");
+    const got = recorder([...ours, ...theirs], "broadcast");
+    await ask(ours[0], "broadcast", "root-from-ours");
+    await ask(theirs[0], "broadcast", "root-from-node");
+    await ask(ours[1], "broadcast", "custom-from-ours");
+    await ask(theirs[1], "broadcast", "custom-from-node");
+    await settled(got, [2, 2, 2, 2]);
+    assert.deepEqual(got[0].map((a) => a[0]).sort(), ["root-from-node", "root-from-ours"]);
+    assert.deepEqual(got[1].map((a) => a[0]).sort(), ["custom-from-node", "custom-from-ours"]);
+    assert.deepEqual(got[2].map((a) => a[0]).sort(), ["root-from-node", "root-from-ours"]);
+    assert.deepEqual(got[3].map((a) => a[0]).sort(), ["custom-from-node", "custom-from-ours"]);
+    const { createClient } = require("redis");
+    const inspect = createClient({ url: redis.url });
+    await inspect.connect();
+    const logged = async (stream, event) =>
+      (await inspect.xRange(stream, "-", "+"))
+        .map((e) => ({ uid: e.message.uid, data: JSON.parse(e.message.data) }))
+        .filter((e) => e.data.packet.data[0] === event);
+    const names = async (stream) => (await logged(stream, "broadcast")).map((e) => e.data.packet.data[1]).sort();
+    assert.deepEqual(await names("socket.io-3"), ["root-from-node", "root-from-ours"]);
+    assert.deepEqual(await names("socket.io-0"), ["custom-from-node", "custom-from-ours"]);
+    // With recovery, socket.emit (the demo's "auth" greeting) is logged too,
+    // to the socket's own room, by both kinds of node.
+    const greetings = await logged("socket.io-3", "auth");
+    assert.equal(new Set(greetings.map((e) => e.uid)).size, 2);
+    assert.deepEqual(greetings.map((e) => e.data.opts.rooms).sort(), [[ours[0].id], [theirs[0].id]].sort());
+    assert.equal(await inspect.exists("socket.io"), 0, "no single stream");
+    await inspect.quit();
+    for (const c of [...ours, ...theirs]) c.close();
+
+    // A client of Node's /custom recovers on ours, from socket.io-0.
+    const c = await connected(recoverable(servers[1].url + "/custom"));
+    const s = await connected(client(servers[0].url, "/custom"));
+    const first = once(c, "broadcast");
+    await ask(s, "broadcast", "before");
+    await first;
+    const sid = c.id;
+    const received = await cutAndRecover(c, servers[0].url, async () => {
+      await waitFor(async () => !(await ask(s, "fetch-sockets", sid)).includes(sid), "the cut noticed");
+      await ask(s, "broadcast", "missed-1");
+      await ask(s, "broadcast", "missed-2");
+    });
+    assert.equal(c.recovered, true);
+    assert.equal(c.id, sid);
+    assert.deepEqual(received.map((e) => e[1]), ["missed-1", "missed-2"]);
+    c.close();
+    s.close();
+  });
+
+  after(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    if (redis) await redis.stop();
+  });
+});
+
 // Connection state recovery through the Streams adapter: the session is in
 // Redis (sio:session:<pid>) and the missed events in the stream, so a client
 // cut from one node recovers on any other, ours or Node's, and on a node
@@ -419,34 +521,6 @@ describe("redis streams adapter: connection state recovery across nodes", { time
     name === "n"
       ? serve([...recoveryArgs(name), ...extra], { socketio: true, reference: true })
       : serve([...recoveryArgs(name), "--threads", "1", ...extra], { socketio: true });
-
-  // A client that reconnects only when told (connect()), to another URL if
-  // its manager's uri is changed meanwhile.
-  function recoverable(url) {
-    const socket = io(url, { forceNew: true, reconnection: false, timeout: 5000, transports: ["websocket"] });
-    opened.add(socket);
-    return socket;
-  }
-
-  // Cuts `socket` (its transport closes: a recoverable reason on the
-  // server), points it at `nextUrl`, lets `whileAway` run, reconnects, and
-  // returns what it received from then on, in order.
-  // `cut` (default: the client closes its transport) may instead make the
-  // server go away.
-  async function cutAndRecover(socket, nextUrl, whileAway, cut = async () => socket.io.engine.close()) {
-    const received = [];
-    socket.onAny((event, ...args) => {
-      if (event === "broadcast" || event === "room-message") received.push([event, ...args]);
-    });
-    const gone = once(socket, "disconnect", 10000);
-    socket.io.uri = nextUrl;
-    await cut();
-    await gone;
-    await whileAway();
-    socket.connect();
-    await connected(socket);
-    return received;
-  }
 
   const sender = () => connected(client(nodes.n.url));
 

@@ -24,6 +24,7 @@
 //   --redis URL             join a cluster through Redis (redis://host:port)
 //   --redis-adapter KIND    classic (default), sharded or streams
 //   --redis-subscription-mode MODE  sharded: dynamic (default), dynamic-private or static
+//   --redis-stream-count N  streams: streamCount (default 1)
 //   --quiet                 no connection log on stderr
 //
 // Prints exactly one line on stdout, "listening on http://HOST:PORT/PATH",
@@ -69,6 +70,7 @@ try {
       redis: { type: "string" },
       "redis-adapter": { type: "string", default: "classic" },
       "redis-subscription-mode": { type: "string", default: "dynamic" },
+      "redis-stream-count": { type: "string", default: "1" },
       quiet: { type: "boolean", default: false },
     },
   }));
@@ -131,7 +133,7 @@ async function attachRedis() {
     const client = createClient({ url: values.redis });
     await client.connect();
     redisClients = [client];
-    io.adapter(createAdapter(client));
+    io.adapter(createAdapter(client, { streamCount: integer("redis-stream-count", values["redis-stream-count"]) }));
   } else if (kind === "sharded") {
     const { createShardedAdapter } = require("@socket.io/redis-adapter");
     const pub = createClient({ url: values.redis });

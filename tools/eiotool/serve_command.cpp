@@ -51,6 +51,7 @@ struct serve_arguments {
   std::string redis;
   std::string redis_adapter = "classic";
   std::string redis_subscription_mode = "dynamic";
+  std::size_t redis_stream_count = 1;
 };
 
 const char* const serve_footer = R"text(Examples:
@@ -214,6 +215,7 @@ int run_socketio(const serve_arguments& args, log_level level) {
   settings.redis_url = args.redis;
   settings.redis_adapter = args.redis_adapter;
   settings.redis_subscription_mode = args.redis_subscription_mode;
+  settings.redis_stream_count = args.redis_stream_count;
   settings.level = level;
   const int code = run_socketio_serve(server_options_of(args), settings, [&args](poco_server& server) {
     install_stop_signals(server);
@@ -304,6 +306,9 @@ void add_serve_command(CLI::App& app, command_action& action) {
       ->capture_default_str();
   command->add_option("--redis-subscription-mode", args->redis_subscription_mode, "--redis-adapter sharded: the adapter's subscriptionMode, the same on every node: dynamic (a channel per public room), dynamic-private (per room, socket ids too) or static (one channel per namespace)")
       ->check(CLI::IsMember({"dynamic", "dynamic-private", "static"}))
+      ->capture_default_str();
+  command->add_option("--redis-stream-count", args->redis_stream_count, "--redis-adapter streams: the adapter's streamCount, the same on every node (namespaces spread over that many streams by hash)")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   command->callback([args, &action] { action = [args] { return run_serve(*args); }; });
 }

@@ -49,6 +49,7 @@ int run_socketio_serve(poco_server_options options, const socketio_serve_setting
     socketio_redis::redis_adapter_options redis;
     redis.kind = *kind;
     redis.mode = *mode;
+    redis.stream_count = settings.redis_stream_count;
     redis.client.endpoint = *endpoint;
     redis.client.log = [](const std::string& line) { log_line("redis: %s", line.c_str()); };
     nodes = [redis](unsigned, std::function<void(socketio::loop_task)> post) {

@@ -22,6 +22,7 @@ struct socketio_serve_settings {
   std::string redis_url;      // empty: no Redis (loops joined in process)
   std::string redis_adapter;  // classic, sharded or streams
   std::string redis_subscription_mode;  // sharded: dynamic, dynamic-private or static
+  std::size_t redis_stream_count = 1;   // streams: streamCount
   log_level level = log_level::info;
 };
 

@@ -4,10 +4,11 @@
 // node's client keeps serving commands and pub/sub meanwhile), as the
 // reference has a duplicated client per stream.
 //
-// On its first connection it asks where the stream ends (XREVRANGE ... COUNT
-// 1) and reads from there; after a lost connection it goes on from the last
-// entry it read, so nothing appended meanwhile is skipped (unless MAXLEN
-// trimmed it first).
+// It reads every stream of the cluster with one XREAD. On its first
+// connection it asks where each stream ends (XREVRANGE ... COUNT 1) and
+// reads from there; after a lost connection it goes on from the last entry
+// it read, so nothing appended meanwhile is skipped (unless MAXLEN trimmed
+// it first).
 #pragma once
 
 #include <eio/socketio_redis/redis_client.hpp>
@@ -38,17 +39,16 @@ class stream_reader {
 public:
   struct options {
     redis_client_options client;
-    std::string stream;
+    std::vector<std::string> streams;
     std::size_t read_count = 100;                  // XREAD COUNT (readCount)
     std::chrono::milliseconds block_time{5000};    // XREAD BLOCK (blockTimeInMs)
   };
-  // All on the reader's I/O thread: `started` once, with the position
-  // reading starts after; `read` with each non-empty batch, in stream order;
-  // `down` when the reader's connection is lost or cannot be made.
+  // All on the reader's I/O thread: `started` once per stream, with the
+  // position reading starts after; `read` with each non-empty batch of a
+  // stream, in stream order.
   struct handlers {
-    std::function<void(stream_id)> started;
-    std::function<void(std::vector<stream_entry>)> read;
-    std::function<void()> down;
+    std::function<void(const std::string& stream, stream_id)> started;
+    std::function<void(const std::string& stream, std::vector<stream_entry>)> read;
   };
 
   stream_reader(options opts, handlers h);
@@ -63,7 +63,8 @@ private:
   options options_;
   handlers handlers_;
   // The reader's I/O thread only:
-  std::optional<stream_id> position_;
+  std::vector<std::optional<stream_id>> positions_;  // per stream, as options_.streams
+  std::size_t positions_asked_ = 0;                  // XREVRANGE replies still to come
   bool reading_ = false;
   std::unique_ptr<redis_client> client_;
   std::atomic<redis_client*> ready_{nullptr};  // client_, once stored (the I/O thread reads it)

@@ -8,7 +8,7 @@
 // loop applied it before the socket existed, from the reader if after.
 // That cut is exact only if every broadcast this loop delivers comes
 // through the reader in stream order, its own included: then "applied" is
-// one stream id (applied_), entries up to it are replayed, entries past it
+// one stream id per stream (applied_), entries up to it are replayed, entries past it
 // are left to the reader, and when the reader is ahead of the range the
 // range is read further. The reference delivers its own broadcast when
 // XADD answers and has no such cut (a reconnect racing new broadcasts can
@@ -57,10 +57,14 @@ public:
 
   void broadcast(sio::event_packet packet, const sio::broadcast_options& opts) override {
     if (!recovery()) return cluster_adapter::broadcast(std::move(packet), opts);
-    // Not in the stream, so no offset (cluster-adapter.ts: onlyLocal).
-    if (opts.flags.local) return local_broadcast(packet, opts);
+    // Not in the stream, so no offset (cluster-adapter.ts: onlyLocal),
+    // except socket.emit: socket.cpp flags it local (the socket is here),
+    // but the reference logs it like any broadcast (socket.ts emit), so that
+    // a direct emit lost with the connection is replayed too.
+    if (opts.flags.local && !is_socket_emit(opts)) return local_broadcast(packet, opts);
     auto m = make(message_type::broadcast);
     m->opts = opts;
+    m->opts.flags.local = false;
     m->packet = std::move(packet);
     publish(std::move(m));  // this loop's sockets get it when it is read back
   }
@@ -107,6 +111,11 @@ public:
   }
 
 private:
+  // To one socket of this loop, by its id, no one excepted: what
+  // socket::emit hands the adapter.
+  bool is_socket_emit(const sio::broadcast_options& opts) const {
+    return opts.rooms.size() == 1 && opts.except.empty() && nsp_.find_socket(opts.rooms[0]) != nullptr;
+  }
   bool recovery() const { return nsp_.owner().config().options().connection_state_recovery.has_value(); }
 
   redis_node& node_;
@@ -124,6 +133,7 @@ const redis_client_stats* redis_node::reader_stats() const noexcept { return rea
 // after the post that follows them.
 struct redis_node::restore_state {
   std::string nsp;
+  std::string stream;  // the namespace's
   stream_id offset;
   restored_callback done;
   std::optional<sio::session_to_persist> session;
@@ -136,26 +146,32 @@ struct redis_node::restore_state {
 void redis_node::start_stream_reader() {
   stream_reader::options o;
   o.client = options_.client;
-  o.stream = options_.stream_name;
+  o.streams = streams_to_read(options_.stream_name, options_.stream_count);
   o.read_count = options_.stream_read_count;
   o.block_time = options_.stream_block_time;
   stream_reader::handlers h;
-  h.started = [this](stream_id at) {
-    post_([this, at](std::chrono::milliseconds now) {
-      if (!applied_) applied_ = at;
+  h.started = [this](const std::string& stream, stream_id at) {
+    post_([this, stream, at](std::chrono::milliseconds now) {
+      applied_.emplace(stream, at);
       std::vector<std::shared_ptr<restore_state>> waiting;
       waiting.swap(restores_waiting_);
       for (const auto& state : waiting) continue_restore(state, now);
     });
   };
-  h.read = [this](std::vector<stream_entry> entries) { on_stream_read(std::move(entries)); };
+  h.read = [this](const std::string& stream, std::vector<stream_entry> entries) {
+    on_stream_read(stream, std::move(entries));
+  };
   reader_ = std::make_unique<stream_reader>(std::move(o), std::move(h));
 }
 
-void redis_node::on_stream_read(std::vector<stream_entry> entries) {
-  post_([this, entries = std::move(entries)](std::chrono::milliseconds now) mutable {
+std::string redis_node::stream_of(const std::string& nsp) const {
+  return stream_for_namespace(nsp, options_.stream_name, options_.stream_count);
+}
+
+void redis_node::on_stream_read(const std::string& stream, std::vector<stream_entry> entries) {
+  post_([this, stream, entries = std::move(entries)](std::chrono::milliseconds now) mutable {
     for (stream_entry& e : entries) {
-      applied_ = e.id;
+      applied_[stream] = e.id;
       if (!e.message || receiver_ == nullptr) continue;
       if (e.message->type == message_type::broadcast) e.message->offset = to_string(e.id);
       receiver_->on_cluster_message(*e.message, now);
@@ -164,7 +180,7 @@ void redis_node::on_stream_read(std::vector<stream_entry> entries) {
 }
 
 void redis_node::append_to_stream(std::shared_ptr<const sio::cluster_message> message) {
-  std::vector<std::string> argv = {"XADD", options_.stream_name, "MAXLEN", "~",
+  std::vector<std::string> argv = {"XADD", stream_of(message->nsp), "MAXLEN", "~",
                                    std::to_string(options_.stream_max_len), "*"};
   for (auto& [name, value] : to_stream_fields(*message)) {
     argv.push_back(std::move(name));
@@ -190,6 +206,7 @@ void redis_node::restore_session(const std::string& nsp, const std::string& pid,
                                  restored_callback done) {
   auto state = std::make_shared<restore_state>();
   state->nsp = nsp;
+  state->stream = stream_of(nsp);
   state->offset = offset;
   state->done = std::move(done);
   // One connection, so the replies come in this order, the range's last.
@@ -198,7 +215,7 @@ void redis_node::restore_session(const std::string& nsp, const std::string& pid,
     else if (r->type == redis_reply::kind::string) state->session = decode_session(r->str);
   });
   const std::string at = to_string(offset);
-  client_->command({"XRANGE", options_.stream_name, at, at}, [state](const std::optional<redis_reply>& r) {
+  client_->command({"XRANGE", state->stream, at, at}, [state](const std::optional<redis_reply>& r) {
     if (!r || r->type != redis_reply::kind::array) state->failed = true;
     else state->offset_found = !r->elements.empty();
   });
@@ -207,7 +224,7 @@ void redis_node::restore_session(const std::string& nsp, const std::string& pid,
 
 void redis_node::read_after(std::shared_ptr<restore_state> state, stream_id after) {
   ++state->pages;
-  client_->command({"XRANGE", options_.stream_name, "(" + to_string(after), "+", "COUNT",
+  client_->command({"XRANGE", state->stream, "(" + to_string(after), "+", "COUNT",
                     std::to_string(options_.restore_page_size)},
                    [this, state](const std::optional<redis_reply>& r) {
                      auto entries = r ? parse_entries(*r) : std::nullopt;
@@ -219,12 +236,14 @@ void redis_node::read_after(std::shared_ptr<restore_state> state, stream_id afte
 
 void redis_node::continue_restore(const std::shared_ptr<restore_state>& state, std::chrono::milliseconds now) {
   if (state->failed || !state->session || !state->offset_found) return state->done(std::nullopt, {}, now);
-  if (!applied_) {
+  const auto applied_at = applied_.find(state->stream);
+  if (applied_at == applied_.end()) {
     restores_waiting_.push_back(state);  // the reader has not started: nothing applied to compare with
     return;
   }
+  const stream_id applied = applied_at->second;
   const stream_id reached = state->entries.empty() ? state->offset : state->entries.back().id;
-  if (reached < *applied_) {
+  if (reached < applied) {
     // This loop applied entries the range has not read yet (the reader is
     // ahead): before the socket exists they reached nobody, so read on.
     if (state->pages >= options_.restore_max_pages) return state->done(std::nullopt, {}, now);
@@ -233,7 +252,7 @@ void redis_node::continue_restore(const std::shared_ptr<restore_state>& state, s
   // Entries past applied_ are the reader's to deliver, once the socket exists.
   std::vector<stream_entry> replay;
   for (stream_entry& e : state->entries) {
-    if (*applied_ < e.id) break;
+    if (applied < e.id) break;
     replay.push_back(std::move(e));
   }
   state->done(std::move(state->session), std::move(replay), now);

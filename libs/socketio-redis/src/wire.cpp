@@ -466,6 +466,40 @@ std::optional<stream_id> parse_stream_id(std::string_view text) {
   return stream_id{*ms, *seq};
 }
 
+std::string stream_for_namespace(std::string_view nsp, std::string_view name, std::size_t count) {
+  if (count <= 1) return std::string(name);
+  // JavaScript: hash = hash * 31 + chr; hash |= 0; over charCodeAt(i).
+  std::uint32_t hash = 0;
+  const auto add = [&hash](std::uint32_t unit) { hash = hash * 31u + unit; };
+  const auto* p = reinterpret_cast<const unsigned char*>(nsp.data());
+  for (std::size_t i = 0; i < nsp.size();) {
+    // Namespace names are well-formed UTF-8 (the codec checks them).
+    const unsigned char lead = p[i];
+    const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    std::uint32_t cp = length == 1 ? lead : length == 2 ? lead & 0x1Fu : length == 3 ? lead & 0x0Fu : lead & 0x07u;
+    for (std::size_t k = 1; k < length && i + k < nsp.size(); ++k) cp = (cp << 6) | (p[i + k] & 0x3Fu);
+    i += length;
+    if (cp < 0x10000) {
+      add(cp);
+    } else {
+      cp -= 0x10000;
+      add(0xD800u + (cp >> 10));
+      add(0xDC00u + (cp & 0x3FFu));
+    }
+  }
+  const long long suffix = static_cast<long long>(static_cast<std::int32_t>(hash)) % static_cast<long long>(count);
+  return std::string(name) + "-" + std::to_string(suffix);
+}
+
+std::vector<std::string> streams_to_read(std::string_view name, std::size_t count) {
+  if (count <= 1) return {std::string(name)};
+  std::vector<std::string> out;
+  for (long long i = -static_cast<long long>(count) + 1; i < static_cast<long long>(count); ++i) {
+    out.push_back(std::string(name) + "-" + std::to_string(i));
+  }
+  return out;
+}
+
 std::string to_string(const stream_id& id) { return std::to_string(id.ms) + "-" + std::to_string(id.seq); }
 
 stream_fields to_stream_fields(const sio::cluster_message& m) {

@@ -15,7 +15,8 @@
 //            not 20 characters long), responses on socket.io#<nsp>#<uid>#;
 //            the node count is PUBSUB SHARDNUMSUB socket.io#<nsp>#.
 //   streams  @socket.io/redis-streams-adapter 0.3: broadcasts and room
-//            operations appended to the stream "socket.io" (XADD MAXLEN ~,
+//            operations appended to the stream "socket.io" (or one of
+//            stream_count streams, by namespace hash) (XADD MAXLEN ~,
 //            fields uid, nsp, type, data) and read by every node (XREAD on a
 //            connection of its own, stream_reader.hpp); requests and
 //            responses PUBLISHed as msgpack on socket.io#<nsp># and
@@ -91,10 +92,14 @@ struct redis_adapter_options {
   // How often the node count is asked of Redis (NUMSUB / SHARDNUMSUB).
   std::chrono::milliseconds server_count_interval{500};
 
-  // streams: the stream (streamName), its approximate length bound (maxLen,
-  // XADD MAXLEN ~), XREAD's COUNT and BLOCK (readCount, blockTimeInMs), the
-  // prefix of session keys (sessionKeyPrefix), as the reference's defaults.
+  // streams: the stream (streamName) or, with stream_count > 1, the streams
+  // namespaces are spread over by hash (streamCount: stream_for_namespace),
+  // its approximate length bound (maxLen, XADD MAXLEN ~), XREAD's COUNT and
+  // BLOCK (readCount, blockTimeInMs), the prefix of session keys
+  // (sessionKeyPrefix), as the reference's defaults. Every node of a cluster
+  // must use the same stream_name and stream_count.
   std::string stream_name = "socket.io";
+  std::size_t stream_count = 1;
   std::size_t stream_max_len = 10'000;
   std::size_t stream_read_count = 100;
   std::chrono::milliseconds stream_block_time{5000};
@@ -156,7 +161,8 @@ private:
   std::unique_ptr<socketio::adapter> make_streams_adapter(socketio::namespace_runtime& nsp);
   void start_stream_reader();
   void append_to_stream(std::shared_ptr<const socketio::cluster_message> message);
-  void on_stream_read(std::vector<stream_entry> entries);
+  void on_stream_read(const std::string& stream, std::vector<stream_entry> entries);
+  std::string stream_of(const std::string& nsp) const;
   void persist_session(const socketio::session_to_persist& session, std::chrono::milliseconds ttl);
   // The session (nullopt: unknown pid, offset gone, Redis unreachable) and
   // the stream's entries after the offset up to the last one this loop has
@@ -183,9 +189,9 @@ private:
   std::atomic<redis_client*> ready_{nullptr};  // client_, once stored
   // streams:
   std::unique_ptr<stream_reader> reader_;
-  // Loop thread: the last stream entry this loop has applied (or where the
-  // reader started), and the restores waiting for the reader to start.
-  std::optional<stream_id> applied_;
+  // Loop thread: per stream, the last entry this loop has applied (or where
+  // the reader started), and the restores waiting for the reader to start.
+  std::map<std::string, stream_id> applied_;
   std::vector<std::shared_ptr<restore_state>> restores_waiting_;
 };
 

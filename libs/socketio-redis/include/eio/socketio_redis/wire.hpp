@@ -68,6 +68,16 @@ struct stream_id {
 std::optional<stream_id> parse_stream_id(std::string_view text);
 std::string to_string(const stream_id& id);
 
+// The stream namespace `nsp` is written to (adapter.ts computeStreamName):
+// `name` when there is one stream, else name + "-" + hashCode(nsp) % count,
+// where hashCode is Java's over the UTF-16 code units, in int32, and % keeps
+// JavaScript's sign: a suffix can be negative ("socket.io--1").
+std::string stream_for_namespace(std::string_view nsp, std::string_view name, std::size_t count);
+// Every stream a node reads with `count` streams: name-0 .. name-(count-1)
+// as the reference reads, and name--1 .. name--(count-1) it writes for
+// namespaces with a negative hash but never reads (so ours hear them).
+std::vector<std::string> streams_to_read(std::string_view name, std::size_t count);
+
 using stream_fields = std::vector<std::pair<std::string, std::string>>;
 // The fields XADD writes for `m` (adapter.ts encode()): uid, nsp, type as
 // decimal text, and data: the message's data as JSON text, or the base64
