@@ -188,6 +188,58 @@ TEST(session, round_trips_and_refuses_garbage) {
   EXPECT_FALSE(decode_session(no_sid));
 }
 
+TEST(restore_step, cuts_at_what_the_loop_applied) {
+  const stream_id offset{100, 0};
+  const stream_id e1{100, 1}, e2{101, 0}, e3{102, 0};
+  // The reader has not started, or has not applied the client's own offset.
+  EXPECT_EQ(next_restore_step(offset, e2, std::nullopt, 1, 100), restore_step::wait);
+  EXPECT_EQ(next_restore_step(offset, e2, stream_id{99, 5}, 1, 100), restore_step::wait);
+  // Applied exactly the offset, nothing read after it: replay nothing.
+  EXPECT_EQ(next_restore_step(offset, offset, offset, 1, 100), restore_step::replay);
+  // The range read past what the loop applied: replay up to applied.
+  EXPECT_EQ(next_restore_step(offset, e3, e2, 1, 100), restore_step::replay);
+  EXPECT_EQ(next_restore_step(offset, e2, e2, 1, 100), restore_step::replay);
+  // The loop applied entries the range has not read: read on, up to the bound.
+  EXPECT_EQ(next_restore_step(offset, e1, e3, 1, 100), restore_step::read_more);
+  EXPECT_EQ(next_restore_step(offset, offset, e1, 99, 100), restore_step::read_more);
+  EXPECT_EQ(next_restore_step(offset, offset, e1, 100, 100), restore_step::refuse);
+}
+
+redis_reply text(std::string s) {
+  redis_reply r;
+  r.type = redis_reply::kind::string;
+  r.str = std::move(s);
+  return r;
+}
+redis_reply array(std::vector<redis_reply> elements) {
+  redis_reply r;
+  r.type = redis_reply::kind::array;
+  r.elements = std::move(elements);
+  return r;
+}
+
+TEST(parse_entries, reads_an_xrange_reply_and_refuses_other_shapes) {
+  const redis_reply good = array({
+      array({text("5-1"), array({text("uid"), text("u"), text("nsp"), text("/"), text("type"), text("4"),
+                                 text("data"), text(R"({"opts":{"rooms":["a"]},"rooms":["b"]})")})}),
+      array({text("5-2"), array({text("uid"), text("u"), text("type"), text("99")})}),  // not understood, still read
+  });
+  const auto entries = parse_entries(good);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ(to_string((*entries)[0].id), "5-1");
+  ASSERT_TRUE((*entries)[0].message);
+  EXPECT_EQ((*entries)[0].message->type, sio::message_type::sockets_join);
+  EXPECT_EQ(to_string((*entries)[1].id), "5-2");
+  EXPECT_FALSE((*entries)[1].message);
+  EXPECT_TRUE(parse_entries(array({})));                                               // empty range
+  EXPECT_FALSE(parse_entries(text("5-1")));                                            // not an array
+  EXPECT_FALSE(parse_entries(array({array({text("5-1")})})));                         // no fields
+  EXPECT_FALSE(parse_entries(array({array({text("x-1"), array({})})})));              // a bad id
+  EXPECT_FALSE(parse_entries(array({array({text("5-1"), array({text("uid")})})})));   // an odd field count
+  EXPECT_FALSE(parse_entries(array({array({text("5-1"), text("uid")})})));            // fields not an array
+}
+
 TEST(glob_literal, escapes_what_a_redis_pattern_would_expand) {
   EXPECT_EQ(glob_literal("socket.io#/chat#"), "socket.io#/chat#");
   EXPECT_EQ(glob_literal("socket.io#/a*b?[c]\\#"), "socket.io#/a\\*b\\?\\[c\\]\\\\#");

@@ -292,12 +292,17 @@ for (const kind of ["classic", "sharded", "streams"]) {
 
     test("Redis restarted mid-run: local traffic goes on, cross-node traffic resumes", async () => {
       await redis.stop();
-      // Local delivery with Redis gone: b's client still gets its own broadcast.
-      const got = recorder([clients[2]], "broadcast");
+      // Local delivery with Redis gone: b's client and a's (with the streams
+      // adapter, a has recovery: its broadcasts that Redis did not take still
+      // reach its sockets) get their node's broadcast.
+      const got = recorder([clients[2], clients[0]], "broadcast");
       await ask(clients[2], "broadcast", "while-down");
+      await ask(clients[0], "broadcast", "while-down-on-a");
       await sleep(300);
       assert.deepEqual(got[0].map((a) => a[0]), ["while-down"]);
+      assert.deepEqual(got[1].map((a) => a[0]), ["while-down-on-a"]);
       clients[2].off("broadcast");
+      clients[0].off("broadcast");
       await servers[1].waitForLine(/redis: .*unreachable/, 10000);
       redis = await startRedis(redisPort);
       await servers[1].waitForLine(/redis: .*reachable again/, 15000);
@@ -375,12 +380,15 @@ for (const mode of ["dynamic-private", "static"]) {
       const inspect = createClient({ url: redis.url });
       await inspect.connect();
       const channels = await inspect.sendCommand(["PUBSUB", "SHARDCHANNELS", "socket.io#/#*"]);
+      // room-r has members on both nodes: both subscribe its channel, or neither.
+      const [, roomSubscribers] = await inspect.sendCommand(["PUBSUB", "SHARDNUMSUB", "socket.io#/#room-r#"]);
+      assert.equal(Number(roomSubscribers), mode === "static" ? 0 : 2);
       await inspect.quit();
       const rooms = channels.filter((c) => c.split("#").length === 4).map((c) => c.split("#")[2]);
       if (mode === "static") {
         assert.deepEqual(rooms.filter((r) => r.length !== 16), [], "no room channels in static mode");
       } else {
-        // Every room, the sockets' own too, on both nodes.
+        // Every room, the sockets' own too.
         for (const room of ["room-r", ours.id, theirs.id, ours2.id]) assert.ok(rooms.includes(room), `${room} in ${channels}`);
       }
 
@@ -547,6 +555,11 @@ describe("redis streams adapter: connection state recovery across nodes", { time
       const first = once(c, "broadcast");
       await ask(s, "broadcast", "before");
       await first;
+      // A direct emit last (the demo's echo without ack: socket.emit): with
+      // recovery it carries an offset too, the last one the client offers.
+      const echoed = once(c, "echo");
+      c.emit("echo", "hello");
+      assert.equal((await echoed)[0], "hello");
       const sid = c.id;
       const bytes = Buffer.from([0, 0xff, 0x7b, 0x22]);
       const received = await cutAndRecover(c, nodes[to].url, async () => {
@@ -649,8 +662,9 @@ describe("redis streams adapter: connection state recovery across nodes", { time
         ++sent;
       }
     })();
+    const sid = c.id;
     const received = await cutAndRecover(c, nodes.b.url, async () => {
-      await sleep(200);
+      await waitFor(async () => !(await ask(s, "fetch-sockets", sid)).includes(sid), "the cut noticed");
     });
     await sleep(300);
     sending = false;

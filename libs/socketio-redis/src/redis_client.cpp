@@ -459,7 +459,9 @@ private:
       rest.swap(inbox_);
     }
     for (auto& w : rest) {
-      if (w.done) w.done(std::nullopt);
+      guarded("a reply callback", [&] {
+        if (w.done) w.done(std::nullopt);
+      });
     }
   }
 

@@ -51,7 +51,6 @@ std::string random_uid(adapter_kind kind) {
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
-
 std::optional<json> parse_request(std::string_view payload) {
   if (payload.empty()) return std::nullopt;
   if (payload[0] == '{') {
@@ -150,7 +149,13 @@ redis_node::redis_node(redis_adapter_options options, std::function<void(sio::lo
         if (!connected) count_ = 1;
         else refresh_count();
       },
-      [this] { refresh_count(); }, options_.server_count_interval);
+      [this] {
+        refresh_count();
+        // Restores waiting for the stream reader end when their time is up
+        // even if the reader never comes.
+        if (waiting_restores_ > 0) post_([this](std::chrono::milliseconds now) { retry_waiting_restores(now); });
+      },
+      options_.server_count_interval);
   ready_ = client_.get();
   if (options_.kind == adapter_kind::streams) start_stream_reader();
 }

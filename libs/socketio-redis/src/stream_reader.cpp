@@ -6,26 +6,6 @@
 
 namespace eio::socketio_redis {
 
-std::optional<std::vector<stream_entry>> parse_entries(const redis_reply& entries) {
-  if (entries.type != redis_reply::kind::array) return std::nullopt;
-  std::vector<stream_entry> out;
-  out.reserve(entries.elements.size());
-  for (const redis_reply& e : entries.elements) {
-    // [id, [field, value, field, value, ...]]
-    if (e.type != redis_reply::kind::array || e.elements.size() != 2) return std::nullopt;
-    const auto id = parse_stream_id(e.elements[0].str);
-    const redis_reply& flat = e.elements[1];
-    if (!id || flat.type != redis_reply::kind::array || flat.elements.size() % 2 != 0) return std::nullopt;
-    stream_fields fields;
-    fields.reserve(flat.elements.size() / 2);
-    for (std::size_t i = 0; i < flat.elements.size(); i += 2) {
-      fields.emplace_back(flat.elements[i].str, flat.elements[i + 1].str);
-    }
-    out.push_back(stream_entry{*id, from_stream_fields(fields)});
-  }
-  return out;
-}
-
 stream_reader::stream_reader(options opts, handlers h) : options_(std::move(opts)), handlers_(std::move(h)) {
   positions_.resize(options_.streams.size());
   // The client's thread may report the connection before the constructor
@@ -40,13 +20,16 @@ stream_reader::stream_reader(options opts, handlers h) : options_(std::move(opts
   ready_ = client_.get();
 }
 
-stream_reader::~stream_reader() { client_.reset(); }
+stream_reader::~stream_reader() {
+  stopping_ = true;
+  client_.reset();
+}
 
 const redis_client_stats& stream_reader::stats() const noexcept { return client_->stats(); }
 
 void stream_reader::start() {
   redis_client* client = ready_.load();
-  if (client == nullptr || !client->stats().connected || reading_) return;
+  if (client == nullptr || stopping_ || !client->stats().connected || reading_) return;
   reading_ = true;
   // Where each stream not read yet ends now ("$" as the reference's first
   // XREAD), known as an id so that the node can tell which entries it has
@@ -57,6 +40,7 @@ void stream_reader::start() {
     client->command({"XREVRANGE", options_.streams[i], "+", "-", "COUNT", "1"},
                     [this, i](const std::optional<redis_reply>& r) {
                       --positions_asked_;
+                      if (stopping_) return;
                       const auto entries = r ? parse_entries(*r) : std::nullopt;
                       if (entries) {
                         positions_[i] = entries->empty() ? stream_id{} : entries->front().id;
@@ -82,25 +66,32 @@ void stream_reader::read_next() {
   for (const auto& p : positions_) argv.push_back(to_string(*p));
   ready_.load()->command(std::move(argv), [this](const std::optional<redis_reply>& r) {
     // nullopt: the connection went (the periodic check resumes from the
-    // positions); an error: the periodic check tries again.
-    if (!r || r->type == redis_reply::kind::error) {
-      reading_ = false;
+    // positions); an error (a key of another type...): logged, and the
+    // periodic check tries again.
+    reading_ = false;
+    if (!r || stopping_) return;
+    if (r->type == redis_reply::kind::error) {
+      if (options_.client.log) options_.client.log("stream reader: XREAD refused: " + r->str);
       return;
     }
-    // [[stream, [entries...]], ...], or nil when the block time passed.
-    if (r->type == redis_reply::kind::array) {
-      for (const redis_reply& per_stream : r->elements) {
-        if (per_stream.elements.size() != 2) continue;
-        const auto at = std::find(options_.streams.begin(), options_.streams.end(), per_stream.elements[0].str);
-        if (at == options_.streams.end()) continue;
-        auto entries = parse_entries(per_stream.elements[1]);
-        if (!entries || entries->empty()) continue;
-        positions_[static_cast<std::size_t>(at - options_.streams.begin())] = entries->back().id;
-        if (handlers_.read) handlers_.read(*at, std::move(*entries));
-      }
-    }
+    on_read(*r);  // a handler that throws stops here; the periodic check goes on
+    reading_ = true;
     read_next();
   });
+}
+
+void stream_reader::on_read(const redis_reply& reply) {
+  // [[stream, [entries...]], ...], or nil when the block time passed.
+  if (reply.type != redis_reply::kind::array) return;
+  for (const redis_reply& per_stream : reply.elements) {
+    if (per_stream.elements.size() != 2) continue;
+    const auto at = std::find(options_.streams.begin(), options_.streams.end(), per_stream.elements[0].str);
+    if (at == options_.streams.end()) continue;
+    auto entries = parse_entries(per_stream.elements[1]);
+    if (!entries || entries->empty()) continue;
+    positions_[static_cast<std::size_t>(at - options_.streams.begin())] = entries->back().id;
+    if (handlers_.read) handlers_.read(*at, std::move(*entries));
+  }
 }
 
 }  // namespace eio::socketio_redis

@@ -24,17 +24,6 @@
 
 namespace eio::socketio_redis {
 
-struct stream_entry {
-  stream_id id;
-  // nullopt when the fields are not a message we understand (still an entry
-  // read: the position moves past it).
-  std::optional<socketio::cluster_message> message;
-};
-
-// Entries of an XRANGE or XREAD reply, in order; nullopt when the reply is
-// not shaped like one.
-std::optional<std::vector<stream_entry>> parse_entries(const redis_reply& entries);
-
 class stream_reader {
 public:
   struct options {
@@ -59,6 +48,7 @@ public:
 private:
   void start();
   void read_next();
+  void on_read(const redis_reply& reply);
 
   options options_;
   handlers handlers_;
@@ -68,6 +58,7 @@ private:
   bool reading_ = false;
   std::unique_ptr<redis_client> client_;
   std::atomic<redis_client*> ready_{nullptr};  // client_, once stored (the I/O thread reads it)
+  std::atomic<bool> stopping_{false};           // the destructor runs: no new command, no handler
 };
 
 }  // namespace eio::socketio_redis

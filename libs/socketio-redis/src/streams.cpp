@@ -28,24 +28,6 @@ namespace eio::socketio_redis {
 namespace sio = eio::socketio;
 using sio::message_type;
 
-namespace {
-
-// adapter.ts shouldIncludePacket: in one of the rooms (or to all), in none
-// of the excepted.
-bool reaches(const std::vector<std::string>& session_rooms, const sio::broadcast_options& opts) {
-  const auto has = [](const std::vector<std::string>& list, const std::string& room) {
-    return std::find(list.begin(), list.end(), room) != list.end();
-  };
-  bool included = opts.rooms.empty();
-  for (const std::string& room : session_rooms) {
-    if (has(opts.except, room)) return false;
-    included = included || has(opts.rooms, room);
-  }
-  return included;
-}
-
-}  // namespace
-
 class redis_node::streams_adapter final : public sio::cluster_adapter {
 public:
   streams_adapter(sio::namespace_runtime& nsp, redis_node& node) : cluster_adapter(nsp, node), node_(node), name_(nsp.name()) {
@@ -97,14 +79,8 @@ public:
           sio::restored_session out;
           out.session = std::move(*session);
           for (stream_entry& e : entries) {
-            if (!e.message) continue;
-            sio::cluster_message& m = *e.message;
-            if (m.nsp != name_ || m.type != message_type::broadcast || !m.request_id.empty() ||
-                m.opts.flags.is_volatile || !reaches(out.session.rooms, m.opts)) {
-              continue;
-            }
-            append_offset(m.packet, to_string(e.id));
-            out.missed_packets.push_back(std::move(m.packet));
+            append_offset(e.message->packet, to_string(e.id));
+            out.missed_packets.push_back(std::move(e.message->packet));
           }
           done(std::move(out));
         });
@@ -134,18 +110,22 @@ const redis_client_stats* redis_node::reader_stats() const noexcept { return rea
 struct redis_node::restore_state {
   std::string nsp;
   std::string stream;  // the namespace's
-  stream_id offset;
+  stream_id offset;    // the client's
+  stream_id reached;   // the last entry read (offset before the first page)
   restored_callback done;
   std::optional<sio::session_to_persist> session;
   bool offset_found = false;  // adapter.ts: an offset trimmed from the stream cannot be replayed from
   bool failed = false;        // Redis unreachable, or a reply not shaped as it should be
-  std::vector<stream_entry> entries;
+  std::vector<stream_entry> missed;  // the entries read that the session's socket would have had
   std::size_t pages = 0;
+  std::chrono::steady_clock::time_point give_up;  // while waiting for the reader
 };
 
 void redis_node::start_stream_reader() {
   stream_reader::options o;
   o.client = options_.client;
+  // A pending XREAD BLOCK is not worth waiting for when the node goes.
+  o.client.flush_on_destroy = std::chrono::milliseconds(0);
   o.streams = streams_to_read(options_.stream_name, options_.stream_count);
   o.read_count = options_.stream_read_count;
   o.block_time = options_.stream_block_time;
@@ -153,9 +133,16 @@ void redis_node::start_stream_reader() {
   h.started = [this](const std::string& stream, stream_id at) {
     post_([this, stream, at](std::chrono::milliseconds now) {
       applied_.emplace(stream, at);
-      std::vector<std::shared_ptr<restore_state>> waiting;
-      waiting.swap(restores_waiting_);
-      for (const auto& state : waiting) continue_restore(state, now);
+      started_at_.emplace(stream, at);
+      // Our broadcasts appended before the reader's start: it will not
+      // bring them back, so they reach this loop's sockets now.
+      std::vector<own_entry> later;
+      for (own_entry& own : own_before_start_) {
+        if (stream_of(own.message->nsp) != stream) later.push_back(std::move(own));
+        else if (own.id <= at) deliver_own(*own.message, own.id, now);
+      }
+      own_before_start_.swap(later);
+      retry_waiting_restores(now);
     });
   };
   h.read = [this](const std::string& stream, std::vector<stream_entry> entries) {
@@ -176,7 +163,15 @@ void redis_node::on_stream_read(const std::string& stream, std::vector<stream_en
       if (e.message->type == message_type::broadcast) e.message->offset = to_string(e.id);
       receiver_->on_cluster_message(*e.message, now);
     }
+    if (!restores_waiting_.empty()) retry_waiting_restores(now);
   });
+}
+
+void redis_node::deliver_own(const sio::cluster_message& message, stream_id id, std::chrono::milliseconds now) {
+  if (receiver_ == nullptr) return;
+  sio::cluster_message m = message;
+  m.offset = to_string(id);
+  receiver_->on_cluster_message(m, now);
 }
 
 void redis_node::append_to_stream(std::shared_ptr<const sio::cluster_message> message) {
@@ -187,13 +182,22 @@ void redis_node::append_to_stream(std::shared_ptr<const sio::cluster_message> me
     argv.push_back(std::move(value));
   }
   client_->command(std::move(argv), [this, message](const std::optional<redis_reply>& r) {
-    if (r && r->type == redis_reply::kind::string) return;  // every node reads it back, this one too
     if (message->type != message_type::broadcast) return;
-    // Not logged (Redis unreachable or refusing): this loop's sockets still
-    // get it, without an offset; the reference drops the broadcast.
-    auto own = std::make_shared<sio::cluster_message>(*message);
-    own->offset.clear();
-    deliver(std::move(own));
+    const auto id = r && r->type == redis_reply::kind::string ? parse_stream_id(r->str) : std::nullopt;
+    if (!id) {
+      // Not logged (Redis unreachable or refusing): this loop's sockets
+      // still get it, without an offset; the reference drops the broadcast.
+      auto own = std::make_shared<sio::cluster_message>(*message);
+      own->offset.clear();
+      return deliver(std::move(own));
+    }
+    // Every node reads it back, this one too, unless it was appended
+    // before this node's reader started.
+    post_([this, message, id = *id](std::chrono::milliseconds now) {
+      const auto start = started_at_.find(stream_of(message->nsp));
+      if (start == started_at_.end()) own_before_start_.push_back(own_entry{id, message});
+      else if (id <= start->second) deliver_own(*message, id, now);
+    });
   });
 }
 
@@ -208,18 +212,22 @@ void redis_node::restore_session(const std::string& nsp, const std::string& pid,
   state->nsp = nsp;
   state->stream = stream_of(nsp);
   state->offset = offset;
+  state->reached = offset;
   state->done = std::move(done);
-  // One connection, so the replies come in this order, the range's last.
+  state->give_up = std::chrono::steady_clock::now() + options_.restore_wait;
+  // One connection, so the replies come in this order. The range is read
+  // only once both say the session and the offset exist: a client cannot
+  // make the node read entries for a pid it made up.
   client_->command({"GETDEL", options_.session_key_prefix + pid}, [state](const std::optional<redis_reply>& r) {
     if (!r || r->type == redis_reply::kind::error) state->failed = true;
     else if (r->type == redis_reply::kind::string) state->session = decode_session(r->str);
   });
   const std::string at = to_string(offset);
-  client_->command({"XRANGE", state->stream, at, at}, [state](const std::optional<redis_reply>& r) {
+  client_->command({"XRANGE", state->stream, at, at}, [this, state](const std::optional<redis_reply>& r) {
     if (!r || r->type != redis_reply::kind::array) state->failed = true;
     else state->offset_found = !r->elements.empty();
+    post_([this, state](std::chrono::milliseconds now) { continue_restore(state, now); });
   });
-  read_after(state, offset);
 }
 
 void redis_node::read_after(std::shared_ptr<restore_state> state, stream_id after) {
@@ -228,34 +236,55 @@ void redis_node::read_after(std::shared_ptr<restore_state> state, stream_id afte
                     std::to_string(options_.restore_page_size)},
                    [this, state](const std::optional<redis_reply>& r) {
                      auto entries = r ? parse_entries(*r) : std::nullopt;
-                     if (!entries) state->failed = true;
-                     else std::move(entries->begin(), entries->end(), std::back_inserter(state->entries));
+                     if (!entries) {
+                       state->failed = true;
+                     } else {
+                       // Kept: what the session's socket would have received
+                       // (the session came first, on this thread).
+                       const std::vector<std::string>& rooms = state->session->rooms;
+                       for (stream_entry& e : *entries) {
+                         state->reached = e.id;
+                         const auto& m = e.message;
+                         if (m && m->nsp == state->nsp && m->type == message_type::broadcast && m->request_id.empty() &&
+                             !m->opts.flags.is_volatile && sio::session_reaches(rooms, m->opts.rooms, m->opts.except)) {
+                           state->missed.push_back(std::move(e));
+                         }
+                       }
+                     }
                      post_([this, state](std::chrono::milliseconds now) { continue_restore(state, now); });
                    });
 }
 
 void redis_node::continue_restore(const std::shared_ptr<restore_state>& state, std::chrono::milliseconds now) {
   if (state->failed || !state->session || !state->offset_found) return state->done(std::nullopt, {}, now);
+  if (state->pages == 0) return read_after(state, state->offset);
   const auto applied_at = applied_.find(state->stream);
-  if (applied_at == applied_.end()) {
-    restores_waiting_.push_back(state);  // the reader has not started: nothing applied to compare with
-    return;
+  const std::optional<stream_id> applied =
+      applied_at == applied_.end() ? std::nullopt : std::optional<stream_id>(applied_at->second);
+  switch (next_restore_step(state->offset, state->reached, applied, state->pages, options_.restore_max_pages)) {
+    case restore_step::wait:
+      if (std::chrono::steady_clock::now() >= state->give_up) return state->done(std::nullopt, {}, now);
+      restores_waiting_.push_back(state);
+      waiting_restores_ = restores_waiting_.size();
+      return;
+    case restore_step::read_more: return read_after(state, state->reached);
+    case restore_step::refuse: return state->done(std::nullopt, {}, now);
+    case restore_step::replay: break;
   }
-  const stream_id applied = applied_at->second;
-  const stream_id reached = state->entries.empty() ? state->offset : state->entries.back().id;
-  if (reached < applied) {
-    // This loop applied entries the range has not read yet (the reader is
-    // ahead): before the socket exists they reached nobody, so read on.
-    if (state->pages >= options_.restore_max_pages) return state->done(std::nullopt, {}, now);
-    return read_after(state, reached);
-  }
-  // Entries past applied_ are the reader's to deliver, once the socket exists.
+  // Entries past `applied` are the reader's to deliver, once the socket exists.
   std::vector<stream_entry> replay;
-  for (stream_entry& e : state->entries) {
-    if (applied < e.id) break;
+  for (stream_entry& e : state->missed) {
+    if (*applied < e.id) break;
     replay.push_back(std::move(e));
   }
   state->done(std::move(state->session), std::move(replay), now);
+}
+
+void redis_node::retry_waiting_restores(std::chrono::milliseconds now) {
+  std::vector<std::shared_ptr<restore_state>> waiting;
+  waiting.swap(restores_waiting_);
+  waiting_restores_ = 0;
+  for (const auto& state : waiting) continue_restore(state, now);
 }
 
 }  // namespace eio::socketio_redis

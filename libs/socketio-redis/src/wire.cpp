@@ -546,6 +546,33 @@ std::string glob_literal(std::string_view text) {
   return out;
 }
 
+std::optional<std::vector<stream_entry>> parse_entries(const redis_reply& entries) {
+  if (entries.type != redis_reply::kind::array) return std::nullopt;
+  std::vector<stream_entry> out;
+  out.reserve(entries.elements.size());
+  for (const redis_reply& e : entries.elements) {
+    // [id, [field, value, field, value, ...]]
+    if (e.type != redis_reply::kind::array || e.elements.size() != 2) return std::nullopt;
+    const auto id = parse_stream_id(e.elements[0].str);
+    const redis_reply& flat = e.elements[1];
+    if (!id || flat.type != redis_reply::kind::array || flat.elements.size() % 2 != 0) return std::nullopt;
+    stream_fields fields;
+    fields.reserve(flat.elements.size() / 2);
+    for (std::size_t i = 0; i < flat.elements.size(); i += 2) {
+      fields.emplace_back(flat.elements[i].str, flat.elements[i + 1].str);
+    }
+    out.push_back(stream_entry{*id, from_stream_fields(fields)});
+  }
+  return out;
+}
+
+restore_step next_restore_step(stream_id offset, stream_id reached, std::optional<stream_id> applied,
+                               std::size_t pages, std::size_t max_pages) {
+  if (!applied || *applied < offset) return restore_step::wait;
+  if (reached < *applied) return pages >= max_pages ? restore_step::refuse : restore_step::read_more;
+  return restore_step::replay;
+}
+
 std::string encode_session(const sio::session_to_persist& session) {
   const json v = {{"sid", session.sid}, {"pid", session.pid}, {"rooms", session.rooms}, {"data", session.data}};
   std::string out;

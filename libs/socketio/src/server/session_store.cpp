@@ -18,20 +18,6 @@ std::size_t size_of(const event_packet& p, const broadcast_options& opts) {
   return n;
 }
 
-// in-memory-adapter.ts shouldIncludePacket.
-bool should_include(const std::vector<std::string>& session_rooms, const std::vector<std::string>& rooms,
-                    const std::vector<std::string>& except) {
-  auto has = [](const std::vector<std::string>& set, const std::string& room) {
-    return std::find(set.begin(), set.end(), room) != set.end();
-  };
-  bool included = rooms.empty();
-  for (const auto& room : session_rooms) {
-    if (!included && has(rooms, room)) included = true;
-    if (has(except, room)) return false;
-  }
-  return included;
-}
-
 // Offsets are "<counter>" in base 36 behind a tag: other strings a client
 // sends back as its offset (any string last argument) are told apart.
 constexpr std::string_view offset_tag = "eio-";
@@ -62,6 +48,19 @@ void append_offset(event_packet& packet, std::string_view offset) {
 }
 
 }  // namespace
+
+bool session_reaches(const std::vector<std::string>& session_rooms, const std::vector<std::string>& rooms,
+                     const std::vector<std::string>& except) {
+  auto has = [](const std::vector<std::string>& set, const std::string& room) {
+    return std::find(set.begin(), set.end(), room) != set.end();
+  };
+  bool included = rooms.empty();
+  for (const auto& room : session_rooms) {
+    if (!included && has(rooms, room)) included = true;
+    if (has(except, room)) return false;
+  }
+  return included;
+}
 
 in_process_session_store::in_process_session_store(session_store_options options) : options_(options) {}
 
@@ -147,7 +146,7 @@ std::optional<restored_session> in_process_session_store::restore(std::string_vi
   out.session = std::move(found->second.session);
   log.sessions.erase(found);  // once: a second client with the same pid gets a new socket
   for (auto it = at + 1; it != log.packets.end(); ++it) {
-    if (should_include(out.session.rooms, it->rooms, it->except)) out.missed_packets.push_back(it->packet);
+    if (session_reaches(out.session.rooms, it->rooms, it->except)) out.missed_packets.push_back(it->packet);
   }
   return out;
 }

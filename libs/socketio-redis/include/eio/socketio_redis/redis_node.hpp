@@ -30,8 +30,11 @@
 //            streams.cpp). Needs Redis 6.2 (GETDEL, exclusive XRANGE).
 //
 // A node is one loop: a process with several loops is several nodes (each
-// with its uid and its two Redis connections, all counted by NUMSUB), which
-// is what a Node process per core with the adapter looks like to the cluster.
+// with its uid and its two Redis connections, commands and pub/sub, and a
+// third for the streams adapter's reader; all counted by NUMSUB), which is
+// what a Node process per core with the adapter looks like to the cluster.
+// `post` must drop its tasks once the loop has stopped: the Redis threads
+// may still post while the node is being destroyed.
 //
 //   eio::socketio_redis::redis_node node(options, [&](eio::socketio::loop_task t) {
 //     poco.post(k, [t = std::move(t)](eio::loop_context& c) { t(c.now); });
@@ -110,6 +113,10 @@ struct redis_adapter_options {
   // reference stops after 100 pages and replays what it read).
   std::size_t restore_page_size = 1000;
   std::size_t restore_max_pages = 100;
+  // streams: how long a restore waits for this node's stream reader to
+  // start or to catch up with the client's offset (a lagging loop), before
+  // the client gets a new session.
+  std::chrono::milliseconds restore_wait{5000};
 };
 
 class redis_node final : public socketio::cluster_transport {
@@ -172,6 +179,8 @@ private:
   void restore_session(const std::string& nsp, const std::string& pid, stream_id offset, restored_callback done);
   void read_after(std::shared_ptr<restore_state> state, stream_id after);
   void continue_restore(const std::shared_ptr<restore_state>& state, std::chrono::milliseconds now);
+  void retry_waiting_restores(std::chrono::milliseconds now);
+  void deliver_own(const socketio::cluster_message& message, stream_id id, std::chrono::milliseconds now);
 
   redis_adapter_options options_;
   std::function<void(socketio::loop_task)> post_;
@@ -189,10 +198,19 @@ private:
   std::atomic<redis_client*> ready_{nullptr};  // client_, once stored
   // streams:
   std::unique_ptr<stream_reader> reader_;
-  // Loop thread: per stream, the last entry this loop has applied (or where
-  // the reader started), and the restores waiting for the reader to start.
+  // Loop thread: per stream, the last entry this loop has applied and where
+  // the reader started; our broadcasts appended before the reader's start
+  // was known; the restores waiting for the reader (their count is also
+  // read by the I/O thread's periodic task, which gives up on them in time).
   std::map<std::string, stream_id> applied_;
+  std::map<std::string, stream_id> started_at_;
+  struct own_entry {
+    stream_id id;
+    std::shared_ptr<const socketio::cluster_message> message;
+  };
+  std::vector<own_entry> own_before_start_;
   std::vector<std::shared_ptr<restore_state>> restores_waiting_;
+  std::atomic<std::size_t> waiting_restores_{0};
 };
 
 }  // namespace eio::socketio_redis

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <eio/socketio/cluster.hpp>
+#include <eio/socketio_redis/redis_client.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -86,6 +87,31 @@ stream_fields to_stream_fields(const socketio::cluster_message& m);
 // And back (adapter.ts decode(): data starting with '{' is JSON, else
 // base64 msgpack); nullopt when it is not a message we understand.
 std::optional<socketio::cluster_message> from_stream_fields(const stream_fields& fields);
+
+struct stream_entry {
+  stream_id id;
+  // nullopt when the fields are not a message we understand (still an entry
+  // read: the position moves past it).
+  std::optional<socketio::cluster_message> message;
+};
+// The entries of an XRANGE reply, or of one stream of an XREAD reply, in
+// order; nullopt when the reply is not shaped like one.
+std::optional<std::vector<stream_entry>> parse_entries(const redis_reply& entries);
+
+// What a restore does next, having read the stream after the client's
+// `offset` up to `reached` (`offset` itself before any entry) in `pages`
+// pages, when its loop has applied the entries up to `applied` (nullopt:
+// the loop's reader has not started):
+//   wait       the reader has not started, or has not yet applied the
+//              client's own offset (its entries up to there would reach
+//              the socket again)
+//   read_more  the loop applied entries the range has not read: they
+//              reached nobody before the socket existed, so they are replayed
+//   refuse     that would take more than max_pages pages
+//   replay     the entries read up to `applied`; the reader brings the rest
+enum class restore_step { wait, read_more, refuse, replay };
+restore_step next_restore_step(stream_id offset, stream_id reached, std::optional<stream_id> applied,
+                               std::size_t pages, std::size_t max_pages);
 
 // The value kept under sio:session:<pid>: the base64 of the msgpack of
 // {sid, pid, rooms, data} (adapter.ts persistSession), and back.

@@ -10,9 +10,9 @@
 //
 // How messages travel is a cluster_transport: publish to every other node,
 // answer one node, know how many nodes there are. in_process_cluster.hpp has
-// the one for the loops of one process; a Redis transport (wire-compatible
-// with @socket.io/redis-adapter) can follow, which is why messages are plain
-// data: the event's data as JSON text with placeholders plus attachments,
+// the one for the loops of one process; eio::socketio_redis's redis_node
+// the one over Redis (wire-compatible with the Node adapters), which is why
+// messages are plain data: the event's data as JSON text with placeholders plus attachments,
 // room names, flags, socket details.
 #pragma once
 

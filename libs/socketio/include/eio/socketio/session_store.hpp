@@ -22,6 +22,13 @@
 
 namespace eio::socketio {
 
+// Whether a packet broadcast to `rooms` except `except` would have reached
+// a socket in `session_rooms` (in-memory-adapter.ts shouldIncludePacket):
+// in one of the rooms (or to all when there are none), in none of the
+// excepted. Also for stores kept elsewhere (the Redis Streams adapter).
+bool session_reaches(const std::vector<std::string>& session_rooms, const std::vector<std::string>& rooms,
+                     const std::vector<std::string>& except);
+
 class session_store {
 public:
   virtual ~session_store() = default;
