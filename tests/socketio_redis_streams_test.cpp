@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+
 namespace {
 
 using namespace eio::socketio_redis;
@@ -40,6 +43,19 @@ TEST(stream_id, refuses_what_the_reference_refuses_and_what_overflows) {
                           "18446744073709551616-0", "1-99999999999999999999"}) {
     EXPECT_FALSE(parse_stream_id(bad)) << bad;
   }
+}
+
+// Found by fuzz/redis_wire.cpp: more than 20 digits were refused even when
+// leading zeros made them, though the value fits 64 bits (a client's offset
+// is its own text; Redis reads such an id).
+TEST(stream_id, leading_zeros_count_for_nothing) {
+  const auto id = parse_stream_id("000087080000311838708-0007");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->ms, 87080000311838708u);
+  EXPECT_EQ(id->seq, 7u);
+  EXPECT_EQ(to_string(*id), "87080000311838708-7");
+  EXPECT_EQ(parse_stream_id("0000000018446744073709551615-" + std::string(1000, '0')), (stream_id{UINT64_MAX, 0}));
+  EXPECT_FALSE(parse_stream_id("0000000018446744073709551616-0"));
 }
 
 sio::cluster_message broadcast(std::string data, std::vector<sio::attachment> attachments = {}) {
@@ -140,6 +156,21 @@ TEST(stream_fields, refuses_what_it_does_not_know) {
   // Nesting past the bound, as JSON text.
   std::string deep(100000, '[');
   EXPECT_FALSE(from_stream_fields({{"uid", "u"}, {"nsp", "/"}, {"type", "3"}, {"data", "{\"packet\":" + deep}}));
+}
+
+// Found by fuzz/redis_wire.cpp: uid and nsp were kept as the entry's bytes,
+// and a message from an entry whose uid is not UTF-8 did not encode as JSON
+// (nlohmann's type_error 316). node-redis hands the reference strings.
+TEST(stream_fields, uid_and_nsp_are_read_as_node_redis_reads_them) {
+  const auto m = from_stream_fields({{"uid", "u\xff"}, {"nsp", "/\xc0\xafx"}, {"type", "2"}});
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->uid, "u\xEF\xBF\xBD");
+  EXPECT_EQ(m->nsp, "/\xEF\xBF\xBD\xEF\xBF\xBD" "x");
+  std::string bytes;
+  ASSERT_NO_THROW(bytes = encode_cluster_message(*m));
+  const auto back = decode_cluster_message(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->uid, m->uid);
 }
 
 TEST(session, reads_a_session_the_node_adapter_persisted) {
