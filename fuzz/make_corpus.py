@@ -14,6 +14,7 @@ comment at the top of fuzz/packet_decode.cpp and fuzz/payload_decode.cpp):
   Socket.IO cases -> fuzz/corpus/socketio_decode/ (tests/vectors/socketio/*.json,
                      and the hand-made programs below)
   server programs -> fuzz/corpus/socketio_server/ (hand-made only, below)
+  Redis messages  -> fuzz/corpus/redis_wire/ (bytes the Node adapters wrote, below)
 
 plus the hand-made seeds below. Files are named by the SHA-1 of their content,
 as libFuzzer names its own finds, so rerunning is idempotent and a merge never
@@ -396,6 +397,97 @@ SOCKETIO_SERVER_SEEDS = [
 ]
 
 
+# fuzz/redis_wire.cpp: a selector byte (bits 0-2: the decoder), then its
+# input. Keep in step with the comment at the top of that file. The bytes are
+# what the Node adapters wrote (notepack.io 3 for @socket.io/redis-adapter,
+# @msgpack/msgpack 2 for @socket.io/redis-streams-adapter), made with the
+# packages in node_modules; the JavaScript is in each comment.
+(RW_MSGPACK, RW_JSON, RW_MESSAGE, RW_STREAM, RW_STREAM_RAW, RW_SESSION, RW_SESSION_RAW,
+ RW_STREAM_ID) = range(8)
+RW_SEPARATOR = b"\xc1"  # between stream entry fields: never in msgpack, UTF-8 or base64
+
+
+def rw(mode, data):
+    return bytes([mode]) + data
+
+
+def rw_stream(fields, raw=False):
+    return rw(RW_STREAM_RAW if raw else RW_STREAM, RW_SEPARATOR.join(fields))
+
+
+RW_OPTS = b'{"rooms":["r1"],"except":["x"],"flags":{"volatile":false}}'
+REDIS_WIRE_SEEDS = [
+    # sharded adapter, notepack.encode({uid: "5f0b0c3a9e1d2c4b", nsp: "/", type: 3, data: {opts, packet:
+    #   {type: 2, data: ["ev", Buffer.from([1, 2, 3]), {a: 1.5, b: undefined, c: -7, d: null, e: true}], nsp: "/"}}})
+    # with opts = {rooms: ["r1"], except: ["x"], flags: {volatile: false}}
+    rw(RW_MESSAGE, bytes.fromhex(
+        "84a3756964b035663062306333613965316432633462a36e7370a12fa47479706503a46461746182a46f70747383a5726f6f6d739"
+        "1a27231a665786365707491a178a5666c61677381a8766f6c6174696c65c2a67061636b657483a47479706502a46461746193a265"
+        "76c40301020384a161cb3ff8000000000000a163f9a164c0a165c3a36e7370a12f")),
+    # notepack.encode({uid: "5f0b0c3a9e1d2c4b", nsp: "/", type: 10,
+    #   data: {requestId: "7", packet: [Buffer.from([0, 255]), 2]}})
+    rw(RW_MESSAGE, bytes.fromhex(
+        "84a3756964b035663062306333613965316432633462a36e7370a12fa4747970650aa46461746182a9726571756573744964a137a6"
+        "7061636b657492c40200ff02")),
+    # The classic adapter's broadcast, notepack.encode(["uid1", {type: 2, data: ["ev", Buffer.from([1, 2, 3])],
+    #   nsp: "/"}, opts]): a msgpack value.
+    rw(RW_MSGPACK, bytes.fromhex(
+        "93a47569643183a47479706502a46461746192a26576c403010203a36e7370a12f83a5726f6f6d7391a27231a665786365707491a1"
+        "78a5666c61677381a8766f6c6174696c65c2")),
+    # sharded adapter, JSON.stringify of messages without binary.
+    rw(RW_MESSAGE, b'{"uid":"5f0b0c3a9e1d2c4b","nsp":"/chat","type":8,"data":{"requestId":"a1b2","sockets":[{"id":'
+       b'"abcdefghijklmnopqrst","rooms":["abcdefghijklmnopqrst","room1"],"data":{"user":"u","n":3},"handshake":'
+       b'{"headers":{"host":"localhost:3000","x-multi":["a","b"]},"time":"Tue Mar 05 2024 10:00:00 GMT+0000 '
+       b'(Coordinated Universal Time)","address":"::1","xdomain":false,"secure":false,"issued":1709632800000,'
+       b'"url":"/socket.io/?EIO=4&transport=polling","query":{"EIO":"4","transport":"polling"},"auth":{"token":'
+       b'"t"}}}]}}'),
+    rw(RW_MESSAGE, b'{"uid":"5f0b0c3a9e1d2c4b","nsp":"/","type":3,"data":{"opts":{"rooms":[],"except":["x"],'
+       b'"flags":{"timeout":5000}},"packet":{"type":2,"data":["ask",{"q":[1,"two",null]}],"nsp":"/"},'
+       b'"requestId":"42"}}'),
+    rw(RW_MESSAGE, b'{"uid":"u","nsp":"/","type":4,"data":{"opts":{"rooms":["a"],"except":[],"flags":{}},'
+       b'"rooms":["b","c"]}}'),
+    rw(RW_JSON, b'{"uid":"u","nsp":"/","type":11,"data":{"requestId":"42","clientCount":3}}'),
+    rw(RW_JSON, b'{"uid":"u","nsp":"/","type":2}'),
+    # streams adapter entries: uid, nsp, type, data (JSON.stringify(message.data), or
+    # Buffer.from(encode(message.data)).toString("base64") when it has binary).
+    rw_stream([b"feedfacefeedface", b"/", b"3",
+               b'{"opts":' + RW_OPTS + b',"packet":{"type":2,"data":["ev",1,"two",{"k":[true]}],"nsp":"/"}}']),
+    rw_stream([b"feedfacefeedface", b"/admin", b"6", b'{"opts":{"rooms":["r"],"except":[],"flags":{}},"close":true}']),
+    # encode({opts, packet: {type: 2, data: ["ev", Buffer.from([1, 2, 3])], nsp: "/"}}), as the entry
+    # has it (base64) and as msgpack for the target to encode.
+    rw_stream([b"feedfacefeedface", b"/", b"3",
+               b"gqRvcHRzg6Vyb29tc5GicjGmZXhjZXB0kaF4pWZsYWdzgah2b2xhdGlsZcKmcGFja2V0g6R0eXBlAqRkYXRhkqJl"
+               b"dsQDAQIDo25zcKEv"]),
+    rw_stream([b"feedfacefeedface", b"/", b"3", bytes.fromhex(
+        "82a46f70747383a5726f6f6d7391a27231a665786365707491a178a5666c61677381a8766f6c6174696c65c2a67061636b657483a4"
+        "7479706502a46461746192a26576c403010203a36e7370a12f")], raw=True),
+    # persistSession: encode({sid: "abcdefghijklmnopqrst", pid: "pid-1", rooms: ["abcdefghijklmnopqrst",
+    #   "watchers"], data: {k: "v", n: 1, b: Buffer.from([0, 255])}}), base64 and msgpack.
+    rw(RW_SESSION, b"hKNzaWS0YWJjZGVmZ2hpamtsbW5vcHFyc3SjcGlkpXBpZC0xpXJvb21zkrRhYmNkZWZnaGlqa2xtbm9wcXJz"
+       b"dKh3YXRjaGVyc6RkYXRhg6FroXahbgGhYsQCAP8="),
+    rw(RW_SESSION_RAW, bytes.fromhex(
+        "84a3736964b46162636465666768696a6b6c6d6e6f7071727374a3706964a57069642d31a5726f6f6d7392b46162636465666768"
+        "696a6b6c6d6e6f7071727374a87761746368657273a46461746183a16ba176a16e01a162c40200ff")),
+    # Stream ids: XADD's, the largest, one past it.
+    rw(RW_STREAM_ID, b"1796544323091-7"),
+    rw(RW_STREAM_ID, b"18446744073709551615-18446744073709551615"),
+    rw(RW_STREAM_ID, b"18446744073709551616-0"),
+    # Every msgpack format in one value (by hand): [uint 8, uint 32, int 8, int 32, float 32,
+    # float 64 1.0 and -2.0, str 16, str 32, bin 16, bin 32, ext 8, ext 16, ext 32, undefined,
+    # fixext 4 type 0 (an ArrayBuffer), fixext 8 type -1 (a Date), {map 16: 1.5}].
+    rw(RW_MSGPACK, bytes.fromhex(
+        "dc0012" "ccff" "ce00010000" "d080" "d2ffff0000" "ca3fc00000" "cb3ff0000000000000" "cbc000000000000000"
+        "da0002c3a9" "db00000001" "61" "c50002" "0102" "c600000001" "ff" "c7010501" "c800020502" "02" "c900000000" "05"
+        "d40000" "d60001020304" "d7ff0000000000000000" "de0001" "a1" "6b" "cb3ff8000000000000")),
+    # JSON numbers: integers written as floats, a float, numbers as uid and rooms.
+    rw(RW_JSON, b'[1.0,-2.0,1.5,1e300,-0.0,18446744073709551615,-9223372036854775808,"\\u00e9"]'),
+    rw(RW_MESSAGE, b'{"uid":12,"nsp":"/","type":4,"data":{"opts":{"rooms":[1,2.5],"except":[]},"rooms":[3]}}'),
+    # Hostile: 136 nested map headers, each announcing 4000 pairs (no more
+    # than the message's bytes, each alone), then too few bytes for any.
+    rw(RW_MSGPACK, (b"\xdf\x00\x00\x0f\xa0" * 136).ljust(4001, b"\x00")),
+]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vectors", default=os.path.join(ROOT, "tests", "vectors"))
@@ -409,6 +501,7 @@ def main():
     seeds += [("utf8", text) for text in UTF8_SEEDS]
     seeds += list(seeds_from_socketio_vectors(args.vectors))
     seeds += [("socketio_server", p) for p in SOCKETIO_SERVER_SEEDS]
+    seeds += [("redis_wire", p) for p in REDIS_WIRE_SEEDS]
     for target, data in seeds:
         directory = os.path.join(args.out, target)
         path = os.path.join(directory, hashlib.sha1(data).hexdigest())

@@ -10,6 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+
 namespace {
 
 using namespace eio::socketio_redis;
@@ -56,6 +59,19 @@ TEST(stream_for_namespace, spreads_namespaces_as_the_node_adapter_does) {
   EXPECT_EQ(stream_for_namespace("/\xf0\x9f\x98\x80", "s", 4), "s-2");  // U+1F600, a surrogate pair
   EXPECT_EQ(streams_to_read("s", 1), (std::vector<std::string>{"s"}));
   EXPECT_EQ(streams_to_read("s", 3), (std::vector<std::string>{"s--2", "s--1", "s-0", "s-1", "s-2"}));
+}
+
+// Found by fuzz/redis_wire.cpp: more than 20 digits were refused even when
+// leading zeros made them, though the value fits 64 bits (a client's offset
+// is its own text; Redis reads such an id).
+TEST(stream_id, leading_zeros_count_for_nothing) {
+  const auto id = parse_stream_id("000087080000311838708-0007");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->ms, 87080000311838708u);
+  EXPECT_EQ(id->seq, 7u);
+  EXPECT_EQ(to_string(*id), "87080000311838708-7");
+  EXPECT_EQ(parse_stream_id("0000000018446744073709551615-" + std::string(1000, '0')), (stream_id{UINT64_MAX, 0}));
+  EXPECT_FALSE(parse_stream_id("0000000018446744073709551616-0"));
 }
 
 sio::cluster_message broadcast(std::string data, std::vector<sio::attachment> attachments = {}) {
@@ -156,6 +172,21 @@ TEST(stream_fields, refuses_what_it_does_not_know) {
   // Nesting past the bound, as JSON text.
   std::string deep(100000, '[');
   EXPECT_FALSE(from_stream_fields({{"uid", "u"}, {"nsp", "/"}, {"type", "3"}, {"data", "{\"packet\":" + deep}}));
+}
+
+// Found by fuzz/redis_wire.cpp: uid and nsp were kept as the entry's bytes,
+// and a message from an entry whose uid is not UTF-8 did not encode as JSON
+// (nlohmann's type_error 316). node-redis hands the reference strings.
+TEST(stream_fields, uid_and_nsp_are_read_as_node_redis_reads_them) {
+  const auto m = from_stream_fields({{"uid", "u\xff"}, {"nsp", "/\xc0\xafx"}, {"type", "2"}});
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->uid, "u\xEF\xBF\xBD");
+  EXPECT_EQ(m->nsp, "/\xEF\xBF\xBD\xEF\xBF\xBD" "x");
+  std::string bytes;
+  ASSERT_NO_THROW(bytes = encode_cluster_message(*m));
+  const auto back = decode_cluster_message(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->uid, m->uid);
 }
 
 TEST(session, reads_a_session_the_node_adapter_persisted) {

@@ -21,7 +21,9 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <functional>
+#include <fstream>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -95,6 +97,119 @@ TEST(notepack, refuses_truncated_and_trailing_bytes) {
   // Split at every offset: only the whole message decodes.
   const std::string whole = from_hex(notepack_broadcast);
   for (std::size_t i = 0; i < whole.size(); ++i) EXPECT_FALSE(from_msgpack(whole.substr(0, i))) << i;
+}
+
+// Found by fuzz/redis_wire.cpp: a msgpack string that is not UTF-8 was kept
+// as bytes, and a message holding one could not be encoded again as JSON
+// (nlohmann's type_error 316): the answer to a peer's FETCH_SOCKETS with
+// such a requestId threw on the loop thread (which logs it) and was lost.
+// Strings are now read as Node reads them (Buffer.toString, what notepack
+// uses): one U+FFFD for each ill-formed sequence, its maximal subpart.
+TEST(notepack, strings_that_are_not_utf8_are_read_as_node_reads_them) {
+  // Buffer.from(hex, "hex").toString() in Node 20.
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"61ff62", "a\uFFFDb"},
+      {"61f09f9862", "a\uFFFDb"},  // a 4-byte sequence cut short: one U+FFFD
+      {"eda080", "\uFFFD\uFFFD\uFFFD"},  // a surrogate: three
+      {"c0af", "\uFFFD\uFFFD"},  // an overlong form: two
+      {"f4908080", "\uFFFD\uFFFD\uFFFD\uFFFD"},  // past U+10FFFF: four
+      {"e0a0", "\uFFFD"},  // cut short by the end
+      {"efbfbd", "\uFFFD"},
+  };
+  for (const auto& [hex, expected] : cases) {
+    const std::string bytes = from_hex(hex);
+    const auto v = from_msgpack(from_hex("d9") + static_cast<char>(bytes.size()) + bytes);
+    ASSERT_TRUE(v) << hex;
+    EXPECT_EQ(*v, json(std::string(expected))) << hex;
+  }
+  // Keys too.
+  EXPECT_EQ(*from_msgpack(from_hex("81a2ff6101")), (json{{"\xEF\xBF\xBD" "a", 1}}));
+
+  // {uid: "u", nsp: "/", type: 7, data: {requestId: <ff>}}: the answer encodes.
+  const auto request =
+      decode_cluster_message(from_hex("84a3756964a175a36e7370a12fa47479706507a46461746181a9726571756573744964a1ff"));
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->request_id, "\xEF\xBF\xBD");
+  sio::cluster_message response;
+  response.uid = "me";
+  response.nsp = request->nsp;
+  response.type = sio::message_type::fetch_sockets_response;
+  response.request_id = request->request_id;
+  std::string bytes;
+  ASSERT_NO_THROW(bytes = encode_cluster_message(response));
+  const auto back = decode_cluster_message(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->request_id, request->request_id);
+}
+
+// The largest the process's address space has been (VmPeak), in bytes; 0
+// where /proc does not say.
+std::size_t peak_virtual_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmPeak:", 0) == 0) return std::stoull(line.substr(7)) * 1024;
+  }
+  return 0;
+}
+
+// Caught by fuzz/redis_wire.cpp's allocation bound: msgpack-c allocates
+// the elements a header announces as it reads the header, and the limit
+// bounded each header alone. 136 nested map headers, each announcing a
+// million pairs in a message of a million bytes, had it reserve 6.5 GB
+// before finding the message short. Now refused before msgpack-c reads it.
+TEST(notepack, headers_announcing_more_than_the_message_holds_cost_nothing) {
+  std::string hostile;
+  for (int i = 0; i < 136; ++i) hostile += from_hex("df000f4240");  // map 32, 1,000,000 pairs
+  hostile.resize(1'000'000, '\0');
+  const std::size_t before = peak_virtual_bytes();
+  EXPECT_FALSE(from_msgpack(hostile));
+  EXPECT_FALSE(decode_cluster_message(hostile));
+  EXPECT_LT(peak_virtual_bytes() - before, std::size_t{256} << 20);
+  // What is announced and there decodes, to the last byte.
+  const std::string whole = from_hex("92dc0002c0c0dd00000001df0000000101c3");  // [[nil,nil],[{1:true}]]
+  EXPECT_FALSE(from_msgpack(whole));  // an integer key: not a JavaScript object
+  EXPECT_TRUE(from_msgpack(from_hex("92dc0002c0c0dd00000001df00000001a16bc3")));
+  EXPECT_FALSE(from_msgpack(from_hex("92dc0002c0c0dd00000001df00000001a16b")));
+}
+
+// Found by fuzz/redis_wire.cpp under UBSan: msgpack-c's pack_double packs
+// integral doubles as integers, converting 2^64 to uint64_t (undefined).
+// Floats are packed as notepack packs JavaScript numbers: integers as
+// integers while 64 bits hold them, anything else as float 64.
+TEST(notepack, numbers_past_64_bits_pack_as_float64) {
+  EXPECT_EQ(to_msgpack(json(18446744073709551616.0)), from_hex("cb43f0000000000000"));  // 2^64
+  EXPECT_EQ(to_msgpack(json(1e19)), from_hex("cf8ac7230489e80000"));                  // as notepack writes it
+  EXPECT_EQ(to_msgpack(json(-9223372036854775808.0)), from_hex("d38000000000000000"));  // -2^63
+  EXPECT_EQ(to_msgpack(json(-1e300)), from_hex("cbfe37e43c8800759c"));
+  EXPECT_EQ(to_msgpack(json(std::numeric_limits<double>::infinity())), from_hex("cb7ff0000000000000"));
+  EXPECT_EQ(to_msgpack(json(-0.0)), from_hex("00"));
+  const auto back = from_msgpack(from_hex("cb43f0000000000000"));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->get<double>(), 18446744073709551616.0);
+}
+
+// Found by fuzz/redis_wire.cpp: a float 64 that is an integer (1.0) was
+// written "1.0" in the event's JSON text, and "1" once the message had been
+// packed again (as an integer, as notepack packs it): the same message
+// decoded to two texts. It is a JavaScript number: 1, as JSON.stringify
+// writes it.
+TEST(notepack, floats_that_are_integers_read_as_integers) {
+  EXPECT_EQ(from_msgpack(from_hex("cb3ff0000000000000"))->dump(), "1");
+  EXPECT_EQ(from_msgpack(from_hex("cb8000000000000000"))->dump(), "0");            // -0
+  EXPECT_EQ(from_msgpack(from_hex("cbc1fffefa00000000"))->dump(), "-8588861440");
+  EXPECT_EQ(from_msgpack(from_hex("cb43e0000000000000"))->dump(), "9223372036854775808");  // 2^63
+  EXPECT_EQ(from_msgpack(from_hex("ca3fc00000"))->dump(), "1.5");                  // float 32
+  EXPECT_EQ(from_msgpack(from_hex("cb43f0000000000000"))->dump(), "1.8446744073709552e+19");  // 2^64
+  // {uid: "u", nsp: "/", type: 3, data: {packet: {data: ["ev", <01>, 1.0]}}}
+  const auto m = decode_cluster_message(
+      from_hex("84a3756964a175a36e7370a12fa47479706503a46461746181a67061636b657481a46461746193a26576c40101"
+               "cb3ff0000000000000"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->packet.data, R"(["ev",{"_placeholder":true,"num":0},1])");
+  const auto back = decode_cluster_message(encode_cluster_message(*m));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->packet.data, m->packet.data);
 }
 
 sio::event_packet event(std::string data, std::vector<sio::attachment> attachments = {}) {
@@ -203,6 +318,67 @@ TEST(cluster_message, refuses_what_it_does_not_know) {
   EXPECT_FALSE(decode_cluster_message(R"({"uid":"x","nsp":"/","type":3,"data":{}})"));
   EXPECT_FALSE(decode_cluster_message(R"({"uid":"x","nsp":"/","type":3,"data":{"packet":{"data":[1]}}})"));
   EXPECT_FALSE(decode_cluster_message(from_hex("c1")));
+}
+
+// Seen writing fuzz/redis_wire.cpp (whose invariant catches it): the type
+// was read with get<int>(), so a type of 2^32 + 3 was BROADCAST. The
+// reference compares numbers: 4.0 is SOCKETS_JOIN, 2^32 + 3 is nothing.
+TEST(cluster_message, the_type_is_compared_as_a_number) {
+  // {uid: "u", nsp: "/", type: <t>, data: {rooms: ["a"]}}
+  const auto with_type = [](std::string_view type) {
+    return from_hex(std::string("84a3756964a175a36e7370a12fa474797065") + std::string(type) +
+                    "a46461746181a5726f6f6d7391a161");
+  };
+  EXPECT_TRUE(decode_cluster_message(with_type("04")));
+  EXPECT_FALSE(decode_cluster_message(with_type("cf0000000100000004")));  // 2^32 + 4
+  EXPECT_FALSE(decode_cluster_message(with_type("d3ffffffff00000004")));  // -(2^32) + 4
+  EXPECT_FALSE(decode_cluster_message(with_type("cb4012000000000000")));  // 4.5
+  const auto as_float = decode_cluster_message(with_type("cb4010000000000000"));  // 4.0
+  ASSERT_TRUE(as_float);
+  EXPECT_EQ(as_float->type, sio::message_type::sockets_join);
+  EXPECT_EQ(as_float->rooms, std::vector<std::string>{"a"});
+  EXPECT_TRUE(decode_cluster_message(R"({"uid":"u","nsp":"/","type":4.0,"data":{"rooms":["a"]}})"));
+}
+
+// Found by fuzz/redis_wire.cpp: requestId was read for every type, though
+// cluster_message's fields a type does not use stay empty.
+TEST(cluster_message, fields_a_type_does_not_use_stay_empty) {
+  auto m = decode_cluster_message(R"({"uid":"u","nsp":"/","type":4,"data":{"requestId":"7","rooms":["a"]}})");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->request_id, "");
+  m = decode_cluster_message(R"({"uid":"u","nsp":"/","type":2,"data":{"requestId":"7"}})");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->request_id, "");
+  m = decode_cluster_message(R"({"uid":"u","nsp":"/","type":7,"data":{"requestId":"7"}})");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->request_id, "7");
+}
+
+// Seen writing fuzz/redis_wire.cpp (whose round trip catches it): an event
+// nested deeper than a client may send (128) but within what a peer may
+// (max_peer_depth with the envelope) decoded, then went out again as an
+// empty array, which no node reads: event_to_value parsed it with the
+// client's limit.
+TEST(cluster_message, an_event_as_deep_as_a_peer_may_send_goes_out_again) {
+  const auto nested = [](std::size_t depth) {
+    return "{\"uid\":\"x\",\"nsp\":\"/\",\"type\":9,\"data\":{\"packet\":[\"e\"," + std::string(depth, '[') +
+           std::string(depth, ']') + "]}}";
+  };
+  // Levels: the message, data, packet, then the event's.
+  EXPECT_FALSE(decode_cluster_message(nested(max_peer_depth - 2)));
+  const auto m = decode_cluster_message(nested(max_peer_depth - 3));
+  ASSERT_TRUE(m);
+  const auto back = decode_cluster_message(encode_cluster_message(*m));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->packet.data, m->packet.data);
+  // An answer (one value) too.
+  sio::cluster_message answer;
+  answer.type = sio::message_type::server_side_emit_response;
+  answer.request_id = "1";
+  answer.packet.data = std::string(max_peer_depth - 2, '[') + std::string(max_peer_depth - 2, ']');
+  const auto answer_back = decode_cluster_message(encode_cluster_message(answer));
+  ASSERT_TRUE(answer_back);
+  EXPECT_EQ(answer_back->packet.data, answer.packet.data);
 }
 
 // What a peer publishes nests no deeper than a client may send (plus the

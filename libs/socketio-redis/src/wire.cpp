@@ -3,12 +3,14 @@
 
 #include <eio/base64.hpp>
 #include <eio/socketio/value.hpp>
+#include <eio/utf8.hpp>
 
 #define MSGPACK_NO_BOOST 1
 #include <msgpack.hpp>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace eio::socketio_redis {
@@ -18,7 +20,25 @@ namespace sio = eio::socketio;
 
 namespace {
 
-void pack(msgpack::packer<msgpack::sbuffer>& pk, const json& v) {
+// Whether `d` is an integer that int 64 or uint 64 holds: a JavaScript
+// number that notepack packs as an integer (and JSON.stringify writes
+// without a fraction).
+bool packs_as_integer(double d) {
+  return std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 && d < 18446744073709551616.0;
+}
+
+// float 64 (0xcb), whatever the value. msgpack-c's pack_double packs an
+// integral value as an integer itself, converting 2^64 to uint64_t on the
+// way (undefined behaviour: its range check lets 2^64 through).
+void pack_float64(msgpack::sbuffer& out, double d) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &d, sizeof bits);
+  char bytes[9] = {static_cast<char>(0xcb)};
+  for (int i = 0; i < 8; ++i) bytes[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  out.write(bytes, sizeof bytes);
+}
+
+void pack(msgpack::sbuffer& out, msgpack::packer<msgpack::sbuffer>& pk, const json& v) {
   switch (v.type()) {
     case json::value_t::null:
     case json::value_t::discarded: pk.pack_nil(); return;
@@ -26,12 +46,18 @@ void pack(msgpack::packer<msgpack::sbuffer>& pk, const json& v) {
     case json::value_t::number_integer: pk.pack_int64(v.get<std::int64_t>()); return;
     case json::value_t::number_unsigned: pk.pack_uint64(v.get<std::uint64_t>()); return;
     case json::value_t::number_float: {
-      // notepack: a JavaScript number that is an integer is packed as one.
+      // notepack: a JavaScript number that is an integer is packed as an
+      // integer, any other as float 64. Integers that 64 bits do not hold
+      // go as float 64 too (notepack wraps them: 2^64 becomes 0).
       const double d = v.get<double>();
-      if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) <= 9007199254740991.0) {
-        pk.pack_int64(static_cast<std::int64_t>(d));
+      if (packs_as_integer(d)) {
+        if (d >= 0) {
+          pk.pack_uint64(static_cast<std::uint64_t>(d));
+        } else {
+          pk.pack_int64(static_cast<std::int64_t>(d));
+        }
       } else {
-        pk.pack_double(d);
+        pack_float64(out, d);
       }
       return;
     }
@@ -49,14 +75,14 @@ void pack(msgpack::packer<msgpack::sbuffer>& pk, const json& v) {
     }
     case json::value_t::array:
       pk.pack_array(static_cast<std::uint32_t>(v.size()));
-      for (const auto& e : v) pack(pk, e);
+      for (const auto& e : v) pack(out, pk, e);
       return;
     case json::value_t::object:
       pk.pack_map(static_cast<std::uint32_t>(v.size()));
       for (auto it = v.begin(); it != v.end(); ++it) {
         pk.pack_str(static_cast<std::uint32_t>(it.key().size()));
         pk.pack_str_body(it.key().data(), static_cast<std::uint32_t>(it.key().size()));
-        pack(pk, it.value());
+        pack(out, pk, it.value());
       }
       return;
   }
@@ -71,6 +97,26 @@ std::optional<double> bounded(const json& v, double max) {
   return std::trunc(d);
 }
 
+// A peer's string as Node reads it (Buffer.toString("utf8"), which notepack
+// and node-redis use): each ill-formed sequence, its maximal subpart, becomes
+// one U+FFFD (Unicode 15, section 3.9). So every string we read from a peer
+// is UTF-8, as every string the reference reads is, and encodes again as
+// JSON (nlohmann refuses to dump a string that is not UTF-8).
+std::string node_string(std::string_view bytes) {
+  std::size_t valid = eio::utf8_valid_prefix(bytes);
+  if (valid == bytes.size()) return std::string(bytes);
+  std::string out;
+  out.reserve(bytes.size() + 2);
+  for (;;) {
+    out.append(bytes.data(), valid);
+    bytes.remove_prefix(valid);
+    if (bytes.empty()) return out;
+    out += "\xEF\xBF\xBD";
+    bytes.remove_prefix(eio::utf8_maximal_subpart(bytes));
+    valid = eio::utf8_valid_prefix(bytes);
+  }
+}
+
 bool is_undefined(const msgpack::object& o) {
   return o.type == msgpack::type::EXT && o.via.ext.type() == 0 && o.via.ext.size == 1 && o.via.ext.data()[0] == 0;
 }
@@ -83,8 +129,21 @@ bool unpack(const msgpack::object& o, json& out, std::size_t depth) {
     case msgpack::type::POSITIVE_INTEGER: out = o.via.u64; return true;
     case msgpack::type::NEGATIVE_INTEGER: out = o.via.i64; return true;
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: out = o.via.f64; return true;
-    case msgpack::type::STR: out = std::string(o.via.str.ptr, o.via.str.size); return true;
+    case msgpack::type::FLOAT64:
+      // A JavaScript number: 1.0 is 1, which the event's JSON text then
+      // says as JSON.stringify does ("1", not "1.0"), and as to_msgpack
+      // packs it.
+      if (!packs_as_integer(o.via.f64)) {
+        out = o.via.f64;
+      } else if (o.via.f64 >= 0) {
+        out = static_cast<std::uint64_t>(o.via.f64);
+      } else {
+        out = static_cast<std::int64_t>(o.via.f64);
+      }
+      return true;
+    case msgpack::type::STR:
+      out = node_string(std::string_view(o.via.str.ptr, o.via.str.size));
+      return true;
     case msgpack::type::BIN:
       out = json::binary(std::vector<std::uint8_t>(reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr),
                                                    reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr) + o.via.bin.size));
@@ -115,11 +174,80 @@ bool unpack(const msgpack::object& o, json& out, std::size_t depth) {
         if (is_undefined(kv.val)) continue;  // JSON.stringify would drop it too
         json e;
         if (!unpack(kv.val, e, depth + 1)) return false;
-        out[std::string(kv.key.via.str.ptr, kv.key.via.str.size)] = std::move(e);
+        out[node_string(std::string_view(kv.key.via.str.ptr, kv.key.via.str.size))] = std::move(e);
       }
       return true;
   }
   return false;
+}
+
+// Whether the msgpack value in `bytes` can be whole: its headers walked, each
+// array and map owing the values it announces, every value at least one
+// byte. msgpack-c allocates the elements a header announces when it reads the
+// header, and unpack_limit bounds each header alone: 136 nested headers, each
+// announcing as many elements as the message has bytes, would have it
+// allocate 6 KB for every byte of the message. Refused here first, a peer's
+// message costs what its bytes hold.
+bool holds_what_it_announces(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  std::size_t at = 0;
+  std::uint64_t owed = 1;  // values still to come
+  while (owed > 0) {
+    if (owed > n - at) return false;
+    const unsigned char h = p[at];
+    std::size_t header = 1;        // bytes before the payload
+    std::size_t length_bytes = 0;  // of the big-endian length or count after the first byte
+    std::uint64_t payload = 0;
+    bool payload_length = false;  // the length is the payload's (else a count of elements)
+    std::uint64_t per_element = 0;
+    if (h <= 0x7f || h >= 0xe0 || h == 0xc0 || h == 0xc2 || h == 0xc3) {
+      // fixint, nil, false, true: the header alone
+    } else if (h <= 0x8f) {
+      owed += 2u * (h & 0x0fu);  // fixmap
+    } else if (h <= 0x9f) {
+      owed += h & 0x0fu;  // fixarray
+    } else if (h <= 0xbf) {
+      payload = h & 0x1fu;  // fixstr
+    } else {
+      switch (h) {
+        // bin 8/16/32, str 8/16/32: a length, then the bytes
+        case 0xc4: case 0xd9: length_bytes = 1; payload_length = true; break;
+        case 0xc5: case 0xda: length_bytes = 2; payload_length = true; break;
+        case 0xc6: case 0xdb: length_bytes = 4; payload_length = true; break;
+        // ext 8/16/32: a length, the type, then the bytes
+        case 0xc7: length_bytes = 1; payload_length = true; header = 2; break;
+        case 0xc8: length_bytes = 2; payload_length = true; header = 2; break;
+        case 0xc9: length_bytes = 4; payload_length = true; header = 2; break;
+        // float 32/64, uint and int 8/16/32/64
+        case 0xca: payload = 4; break;
+        case 0xcb: payload = 8; break;
+        case 0xcc: case 0xd0: payload = 1; break;
+        case 0xcd: case 0xd1: payload = 2; break;
+        case 0xce: case 0xd2: payload = 4; break;
+        case 0xcf: case 0xd3: payload = 8; break;
+        // fixext 1/2/4/8/16: the type, then the bytes
+        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: header = 2; payload = 1u << (h - 0xd4); break;
+        // array 16/32, map 16/32: a count of elements, then the elements
+        case 0xdc: length_bytes = 2; per_element = 1; break;
+        case 0xdd: length_bytes = 4; per_element = 1; break;
+        case 0xde: length_bytes = 2; per_element = 2; break;
+        case 0xdf: length_bytes = 4; per_element = 2; break;
+        default: return false;  // 0xc1, never used
+      }
+    }
+    header += length_bytes;
+    if (header > n - at) return false;
+    std::uint64_t length = 0;
+    for (std::size_t i = 1; i <= length_bytes; ++i) length = (length << 8) | p[at + i];
+    if (payload_length) payload = length;
+    owed += per_element * length;
+    at += header;
+    if (payload > n - at) return false;
+    at += static_cast<std::size_t>(payload);
+    --owed;  // this value
+  }
+  return true;  // trailing bytes are msgpack-c's to refuse
 }
 
 std::vector<std::string> strings(const json& v) {
@@ -138,6 +266,22 @@ const json* field(const json& v, const char* name) {
   return it == v.end() ? nullptr : &*it;
 }
 
+// The types whose data has a requestId (cluster-adapter.ts; optional for
+// BROADCAST and SERVER_SIDE_EMIT, whose senders want answers with one).
+bool has_request_id(sio::message_type type) {
+  using sio::message_type;
+  switch (type) {
+    case message_type::broadcast:
+    case message_type::fetch_sockets:
+    case message_type::fetch_sockets_response:
+    case message_type::server_side_emit:
+    case message_type::server_side_emit_response:
+    case message_type::broadcast_client_count:
+    case message_type::broadcast_ack: return true;
+    default: return false;
+  }
+}
+
 std::string string_field(const json& v, const char* name) {
   const json* f = field(v, name);
   if (f == nullptr) return {};
@@ -151,15 +295,15 @@ std::string string_field(const json& v, const char* name) {
 std::string to_msgpack(const json& v) {
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> pk(buffer);
-  pack(pk, v);
+  pack(buffer, pk, v);
   return std::string(buffer.data(), buffer.size());
 }
 
 std::optional<json> from_msgpack(std::string_view bytes) {
+  if (!holds_what_it_announces(bytes)) return std::nullopt;
   try {
     std::size_t offset = 0;
-    // No container, string or binary longer than the message itself (msgpack-c
-    // would otherwise reserve what a 5-byte header announces), nesting bounded.
+    // Nesting bounded; the sizes were checked above, all headers together.
     const std::size_t n = bytes.size();
     const msgpack::unpack_limit limit(n, n, n, n, n, max_peer_depth);
     msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
@@ -198,8 +342,10 @@ sio::broadcast_options options_from_value(const json& v) {
 
 json event_to_value(const sio::event_packet& p) {
   json out;
-  const std::error_code ec = p.attachments.empty() ? sio::from_wire(p.data, out)
-                                                   : sio::from_wire(p.data, p.attachments, out);
+  // max_peer_depth: an event a peer sent (deeper than a client may) goes
+  // out again whole.
+  const std::error_code ec = p.attachments.empty() ? sio::from_wire(p.data, out, max_peer_depth)
+                                                   : sio::from_wire(p.data, p.attachments, out, max_peer_depth);
   if (ec || !out.is_array()) return json::array();
   return out;
 }
@@ -215,7 +361,8 @@ std::optional<json> single_to_value(const sio::event_packet& p) {
   if (p.data.empty()) return std::nullopt;
   json arr;
   const std::string text = "[" + p.data + "]";
-  const std::error_code ec = p.attachments.empty() ? sio::from_wire(text, arr) : sio::from_wire(text, p.attachments, arr);
+  const std::error_code ec = p.attachments.empty() ? sio::from_wire(text, arr, max_peer_depth)
+                                                   : sio::from_wire(text, p.attachments, arr, max_peer_depth);
   if (ec || !arr.is_array() || arr.empty()) return std::nullopt;
   return arr[0];
 }
@@ -334,19 +481,22 @@ json cluster_message_to_value(const sio::cluster_message& m) {
 std::optional<sio::cluster_message> cluster_message_from_value(const json& v) {
   using sio::message_type;
   if (!v.is_object()) return std::nullopt;
+  // The reference switches on the number: 3.0 is BROADCAST, 2^32 + 3 is
+  // nothing (a cast to int would make it 3).
   const json* type = field(v, "type");
-  if (type == nullptr || !type->is_number_integer()) return std::nullopt;
-  const int t = type->get<int>();
-  if (t < 1 || t > 13) return std::nullopt;
+  if (type == nullptr || !type->is_number()) return std::nullopt;
+  const double t = type->get<double>();
+  if (!(t >= 1 && t <= 13) || std::trunc(t) != t) return std::nullopt;
   sio::cluster_message m;
   m.uid = string_field(v, "uid");
   m.nsp = string_field(v, "nsp");
   if (m.nsp.empty()) m.nsp = "/";
-  m.type = static_cast<message_type>(t);
+  m.type = static_cast<message_type>(static_cast<int>(t));
   static const json empty = json::object();
   const json* d = field(v, "data");
   const json& data = d != nullptr ? *d : empty;
-  m.request_id = string_field(data, "requestId");
+  // Only where the type has one: the fields a type does not use stay empty.
+  if (has_request_id(m.type)) m.request_id = string_field(data, "requestId");
   switch (m.type) {
     case message_type::broadcast: {
       m.opts = options_from_value(field(data, "opts") ? *field(data, "opts") : empty);
@@ -423,8 +573,10 @@ std::optional<json> from_json_text(std::string_view text) {
 
 namespace {
 
+// Decimal digits, leading zeros and all (as Redis reads an id), whose value
+// fits 64 bits; the overflow check is the only bound on their number.
 std::optional<std::uint64_t> parse_u64(std::string_view digits) {
-  if (digits.empty() || digits.size() > 20) return std::nullopt;
+  if (digits.empty()) return std::nullopt;
   std::uint64_t out = 0;
   for (const char c : digits) {
     if (c < '0' || c > '9') return std::nullopt;
@@ -522,7 +674,7 @@ std::optional<sio::cluster_message> from_stream_fields(const stream_fields& fiel
   std::optional<json> data;
   for (const auto& [name, text] : fields) {
     if (name == "uid" || name == "nsp") {
-      v[name] = text;
+      v[name] = node_string(text);  // node-redis reads field values as UTF-8 strings
     } else if (name == "type") {
       const auto t = parse_u64(text);
       if (!t || *t > 255) return std::nullopt;

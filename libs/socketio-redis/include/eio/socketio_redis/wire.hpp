@@ -3,9 +3,11 @@
 //
 // msgpack is notepack.io's dialect (what @socket.io/redis-adapter and the
 // sharded adapter use): Buffers as bin, JavaScript numbers as ints when
-// integral else float64, `undefined` (fixext 1, type 0: d4 00 00) dropped
-// from maps and null in arrays. Encoding and decoding are msgpack-c's
-// (Debian's libmsgpack-cxx); these functions only map values.
+// integral (and within 64 bits) else float64, `undefined` (fixext 1, type 0:
+// d4 00 00) dropped from maps and null in arrays. Strings are read as Node
+// reads them (Buffer.toString): each ill-formed UTF-8 sequence becomes one
+// U+FFFD, so every string from a peer is UTF-8. Encoding and decoding are
+// msgpack-c's (Debian's libmsgpack-cxx); these functions only map values.
 #pragma once
 
 #include <eio/socketio/cluster.hpp>
@@ -30,7 +32,8 @@ std::string to_msgpack(const nlohmann::json& v);
 // event one node accepted travels to the others.
 inline constexpr std::size_t max_peer_depth = 128 + 8;
 // nullopt when `bytes` is not one complete msgpack value (or nests deeper
-// than max_peer_depth, or announces more than it holds).
+// than max_peer_depth, or its arrays and maps together announce more values
+// than it holds: refused before anything is allocated for them).
 std::optional<nlohmann::json> from_msgpack(std::string_view bytes);
 // nullopt when `text` is not one JSON value (or nests deeper than
 // max_peer_depth): parsed with eio::socketio's checks, never recursing
@@ -44,6 +47,7 @@ std::optional<nlohmann::json> from_json_text(std::string_view text);
 // The message as a JavaScript value (binary as json::binary_t).
 nlohmann::json cluster_message_to_value(const socketio::cluster_message& m);
 // nullopt when it is not a message we understand (unknown type, bad shape).
+// The fields the type does not use (see cluster_message) stay empty.
 std::optional<socketio::cluster_message> cluster_message_from_value(const nlohmann::json& v);
 
 std::string encode_cluster_message(const socketio::cluster_message& m);
@@ -85,7 +89,8 @@ using stream_fields = std::vector<std::pair<std::string, std::string>>;
 // of its msgpack when a binary-capable type carries binary.
 stream_fields to_stream_fields(const socketio::cluster_message& m);
 // And back (adapter.ts decode(): data starting with '{' is JSON, else
-// base64 msgpack); nullopt when it is not a message we understand.
+// base64 msgpack); nullopt when it is not a message we understand. uid and
+// nsp are read as node-redis reads them, as UTF-8 with U+FFFD.
 std::optional<socketio::cluster_message> from_stream_fields(const stream_fields& fields);
 
 struct stream_entry {
