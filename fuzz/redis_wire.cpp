@@ -401,7 +401,7 @@ void published_message(std::string_view bytes) {
   check_message_from_value(*v);
 }
 
-void stream_entry(std::string_view rest, bool encode_data) {
+void check_stream_entry(std::string_view rest, bool encode_data) {
   static const char* const names[] = {"uid", "nsp", "type", "data"};
   stream_fields fields;
   std::size_t start = 0;
@@ -501,8 +501,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 0: msgpack_value(rest); break;
     case 1: json_text(rest); break;
     case 2: published_message(rest); break;
-    case 3: stream_entry(rest, false); break;
-    case 4: stream_entry(rest, true); break;
+    case 3: check_stream_entry(rest, false); break;
+    case 4: check_stream_entry(rest, true); break;
     case 5: session(rest); break;
     case 6: {
       std::string text;
