@@ -506,6 +506,9 @@ describe("redis streams adapter with streamCount 4", { timeout: 60000 }, () => {
     });
     assert.equal(c.recovered, true);
     assert.equal(c.id, sid);
+    // An event the sender's node had not yet appended when the range was
+    // read comes live from the new node's reader, a moment later.
+    await settled([received], [2]);
     assert.deepEqual(received.map((e) => e[1]), ["missed-1", "missed-2"]);
     c.close();
     s.close();
@@ -573,6 +576,9 @@ describe("redis streams adapter: connection state recovery across nodes", { time
       });
       assert.equal(c.recovered, true, "recovered");
       assert.equal(c.id, sid, "the same socket id");
+      // An event the sender's node had not yet appended when the range was
+      // read comes live from the new node's reader, a moment later.
+      await settled([received], [4]);
       assert.deepEqual(received.map((e) => e[1]), ["m1", "r1", "m2", "r2"]);
       assert.deepEqual(Buffer.from(received[2][2]), bytes);
       assert.deepEqual(Buffer.from(received[3][2].nested[0]), bytes);
@@ -607,6 +613,9 @@ describe("redis streams adapter: connection state recovery across nodes", { time
     });
     assert.equal(c.recovered, true);
     assert.equal(c.id, sid);
+    // An event the sender's node had not yet appended when the range was
+    // read comes live from the new node's reader, a moment later.
+    await settled([received], [1]);
     assert.deepEqual(received.map((e) => e[1]), ["while-b-was-down"]);
     // The session was taken (GETDEL): the same pid and offset again get a new socket.
     const replay = io(nodes.a.url, { forceNew: true, reconnection: false, transports: ["websocket"] });
@@ -636,12 +645,15 @@ describe("redis streams adapter: connection state recovery across nodes", { time
     const received = await cutAndRecover(c, nodes.a.url, async () => {}, async () => {
       await nodes.b.stop();
       await ask(s, "to-room", "watchers", "while-b-was-gone");
+      nodes.b = await startNode("b", ["--port", String(nodes.b.port)]);
     });
     assert.equal(c.recovered, true);
     assert.equal(c.id, sid);
+    // An event the sender's node had not yet appended when the range was
+    // read comes live from the new node's reader, a moment later.
+    await settled([received], [1]);
     assert.deepEqual(received.map((e) => e[1]), ["while-b-was-gone"]);
     assert.equal((await ask(c, "whoami")).data, "kept");
-    nodes.b = await startNode("b", ["--port", String(nodes.b.port)]);
     c.close();
     s.close();
   });
