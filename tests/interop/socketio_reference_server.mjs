@@ -174,13 +174,10 @@ httpServer.listen(Number(values.port), values.host, () => {
 
 const stop = async () => {
   io.close();
-  for (const client of redisClients) {
-    try {
-      await client.quit();
-    } catch {
-      // already gone
-    }
-  }
+  // quit() waits for a Redis that is gone (it queues until a reconnection):
+  // a second at most, then the process goes anyway.
+  const quitAll = Promise.all(redisClients.map((client) => client.quit().catch(() => {})));
+  await Promise.race([quitAll, new Promise((r) => setTimeout(r, 1000))]);
   process.exit(0);
 };
 process.once("SIGTERM", stop);
