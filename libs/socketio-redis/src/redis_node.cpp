@@ -118,6 +118,9 @@ private:
   bool has_channel(const std::string& id, const std::string& room) const {
     if (node_.options_.kind != adapter_kind::sharded) return false;
     switch (node_.options_.mode) {
+      // The reference asks whether the room is any socket's id (sids); the
+      // socket's own id is what it joins here, so another socket's id as a
+      // room gets a channel it need not have (an extra subscription only).
       case subscription_mode::dynamic: return room != id;
       case subscription_mode::dynamic_private: return true;
       case subscription_mode::fixed: return false;

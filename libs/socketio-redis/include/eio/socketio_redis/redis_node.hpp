@@ -30,8 +30,9 @@
 //            streams.cpp). Needs Redis 6.2 (GETDEL, exclusive XRANGE).
 //
 // A node is one loop: a process with several loops is several nodes (each
-// with its uid and its two Redis connections, commands and pub/sub, and a
-// third for the streams adapter's reader; all counted by NUMSUB), which is
+// with its uid and its two Redis connections, commands and pub/sub, and for
+// the streams adapter a reader's client too: its XREAD connection and an
+// idle pub/sub one; counted by NUMSUB), which is
 // what a Node process per core with the adapter looks like to the cluster.
 // `post` must drop its tasks once the loop has stopped: the Redis threads
 // may still post while the node is being destroyed.
