@@ -8,6 +8,7 @@
 //                                           only, no persistence), once it
 //                                           accepts connections
 //   redis.url                               redis://127.0.0.1:PORT
+//   redis.pid                               its process id
 //   await redis.stop()                      SIGTERM, SIGKILL after 5 s
 //   await once(socket, "connect", 5000)     the event's arguments, or rejects
 //   await connected(socket)                 the socket once connected; a
@@ -76,6 +77,7 @@ export async function startRedis(port, timeout = 10000) {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) {
         child.kill("SIGTERM");
