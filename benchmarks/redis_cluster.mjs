@@ -15,6 +15,13 @@
 //                       0: no fan-out, so the CPU split is the adapters'
 //                       own cost per message; the rate search is moot)
 //   --workers N         client processes holding them (default 2)
+//   --client KIND       socket.io (socket.io-client 4, the default), raw
+//                       (the same Socket.IO packets over a bare `ws`
+//                       WebSocket, see connectRaw) or eiotool (`eiotool bench
+//                       --socketio --mode fanout` with every node's URL, one
+//                       process a step: the cheapest load generator, so the
+//                       servers rather than the clients decide the rate on a
+//                       small machine; see benchStep)
 //   --rates LIST        the ramp, broadcasts/s (default 25,50,100,...,6400)
 //   --step-seconds S    length of a step (default 5: a rate above what the
 //                       cluster sustains must build a backlog past the
@@ -66,7 +73,7 @@
 // the broadcasts is its CPU per published message, the other two's their
 // CPU per message received from Redis. Both include the node's fan-out to
 // its third of the sockets (see the comment at the split below).
-import { fork } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -77,6 +84,7 @@ import { serve } from "../tests/interop/serve_helper.mjs";
 
 const require = createRequire(import.meta.url);
 const { io } = require("socket.io-client");
+const { WebSocket } = require("ws");
 
 // CLOCK_MONOTONIC in ms: one clock for every process of the machine.
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -118,20 +126,23 @@ async function clientWorker() {
   let stray = 0; // deliveries of an earlier step
   let disconnects = 0;
   let reason = null;
+  const deliver = (id, sentAt) => {
+    if (id !== step) return void ++stray;
+    ++received;
+    hist[Math.min(BUCKETS - 1, Math.floor((now() - sentAt) * 10))]++;
+  };
+  const lost = (why) => {
+    ++disconnects;
+    reason ??= why;
+  };
   const answer = {
-    async connect(urls) {
+    async connect({ urls, client }) {
       for (let i = 0; i < urls.length; i += 50) {
         await Promise.all(urls.slice(i, i + 50).map((url) => {
+          if (client === "raw") return connectRaw(url, deliver, lost).then((s) => sockets.push(s));
           const s = io(url, clientOptions);
-          s.on("broadcast", (id, sentAt) => {
-            if (id !== step) return void ++stray;
-            ++received;
-            hist[Math.min(BUCKETS - 1, Math.floor((now() - sentAt) * 10))]++;
-          });
-          s.on("disconnect", (why) => {
-            ++disconnects;
-            reason ??= why;
-          });
+          s.on("broadcast", deliver);
+          s.on("disconnect", lost);
           sockets.push(s);
           return connected(s);
         }));
@@ -161,12 +172,46 @@ async function clientWorker() {
   });
 }
 
+// --client raw: a Socket.IO v5 socket on the main namespace spoken over a bare
+// `ws` WebSocket (open, "40", pong, "42" events), without socket.io-client's
+// decoder, emitter and engine. A receiving socket costs the client process
+// about a third of socket.io-client's, so on a small machine the servers,
+// not the load generator, decide the lossless rate. Every frame is still
+// checked: anything but the packets expected ends the run's step as a
+// disconnect with the frame as its reason.
+function connectRaw(url, deliver, lost) {
+  const u = new URL(url);
+  const ws = new WebSocket(`ws://${u.host}/socket.io/?EIO=4&transport=websocket`);
+  const prefix = '42["broadcast",';
+  return new Promise((resolve, reject) => {
+    let open = false;
+    ws.on("message", (data) => {
+      const text = data.toString();
+      if (text.startsWith(prefix)) {
+        const [id, sentAt] = JSON.parse(`[${text.slice(prefix.length)}`);
+        return deliver(id, sentAt);
+      }
+      if (text === "2") return ws.send("3");
+      if (text[0] === "0") return ws.send("40");
+      if (text.startsWith("40")) {
+        open = true;
+        return resolve({ close: () => ws.close() });
+      }
+      if (text.startsWith("42")) return; // another event of the demo
+      lost(`unexpected frame ${text.slice(0, 60)}`);
+    });
+    ws.on("close", () => (open ? lost("transport close") : reject(new Error(`${url}: closed before connect`))));
+    ws.on("error", (e) => !open && reject(e));
+  });
+}
+
 // ---- the parent ------------------------------------------------------------
 const FLAGS = {
   clusters: { type: "string", default: "mixed,eio,node" },
   adapter: { type: "string", default: "classic" },
   clients: { type: "string", default: "1000" },
   workers: { type: "string", default: "2" },
+  client: { type: "string", default: "socket.io" },
   rates: { type: "string", default: "25,50,100,200,400,800,1600,3200,6400" },
   "step-seconds": { type: "string", default: "5" },
   "bound-ms": { type: "string", default: "1000" },
@@ -195,11 +240,16 @@ function options() {
     process.exit(0);
   }
   const list = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
+  if (!["socket.io", "raw", "eiotool"].includes(values.client)) {
+    process.stderr.write(`redis_cluster: --client is socket.io, raw or eiotool, not "${values.client}"\n`);
+    process.exit(2);
+  }
   return {
     clusters: list(values.clusters),
     adapters: list(values.adapter),
     clients: Number(values.clients),
     workers: Number(values.workers),
+    client: values.client,
     rates: list(values.rates).map(Number),
     stepSeconds: Number(values["step-seconds"]),
     boundMs: Number(values["bound-ms"]),
@@ -271,18 +321,90 @@ async function runCluster(cluster, adapter, o) {
       return true;
     }, "the cluster to form", 20000);
 
-    for (let w = 0; w < o.workers; ++w) workers.push(startWorker());
-    const urls = workers.map(() => []);
-    for (let i = 0; i < o.clients; ++i) urls[i % o.workers].push(servers[i % servers.length].url);
-    await Promise.all(workers.map((w, i) => w.call("connect", urls[i])));
+    const bench = o.client === "eiotool";
+    if (!bench) {
+      for (let w = 0; w < o.workers; ++w) workers.push(startWorker());
+      const urls = workers.map(() => []);
+      for (let i = 0; i < o.clients; ++i) urls[i % o.workers].push(servers[i % servers.length].url);
+      await Promise.all(workers.map((w, i) => w.call("connect", { urls: urls[i], client: o.client })));
+    }
 
     let stepId = 0;
     const all = (verb, arg) => Promise.all(workers.map((w) => w.call(verb, arg)));
     const processes = () => [...servers.map((s) => s.pid), redis.pid, ...workers.map((w) => w.pid), process.pid];
 
+    // --client eiotool: one `eiotool bench --socketio --mode fanout` run per
+    // step, its receivers spread over the nodes, its senders on the nodes of
+    // `from` taking turns (its own room "bench" and event "to-room"), every
+    // delivery checked. CPU is read between its "all sessions open" and
+    // "measured" lines: the connects and closes are not in the figures.
+    const benchStep = (rate, seconds, from) =>
+      new Promise((resolve, reject) => {
+        const order = [...from, ...servers.keys()].filter((k, i, a) => a.indexOf(k) === i);
+        const args = ["bench", ...order.map((k) => servers[k].url + "/"), "--socketio", "--mode", "fanout", "-c", String(o.clients),
+          "--senders", String(from.length), "--rate", String(rate), "-d", String(seconds), "--json", "--threads", "1"];
+        // EIO_BENCH_EIOTOOL: another build's eiotool as the load generator
+        // (to compare two server builds under the same one).
+        const tool = process.env.EIO_BENCH_EIOTOOL || process.env.EIO_EIOTOOL;
+        const child = spawn(tool, args, { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        let cpu0;
+        let cpu1;
+        let machine0;
+        let machine1;
+        let t0;
+        let wallMs;
+        const pids = () => [...processes(), child.pid];
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => {
+          err += d;
+          if (!cpu0 && /all sessions open/.test(err)) [cpu0, machine0, t0] = [pids().map(cpuMs), machineMs(), now()];
+          if (cpu0 && !cpu1 && /bench: measured/.test(err)) {
+            [cpu1, machine1, wallMs] = [pids().map(cpuMs), machineMs(), now() - t0];
+          }
+        });
+        child.on("error", reject);
+        child.on("exit", () => {
+          let r;
+          try {
+            r = JSON.parse(out);
+          } catch {
+            return reject(new Error(`eiotool bench printed no result: ${err.split("\n").slice(-3).join(" | ")}`));
+          }
+          if (!cpu1) return reject(new Error("eiotool bench never reached the measured span"));
+          const cpu = cpu1.map((c, i) => c - cpu0[i]);
+          resolve({ r, cpu, wallMs, machineBusy: machine1.busy - machine0.busy, machineTotal: machine1.total - machine0.total });
+        });
+      });
+
     // One step: `rate` broadcasts/s for `seconds`, published in turn by the
     // nodes in `from`, then up to drainMs for the last deliveries.
     const step = async (rate, seconds, from = [0, 1, 2]) => {
+      if (bench) {
+        const { r, cpu, wallMs, machineBusy, machineTotal } = await benchStep(rate, seconds, from);
+        const n = kinds.length;
+        const ours = cpu.reduce((a, b) => a + b, 0); // servers, redis, this process, the bench
+        return {
+          rate,
+          achievedRate: Math.round(r.broadcasts / r.duration),
+          broadcasts: r.broadcasts,
+          published: kinds.map((_, k) => (from.includes(k) ? Math.round(r.broadcasts / from.length) : 0)),
+          lost: r.lost + r.errors, // an out-of-order or malformed delivery fails the step like a lost one
+          stray: 0,
+          disconnects: r.sessions_opened - r.sessions_alive + r.sessions_failed,
+          reason: r.first_error || null,
+          p50: Math.round(r.latency_us.p50 / 100) / 10,
+          p99: Math.round(r.latency_us.p99 / 100) / 10,
+          serverCpuMs: cpu.slice(0, n).map(Math.round),
+          redisCpuMs: Math.round(cpu[n]),
+          generatorBusy: [Math.round((cpu[cpu.length - 1] / wallMs) * 100)],
+          publisherBusy: Math.round((cpu[n + 1] / wallMs) * 100),
+          machineBusy: Math.round((machineBusy / machineTotal) * 100),
+          generatorShare: Math.round((cpu[cpu.length - 1] / machineTotal) * 100),
+          othersBusy: Math.max(0, Math.round(((machineBusy - ours) / machineTotal) * 100)),
+        };
+      }
       const id = ++stepId;
       await all("step", id);
       const cpu0 = processes().map(cpuMs);
@@ -350,6 +472,7 @@ async function runCluster(cluster, adapter, o) {
     // After a failing step the servers may still be writing its backlog:
     // wait until the deliveries stop before the next one.
     const settle = async () => {
+      if (bench) return sleep(2000); // its sessions are closed: the servers drop what was queued for them
       let last = -1;
       for (let i = 0; i < 300; ++i) {
         const c = (await all("count")).reduce((a, r) => a + r.received + r.stray, 0);
@@ -431,7 +554,10 @@ async function runCluster(cluster, adapter, o) {
     // What the servers logged besides the sockets' connects: disconnects by
     // reason (none expected before the end), Redis trouble, errors.
     const logs = servers.map((s) => {
-      const other = s.lines().filter((l) => !/^connect /.test(l));
+      // (With --client eiotool every step ends by closing its sockets'
+      // connections: those disconnects, "transport close" in ours and
+      // "transport error" in Node's, are expected too.)
+      const other = s.lines().filter((l) => !/^connect /.test(l) && !(bench && /^disconnect \S+ \S+: transport (close|error)$/.test(l)));
       return { lines: other.length, first: [...new Set(other.map((l) => l.replace(/[\w-]{20}/g, "<id>")))].slice(0, 5) };
     });
     return { cluster, adapter, nodes: kinds, clients: o.clients, workers: o.workers, best, fail, split, logs };
@@ -484,7 +610,8 @@ async function main() {
       }
     }
   }
-  console.log(`\n${o.clients} sockets, ${o.workers} client processes, steps of ${o.stepSeconds} s, p99 bound ${o.boundMs} ms, load average now ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+  const generator = o.client === "eiotool" ? "one eiotool bench process a step" : `${o.workers} client processes`;
+  console.log(`\n${o.clients} sockets (${o.client}), ${generator}, steps of ${o.stepSeconds} s, p99 bound ${o.boundMs} ms, load average now ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   console.log("| cluster | adapter | highest lossless rate /s | p50 / p99 ms there | first failing step | server CPU us per published / received broadcast |");
   console.log("|---|---|---:|---|---|---|");
   for (const r of results) console.log(row(r, o));

@@ -271,6 +271,55 @@ TEST(poco_server, a_websocket_ping_is_answered_at_once) {
   EXPECT_EQ(static_cast<unsigned char>(got[got.size() - 15]), 0x8Au);
 }
 
+// Tasks posted while the loop is busy run in one turn and their output is
+// written once per connection at the end (run_inbox), with a pump every 256
+// tasks: every message arrives, in the order posted, across those pumps.
+TEST(poco_server, posted_sends_queued_behind_a_busy_loop_all_arrive_in_order) {
+  running_server s(1);
+  raw_connection c(s.server->port());
+  c.send(websocket_upgrade());
+  const std::string open = c.read_until("\"maxPayload\":1000000}");
+  ASSERT_NE(open.find("101 Switching Protocols"), std::string::npos) << open;
+  const auto sid_at = open.find("\"sid\":\"") + 7;
+  const eio::session_handle session = s.handle_of(open.substr(sid_at, open.find('"', sid_at) - sid_at));
+
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(s.server->post(session.loop, [released](eio::loop_context&) { released.wait(); }));
+  constexpr int count = 700;  // past two pumps of 256
+  for (int i = 0; i < count; ++i) {
+    ASSERT_TRUE(s.server->post(session.loop, [session, i](eio::loop_context& loop) {
+      loop.core.send(session.session, "m" + std::to_string(i), eio::frame_kind::text, loop.now);
+    }));
+  }
+  release.set_value();
+
+  eio::websocket::frame_reader reader(std::size_t{1} << 20, /*require_masked=*/false);
+  std::string input;
+  std::vector<std::string> got;
+  char buffer[65536];
+  while (static_cast<int>(got.size()) < count) {
+    int n = 0;
+    try {
+      n = c.socket.receiveBytes(buffer, sizeof buffer);
+    } catch (const Poco::Exception&) {
+      break;
+    }
+    if (n <= 0) break;
+    input.append(buffer, static_cast<std::size_t>(n));
+    for (;;) {
+      eio::websocket::frame_event e;
+      const std::size_t used = reader.read(input, e);
+      input.erase(0, used);
+      if (e.what == eio::websocket::frame_event::kind::need_more) break;
+      ASSERT_EQ(e.what, eio::websocket::frame_event::kind::message);
+      got.emplace_back(e.data);
+    }
+  }
+  ASSERT_EQ(static_cast<int>(got.size()), count);
+  for (int i = 0; i < count; ++i) ASSERT_EQ(got[static_cast<std::size_t>(i)], "4m" + std::to_string(i)) << i;
+}
+
 TEST(poco_server, a_peer_that_does_not_read_is_dropped_past_max_output_bytes) {
   eio::poco_server_options options;
   options.max_output_bytes = 256 * 1024;

@@ -129,6 +129,40 @@ for (const kind of ["classic", "sharded", "streams"]) {
       for (const c of clients) c.off("room-message");
     });
 
+    // `eiotool bench --socketio --mode fanout` given every node's URL: its
+    // receivers spread over a, b and n, a sender on each taking turns (to
+    // room "bench"); every receiver must get every broadcast, each sender's
+    // in order. A server outside the cluster among the URLs loses the other
+    // nodes' broadcasts: the bench must say so (what makes the first run a
+    // check, not a smoke test).
+    test("eiotool bench fanout over every node: every broadcast reaches every receiver", async () => {
+      const bench = (urls, extra = []) =>
+        execFileP(process.env.EIO_EIOTOOL, ["bench", ...urls.map((u) => `${u}/`), "--socketio", "--mode", "fanout",
+          "-c", "30", "--rate", "40", "-d", "1", "--json", "-q", ...extra], { timeout: 60000 })
+          .then(({ stdout }) => ({ code: 0, r: JSON.parse(stdout) }), (e) => ({ code: e.code, r: JSON.parse(e.stdout) }));
+      const { code, r } = await bench(servers.map((s) => s.url));
+      assert.equal(r.first_error, "");
+      assert.equal(code, 0);
+      assert.equal(r.sessions_opened, 33, "30 receivers and 3 senders");
+      assert.ok(r.broadcasts >= 30, `broadcasts: ${r.broadcasts}`);
+      assert.equal(r.expected, r.broadcasts * 30);
+      assert.equal(r.messages, r.expected);
+      assert.equal(r.lost, 0);
+      // One sender, on n (Node's): ours receive through Redis only.
+      const one = await bench([servers[2].url, servers[0].url, servers[1].url], ["--senders", "1"]);
+      assert.equal(one.code, 0, one.r.first_error);
+      assert.equal(one.r.sessions_opened, 31);
+      assert.equal(one.r.messages, one.r.broadcasts * 30);
+      const alone = await serve(["--node-name", "alone"], { socketio: true });
+      try {
+        const split = await bench([servers[1].url, alone.url]);
+        assert.equal(split.code, 1);
+        assert.ok(split.r.lost > 0, "the lone server's receivers miss the cluster's broadcasts and the cluster's miss its own");
+      } finally {
+        await alone.stop();
+      }
+    });
+
     test("fetchSockets from either side sees the sockets of every node", async () => {
       const expected = [clients[0].id, clients[3].id].sort();
       for (const c of clients) assert.deepEqual(await ask(c, "fetch-sockets", "r1"), expected);

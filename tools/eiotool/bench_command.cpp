@@ -13,12 +13,13 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace eio::tool {
 namespace {
 
 struct bench_arguments {
-  std::string url;
+  std::vector<std::string> urls;  // fanout: several (a cluster's nodes)
   std::string mode = "echo";
   std::string transport = "websocket";
   unsigned connections = 1;
@@ -28,6 +29,7 @@ struct bench_arguments {
   double duration = 5;
   double rate = 10;
   unsigned threads = 1;
+  unsigned senders = 0;
   unsigned busy_poll_us = 0;
   std::string on_open;
   bool allow_remote = false;
@@ -45,6 +47,10 @@ const char* const bench_footer = R"text(Modes:
              --on-open CMD runs (to read the server's memory, say).
   fanout     C WebSocket receivers and one sender of "broadcast:<seq>:<time>:..."
              R times a second; deliveries/s, lost deliveries, delivery latency.
+             Several URLs (the nodes of a cluster, --socketio): the receivers
+             are spread over them in turn, each has a sender (--senders N:
+             the first N) and the senders take turns; every receiver must get
+             every broadcast, each sender's in order.
   handshake  C polling clients, each opening a session and closing it (a "1"
              packet by POST) over and over on a keep-alive connection.
 
@@ -63,6 +69,7 @@ the sender emit "to-room", checking every "room-message"; idle holds
 connected sockets; handshake is the polling handshake, a CONNECT and a close
 (connect rate). Every answer is decoded and checked with the Socket.IO codec.
   eiotool bench http://127.0.0.1:3000/ --socketio --connections 100 --inflight 4 --acks
+  eiotool bench http://127.0.0.1:3001/ http://127.0.0.1:3002/ --socketio --mode fanout -c 1000 --rate 100
 
 The figures cover the D measured seconds, after every session is open. A
 progress line goes to stderr every second; --json prints one JSON object on
@@ -135,7 +142,9 @@ void print_table(const bench_arguments& args, const bench::load_result& r) {
     std::snprintf(text, sizeof text, "%.1f%s", v, unit);
     return std::string(text);
   };
-  std::printf("eiotool bench %s: %s over %s, %u connections", args.url.c_str(), args.mode.c_str(), args.transport.c_str(), args.connections);
+  std::string urls;
+  for (const std::string& url : args.urls) urls += (urls.empty() ? "" : " ") + url;
+  std::printf("eiotool bench %s: %s over %s, %u connections", urls.c_str(), args.mode.c_str(), args.transport.c_str(), args.connections);
   if (args.mode == "echo") std::printf(", %u in flight, %zu B %s", args.inflight, args.size, args.binary ? "binary" : "text");
   if (args.mode == "fanout") std::printf(", %zu B, %g broadcasts/s", args.size, args.rate);
   std::printf(", %u thread%s\n", args.threads, args.threads == 1 ? "" : "s");
@@ -168,7 +177,11 @@ void print_table(const bench_arguments& args, const bench::load_result& r) {
 
 int run_bench(const bench_arguments& args) {
   bench::load_options options;
-  options.target = parse_url(args.url, args.allow_remote);
+  // Only a cluster carries one node's broadcast to the others' sockets.
+  if (args.urls.size() > 1 && (args.mode != "fanout" || !args.socketio)) {
+    throw std::runtime_error("several URLs (the nodes of a cluster) are for --socketio --mode fanout only");
+  }
+  for (const std::string& url : args.urls) options.targets.push_back(parse_url(url, args.allow_remote));
   options.mode = args.mode == "idle" ? bench::load_mode::idle
                  : args.mode == "fanout" ? bench::load_mode::fanout
                  : args.mode == "handshake" ? bench::load_mode::handshake
@@ -183,13 +196,16 @@ int run_bench(const bench_arguments& args) {
   options.duration = args.duration;
   options.rate = args.rate;
   options.threads = args.threads;
+  options.senders = args.senders;
   options.busy_poll_us = args.busy_poll_us;
   options.on_open = args.on_open;
   options.progress = !args.quiet;
   bench::load_result result;
   if (args.socketio) {
     // A URL without a path means the Socket.IO default.
-    if (options.target.path == "/engine.io/" && args.url.find("/engine.io") == std::string::npos) options.target.path = "/socket.io/";
+    for (std::size_t i = 0; i < args.urls.size(); ++i) {
+      if (options.targets[i].path == "/engine.io/" && args.urls[i].find("/engine.io") == std::string::npos) options.targets[i].path = "/socket.io/";
+    }
     bench::socketio_load_options sio;
     sio.load = options;
     sio.acks = args.acks;
@@ -215,7 +231,7 @@ void add_bench_command(CLI::App& app, command_action& action) {
   auto args = std::make_shared<bench_arguments>();
   CLI::App* command = app.add_subcommand("bench", "Load an Engine.IO server: echo, idle, fanout or handshake");
   command->footer(bench_footer);
-  command->add_option("url", args->url, "Server URL, e.g. http://127.0.0.1:3000/engine.io/")->required();
+  command->add_option("url", args->urls, "Server URL, e.g. http://127.0.0.1:3000/engine.io/ (fanout: one or more)")->required();
   command->add_option("--mode", args->mode, "echo, idle, fanout or handshake")
       ->check(CLI::IsMember({"echo", "idle", "fanout", "handshake"}))
       ->capture_default_str();
@@ -230,6 +246,8 @@ void add_bench_command(CLI::App& app, command_action& action) {
   command->add_flag("--binary", args->binary, "echo: binary messages (base64 'b' packets over polling)");
   command->add_option("--duration,-d", args->duration, "Seconds to measure, after every session is open")->check(CLI::Range(0.1, 86400.0))->capture_default_str();
   command->add_option("--rate,-r", args->rate, "fanout: broadcasts per second")->check(CLI::Range(0.1, 1e6))->capture_default_str();
+  command->add_option("--senders", args->senders, "fanout with several URLs: senders on the first N only (default: one on each)")
+      ->check(CLI::Range(1u, 1024u));
   command->add_option("--threads,-t", args->threads, "Client threads, each with its own epoll loop")->check(CLI::Range(1u, 64u))->capture_default_str();
   command->add_option("--busy-poll", args->busy_poll_us,
                       "Microseconds each thread polls without sleeping before it waits (sharper latency, a busy core)")

@@ -72,6 +72,7 @@ struct event_loop final : wire::connection_io {
   std::atomic<bool> wake_pending{false};
   std::mutex inbox_mutex;
   std::vector<poco_server::task> tasks;  // guarded by inbox_mutex
+  static constexpr std::size_t tasks_per_pump = 256;  // see run_inbox
   std::vector<arrival> arrivals;         // guarded by inbox_mutex
   bool stopped = false;                  // guarded by inbox_mutex: drained, takes no more
   std::unordered_map<connection_id, socket_entry> sockets;
@@ -274,11 +275,21 @@ void event_loop::run_inbox() {
     came.swap(arrivals);
   }
   for (auto& a : came) adopt(std::move(a));
+  // Every task that queued since the last turn runs, then one pump writes
+  // what they all sent: a connection gets one write for the lot (under load
+  // a burst of cluster broadcasts to the same sockets, one sendmsg each
+  // instead of one per broadcast). The core keeps their actions in order.
+  // A very long queue still pumps now and then, so its output stays bounded.
+  std::size_t since_pump = 0;
   for (auto& w : work) {
     loop_context ctx = context(now);
     guarded("a posted task", [&] { w(ctx); });
-    pump(now);
+    if (++since_pump == tasks_per_pump) {
+      pump(now);
+      since_pump = 0;
+    }
   }
+  if (since_pump != 0) pump(now);
 }
 
 // Runs application code. An exception from it must not end the loop (on any

@@ -81,14 +81,13 @@ load_result run_workers(const load_options& options, const char* cycles, const m
   std::vector<std::unique_ptr<worker>> workers;
   for (unsigned t = 0; t < threads; ++t) workers.push_back(make(shared, counters[t], t));
   std::uint32_t total_sessions = options.connections;
-  if (options.mode == load_mode::fanout) {
-    workers[0]->add_session(0, /*sender=*/true);
-    workers[0]->has_sender_ = true;
-  }
-  for (std::uint32_t i = 0; i < total_sessions; ++i) {
-    workers[i % threads]->add_session(options.mode == load_mode::fanout ? i + 1 : i, false);
-  }
-  if (options.mode == load_mode::fanout) ++total_sessions;
+  const bool fanout = options.mode == load_mode::fanout;
+  // Fanout: the senders are sessions 0 .. senders-1 of worker 0.
+  const std::uint32_t senders = fanout ? options.sender_count() : 0u;
+  for (std::uint32_t k = 0; k < senders; ++k) workers[0]->add_session(k, /*sender=*/true);
+  if (fanout) workers[0]->has_sender_ = true;
+  for (std::uint32_t i = 0; i < total_sessions; ++i) workers[i % threads]->add_session(senders + i, false);
+  total_sessions += senders;
 
   std::vector<std::thread> running;
   for (auto& w : workers) running.emplace_back([&w] { w->run(); });
@@ -124,7 +123,9 @@ load_result run_workers(const load_options& options, const char* cycles, const m
     }
   }
   result.open_seconds = seconds_since(started);
-  if (options.mode == load_mode::idle && options.progress) {
+  // These two lines mark the measured span for whoever watches stderr
+  // (benchmarks/redis_cluster.mjs reads the servers' CPU at each).
+  if (options.progress) {
     std::fprintf(stderr, "bench: all sessions open: %llu of %u\n", static_cast<unsigned long long>(sum(counters).opened), total_sessions);
   }
   if (options.mode == load_mode::idle && !options.on_open.empty()) {
@@ -160,7 +161,7 @@ load_result run_workers(const load_options& options, const char* cycles, const m
   if (options.mode == load_mode::fanout) {
     // Let the last broadcasts arrive: up to two seconds.
     result.broadcasts = shared.broadcasts.load();
-    const std::uint64_t receivers = after.opened > 0 ? after.opened - 1 : 0;  // less the sender
+    const std::uint64_t receivers = after.opened > senders ? after.opened - senders : 0;  // less the senders
     result.expected = result.broadcasts * receivers;
     const std::int64_t drain_end = now_ns() + 2'000'000'000;
     while (now_ns() < drain_end && sum(counters).messages - before.messages < result.expected) {
@@ -168,6 +169,7 @@ load_result run_workers(const load_options& options, const char* cycles, const m
     }
     after = sum(counters);
   }
+  if (options.progress) std::fprintf(stderr, "bench: measured, closing the sessions\n");
   shared.measuring.store(false);
   shared.stop.store(true);
   for (auto& t : running) t.join();

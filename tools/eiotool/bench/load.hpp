@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <netinet/in.h>
 
@@ -29,7 +30,11 @@ struct load_target {
 };
 
 struct load_options {
-  load_target target;
+  // One server; fanout also several (the nodes of a cluster): the receivers
+  // are spread over them in turn and each has a sender, the senders taking
+  // turns, so every node both publishes and receives.
+  std::vector<load_target> targets;
+  unsigned senders = 0;  // fanout: senders on the first N targets only (0: on each)
   load_mode mode = load_mode::echo;
   load_transport transport = load_transport::websocket;
   unsigned connections = 1;     // sessions (echo, idle), receivers (fanout), parallel handshakers
@@ -44,6 +49,12 @@ struct load_options {
   std::string on_open;          // idle: shell command run once all sessions are open
   bool progress = true;         // a line on stderr every second
   unsigned busy_poll_us = 0;    // each thread polls without sleeping this long before it waits
+
+  // fanout: how many senders take turns (sessions 0 .. n-1, on targets 0 .. n-1)
+  std::uint32_t sender_count() const {
+    const auto n = static_cast<std::uint32_t>(targets.size());
+    return senders == 0 || senders > n ? n : senders;
+  }
 };
 
 struct load_result {

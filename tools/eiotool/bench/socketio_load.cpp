@@ -283,14 +283,22 @@ private:
     echoed(s, data.size());
   }
 
-  // A room-message: ["room-message","<seq>:<send time ns>:xxx..."].
+  // A room-message: ["room-message","<seq>:<send time ns>:xxx..."] (and an
+  // offset, see below).
   void on_delivery(session& s, const socketio::packet& p, const socketio::payload_info& info) {
     if (s.sender) {
       mismatch(s, "a room message to the sender, who is not in the room");
       return;
     }
-    const std::string_view arg = info.args(p.data);
-    if (info.arg_count != 1 || arg.size() != options_.size + 2 || arg.front() != '"' || arg.back() != '"') {
+    // A server with connection state recovery appends the packet's offset
+    // as a last string argument: ["room-message","<ours>","<offset>"].
+    const std::string_view args = info.args(p.data);
+    const std::string_view arg = args.substr(0, options_.size + 2);
+    const std::string_view offset = args.substr(arg.size());
+    const bool offset_ok = info.arg_count == 1 ? offset.empty()
+                                               : info.arg_count == 2 && offset.size() >= 3 && offset.substr(0, 2) == ",\"" &&
+                                                     offset.back() == '"';
+    if (!offset_ok || arg.size() != options_.size + 2 || arg.front() != '"' || arg.back() != '"') {
       mismatch(s, "a broadcast differs from the one sent");
       return;
     }
@@ -307,11 +315,12 @@ private:
     delivered(s, seq, sent, options_.size);
   }
 
-  // The sender: 42["to-room","bench","<seq>:<send time ns>:xxx..."].
+  // A sender, in turn: 42["to-room","bench","<seq>:<send time ns>:xxx..."].
   void broadcast() override {
-    session& s = *sessions_.front();
-    if (s.state != session_state::open || sio(s).step != sio_step::ready) return;
     const std::uint64_t seq = shared_.broadcasts.load(std::memory_order_relaxed);
+    session* sender = sender_for(seq);
+    if (!sender || sio(*sender).step != sio_step::ready) return;
+    session& s = *sender;
     char numbers[48];
     auto r = std::to_chars(numbers, numbers + 20, seq);
     *r.ptr++ = ':';

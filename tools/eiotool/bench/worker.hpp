@@ -81,7 +81,8 @@ struct connection {
 struct session {
   virtual ~session() = default;  // a derived worker may keep more per session (new_session)
   std::uint32_t index = 0;
-  bool sender = false;  // fanout: the one that broadcasts
+  bool sender = false;  // fanout: one that broadcasts (one per target)
+  std::uint32_t target = 0;  // index into options.targets
   session_state state = session_state::waiting;
   connection main;      // the WebSocket, or the polling POST (and handshake) connection
   connection poll;      // polling: the long-poll GET connection
@@ -95,6 +96,10 @@ struct session {
   bool in_window = false; // counted among the sessions being opened
   std::uint64_t send_seq = 0;
   std::uint64_t recv_seq = 0;
+  // fanout receivers: the next broadcast due from each sender (sender k
+  // sends k, k + senders, ...; the senders' broadcasts may interleave on
+  // the way, each one's stay in order)
+  std::vector<std::uint64_t> next_from_sender;
   std::vector<std::int64_t> sent_at;  // echo: send time of each message in flight
   std::int64_t started_at = 0;
 };
@@ -106,12 +111,15 @@ public:
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_ < 0) throw std::runtime_error("epoll_create1 failed");
     scratch_.resize(256 * 1024);
-    const std::string host = options.target.host + ":" + std::to_string(options.target.port);
-    upgrade_request_ = "GET " + options.target.path + "?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + host +
-                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + std::string(websocket_key) +
-                       "\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    handshake_request_ = "GET " + options.target.path + "?EIO=4&transport=polling HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
-    host_ = host;
+    for (const load_target& t : options.targets) {
+      target_requests r;
+      r.host = t.host + ":" + std::to_string(t.port);
+      r.upgrade = "GET " + t.path + "?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + r.host +
+                  "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + std::string(websocket_key) +
+                  "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+      r.handshake = "GET " + t.path + "?EIO=4&transport=polling HTTP/1.1\r\nHost: " + r.host + "\r\n\r\n";
+      requests_.push_back(std::move(r));
+    }
     frame_.reserve(options.size + 64);
     binary_.reserve(options.size + 64);
   }
@@ -125,10 +133,17 @@ public:
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
+  // Session `index` talks to target index % targets (fanout: the senders
+  // are 0 .. targets-1, one on each).
   void add_session(std::uint32_t index, bool sender) {
     std::unique_ptr<session> s = new_session();
     s->index = index;
     s->sender = sender;
+    const auto targets = static_cast<std::uint32_t>(options_.targets.size());
+    s->target = index % targets;
+    if (options_.mode == load_mode::fanout && !sender) {
+      for (std::uint32_t k = 0; k < options_.sender_count(); ++k) s->next_from_sender.push_back(k);
+    }
     if (options_.mode == load_mode::echo) s->sent_at.assign(options_.inflight, 0);
     s->main.owner = s.get();
     s->poll.owner = s.get();
@@ -236,6 +251,10 @@ protected:
 
   std::string_view payload(const session& s, std::uint64_t seq) const;
 
+  // Fanout: the sender whose turn broadcast `seq` is, when it is open (the
+  // senders are the first sessions of worker 0).
+  session* sender_for(std::uint64_t seq) const;
+
   // Fanout: broadcast `seq`, sent at `sent` (ns), arrived at a receiver.
   void delivered(session& s, std::uint64_t seq, std::int64_t sent, std::size_t bytes);
 
@@ -273,9 +292,12 @@ protected:
   std::string frame_;
   std::string binary_;
   wire::http_response_view response_;  // reused: no allocation per response
-  std::string upgrade_request_;
-  std::string handshake_request_;
-  std::string host_;
+  struct target_requests {
+    std::string host;       // host:port, for Host headers
+    std::string upgrade;    // the WebSocket handshake
+    std::string handshake;  // the polling handshake
+  };
+  std::vector<target_requests> requests_;  // one per options.targets
   std::int64_t now_ = 0;
   bool measuring_ = false;
   std::uint32_t mask_state_;

@@ -94,7 +94,7 @@ bool worker::connect_to(connection& c) {
   c.out.clear();
   c.out_sent = 0;
   c.in.clear();
-  const auto& address = options_.target.address;
+  const auto& address = options_.targets[c.owner->target].address;
   if (::connect(c.fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0 && errno != EINPROGRESS) {
     fail(*c.owner, std::string("connect: ") + std::strerror(errno));
     return false;

@@ -26,7 +26,8 @@ void worker::start_session(session& s) {
   s.state = session_state::opening;
   s.started_at = now_;
   if (!connect_to(s.main)) return;
-  s.main.out.append(options_.transport == load_transport::websocket ? upgrade_request_ : handshake_request_);
+  const target_requests& r = requests_[s.target];
+  s.main.out.append(options_.transport == load_transport::websocket ? r.upgrade : r.handshake);
   ++s.main.responses_due;
 }
 
@@ -34,7 +35,7 @@ void worker::start_handshake(session& s) {
   s.state = session_state::opening;
   s.started_at = now_;
   if (s.main.fd < 0 && !connect_to(s.main)) return;
-  s.main.out.append(handshake_request_);
+  s.main.out.append(requests_[s.target].handshake);
   ++s.main.responses_due;
   mark_dirty(s.main);
 }
@@ -53,12 +54,14 @@ void worker::on_open(session& s, std::string_view handshake) {
   }
   const bool polling = options_.transport == load_transport::polling || options_.mode == load_mode::handshake;
   if (polling) {
+    const std::string& path = options_.targets[s.target].path;
+    const std::string& host = requests_[s.target].host;
     s.post_head.clear();
-    s.post_head.append("POST ").append(options_.target.path).append("?EIO=4&transport=polling&sid=").append(sid);
-    s.post_head.append(" HTTP/1.1\r\nHost: ").append(host_).append("\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: ");
+    s.post_head.append("POST ").append(path).append("?EIO=4&transport=polling&sid=").append(sid);
+    s.post_head.append(" HTTP/1.1\r\nHost: ").append(host).append("\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: ");
     s.get_request.clear();
-    s.get_request.append("GET ").append(options_.target.path).append("?EIO=4&transport=polling&sid=").append(sid);
-    s.get_request.append(" HTTP/1.1\r\nHost: ").append(host_).append("\r\n\r\n");
+    s.get_request.append("GET ").append(path).append("?EIO=4&transport=polling&sid=").append(sid);
+    s.get_request.append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n\r\n");
   }
   s.state = session_state::open;
   if (options_.mode == load_mode::handshake) {
@@ -223,10 +226,16 @@ void worker::on_message(session& s, std::string_view data, bool binary) {
   }
 }
 
+session* worker::sender_for(std::uint64_t seq) const {
+  session& s = *sessions_[seq % options_.sender_count()];
+  return s.state == session_state::open ? &s : nullptr;
+}
+
 void worker::broadcast() {
-  session& s = *sessions_.front();
-  if (s.state != session_state::open) return;
   const std::uint64_t seq = shared_.broadcasts.load(std::memory_order_relaxed);
+  session* sender = sender_for(seq);
+  if (!sender) return;
+  session& s = *sender;
   char numbers[48];
   auto r = std::to_chars(numbers, numbers + 20, seq);
   *r.ptr++ = ':';
@@ -246,8 +255,9 @@ void worker::on_cycle_closed(session& s) {
 }
 
 void worker::delivered(session& s, std::uint64_t seq, std::int64_t sent, std::size_t bytes) {
-  if (seq != s.recv_seq) error(s, "broadcasts out of order or missing");
-  s.recv_seq = seq + 1;
+  std::uint64_t& next = s.next_from_sender[seq % s.next_from_sender.size()];
+  if (seq != next) error(s, "broadcasts out of order or missing");
+  next = seq + s.next_from_sender.size();
   latency_.record(static_cast<std::uint64_t>(now_ - sent));
   counters_.messages.fetch_add(1, std::memory_order_relaxed);
   counters_.bytes.fetch_add(bytes, std::memory_order_relaxed);
