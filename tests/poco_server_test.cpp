@@ -166,6 +166,20 @@ struct raw_connection {
     socket.setReceiveTimeout(Poco::Timespan(5, 0));
   }
   void send(std::string_view bytes) { socket.sendBytes(bytes.data(), static_cast<int>(bytes.size())); }
+  // One read appended to `got`; false once the peer closed, reset or said
+  // nothing for 5 s.
+  bool read_more(std::string& got) {
+    char buffer[65536];
+    int n = 0;
+    try {
+      n = socket.receiveBytes(buffer, sizeof buffer);
+    } catch (const Poco::Exception&) {
+      return false;
+    }
+    if (n <= 0) return false;
+    got.append(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
   // Reads until `until` is in what came, or the peer closes, or 5 s pass.
   std::string read_until(std::string_view until) {
     std::string got;
@@ -234,16 +248,7 @@ TEST(poco_server, a_body_over_the_limit_after_the_answer_ends_the_connection_onc
   ASSERT_NE(answer.find("HTTP/1.1 200 OK"), std::string::npos) << answer;
   c.send("c8\r\n" + std::string(200, 'x') + "\r\n0\r\n\r\n");
   std::string rest;
-  char buffer[4096];
-  for (;;) {
-    int n = 0;
-    try {
-      n = c.socket.receiveBytes(buffer, sizeof buffer);
-    } catch (const Poco::Exception&) {
-      break;
-    }
-    if (n <= 0) break;
-    rest.append(buffer, static_cast<std::size_t>(n));
+  while (c.read_more(rest)) {
   }
   EXPECT_EQ(rest, "") << "nothing after the one answer";
   std::lock_guard<std::mutex> lock(s.mutex);
@@ -297,16 +302,7 @@ TEST(poco_server, posted_sends_queued_behind_a_busy_loop_all_arrive_in_order) {
   eio::websocket::frame_reader reader(std::size_t{1} << 20, /*require_masked=*/false);
   std::string input;
   std::vector<std::string> got;
-  char buffer[65536];
-  while (static_cast<int>(got.size()) < count) {
-    int n = 0;
-    try {
-      n = c.socket.receiveBytes(buffer, sizeof buffer);
-    } catch (const Poco::Exception&) {
-      break;
-    }
-    if (n <= 0) break;
-    input.append(buffer, static_cast<std::size_t>(n));
+  while (static_cast<int>(got.size()) < count && c.read_more(input)) {
     for (;;) {
       eio::websocket::frame_event e;
       const std::size_t used = reader.read(input, e);
