@@ -15,13 +15,12 @@
 //                       0: no fan-out, so the CPU split is the adapters'
 //                       own cost per message; the rate search is moot)
 //   --workers N         client processes holding them (default 2)
-//   --client KIND       socket.io (socket.io-client 4, the default), raw
-//                       (the same Socket.IO packets over a bare `ws`
-//                       WebSocket, see connectRaw) or eiotool (`eiotool bench
-//                       --socketio --mode fanout` with every node's URL, one
-//                       process a step: the cheapest load generator, so the
-//                       servers rather than the clients decide the rate on a
-//                       small machine; see benchStep)
+//   --client KIND       socket.io (socket.io-client 4, the default) or
+//                       eiotool (`eiotool bench --socketio --mode fanout`
+//                       with every node's URL, one process a step: the
+//                       cheapest load generator, so the servers rather than
+//                       the clients decide the rate on a small machine; see
+//                       benchStep)
 //   --rates LIST        the ramp, broadcasts/s (default 25,50,100,...,6400)
 //   --step-seconds S    length of a step (default 5: a rate above what the
 //                       cluster sustains must build a backlog past the
@@ -84,7 +83,6 @@ import { serve } from "../tests/interop/serve_helper.mjs";
 
 const require = createRequire(import.meta.url);
 const { io } = require("socket.io-client");
-const { WebSocket } = require("ws");
 
 // CLOCK_MONOTONIC in ms: one clock for every process of the machine.
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -126,23 +124,20 @@ async function clientWorker() {
   let stray = 0; // deliveries of an earlier step
   let disconnects = 0;
   let reason = null;
-  const deliver = (id, sentAt) => {
-    if (id !== step) return void ++stray;
-    ++received;
-    hist[Math.min(BUCKETS - 1, Math.floor((now() - sentAt) * 10))]++;
-  };
-  const lost = (why) => {
-    ++disconnects;
-    reason ??= why;
-  };
   const answer = {
-    async connect({ urls, client }) {
+    async connect(urls) {
       for (let i = 0; i < urls.length; i += 50) {
         await Promise.all(urls.slice(i, i + 50).map((url) => {
-          if (client === "raw") return connectRaw(url, deliver, lost).then((s) => sockets.push(s));
           const s = io(url, clientOptions);
-          s.on("broadcast", deliver);
-          s.on("disconnect", lost);
+          s.on("broadcast", (id, sentAt) => {
+            if (id !== step) return void ++stray;
+            ++received;
+            hist[Math.min(BUCKETS - 1, Math.floor((now() - sentAt) * 10))]++;
+          });
+          s.on("disconnect", (why) => {
+            ++disconnects;
+            reason ??= why;
+          });
           sockets.push(s);
           return connected(s);
         }));
@@ -169,39 +164,6 @@ async function clientWorker() {
     } catch (e) {
       process.send({ id, error: e.message });
     }
-  });
-}
-
-// --client raw: a Socket.IO v5 socket on the main namespace spoken over a bare
-// `ws` WebSocket (open, "40", pong, "42" events), without socket.io-client's
-// decoder, emitter and engine. A receiving socket costs the client process
-// about a third of socket.io-client's, so on a small machine the servers,
-// not the load generator, decide the lossless rate. Every frame is still
-// checked: anything but the packets expected ends the run's step as a
-// disconnect with the frame as its reason.
-function connectRaw(url, deliver, lost) {
-  const u = new URL(url);
-  const ws = new WebSocket(`ws://${u.host}/socket.io/?EIO=4&transport=websocket`);
-  const prefix = '42["broadcast",';
-  return new Promise((resolve, reject) => {
-    let open = false;
-    ws.on("message", (data) => {
-      const text = data.toString();
-      if (text.startsWith(prefix)) {
-        const [id, sentAt] = JSON.parse(`[${text.slice(prefix.length)}`);
-        return deliver(id, sentAt);
-      }
-      if (text === "2") return ws.send("3");
-      if (text[0] === "0") return ws.send("40");
-      if (text.startsWith("40")) {
-        open = true;
-        return resolve({ close: () => ws.close() });
-      }
-      if (text.startsWith("42")) return; // another event of the demo
-      lost(`unexpected frame ${text.slice(0, 60)}`);
-    });
-    ws.on("close", () => (open ? lost("transport close") : reject(new Error(`${url}: closed before connect`))));
-    ws.on("error", (e) => !open && reject(e));
   });
 }
 
@@ -240,8 +202,8 @@ function options() {
     process.exit(0);
   }
   const list = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
-  if (!["socket.io", "raw", "eiotool"].includes(values.client)) {
-    process.stderr.write(`redis_cluster: --client is socket.io, raw or eiotool, not "${values.client}"\n`);
+  if (!["socket.io", "eiotool"].includes(values.client)) {
+    process.stderr.write(`redis_cluster: --client is socket.io or eiotool, not "${values.client}"\n`);
     process.exit(2);
   }
   return {
@@ -326,7 +288,7 @@ async function runCluster(cluster, adapter, o) {
       for (let w = 0; w < o.workers; ++w) workers.push(startWorker());
       const urls = workers.map(() => []);
       for (let i = 0; i < o.clients; ++i) urls[i % o.workers].push(servers[i % servers.length].url);
-      await Promise.all(workers.map((w, i) => w.call("connect", { urls: urls[i], client: o.client })));
+      await Promise.all(workers.map((w, i) => w.call("connect", urls[i])));
     }
 
     let stepId = 0;

@@ -106,6 +106,22 @@ test("a bad namespace path is an error, not a hang", async () => {
   assert.ok(JSON.parse(r.stdout.trim()).errors >= 1);
 });
 
+test("several URLs outside a Socket.IO fanout, and more senders than URLs, are refused with a reason", async () => {
+  const run = (args) => new Promise((resolve) => {
+    execFile(eiotool, ["bench", ...args, "--duration", "1", "-c", "2"], { timeout: 30000 },
+      (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stderr }));
+  });
+  const url = `${server.url}/socket.io/`;
+  for (const args of [[url, url, "--socketio"], [url, url, "--mode", "fanout"]]) {
+    const r = await run(args);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.match(r.stderr, /several URLs \(the nodes of a cluster\) are for --socketio --mode fanout only/);
+  }
+  const r = await run([url, url, "--socketio", "--mode", "fanout", "--senders", "3"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--senders 3 is more than the 2 URL\(s\) given/);
+});
+
 // socket.io 4.8 in this process: "echo" as the demo answers it, except the
 // 10th, whose argument loses its last character.
 async function corruptingServer() {

@@ -181,6 +181,10 @@ int run_bench(const bench_arguments& args) {
   if (args.urls.size() > 1 && (args.mode != "fanout" || !args.socketio)) {
     throw std::runtime_error("several URLs (the nodes of a cluster) are for --socketio --mode fanout only");
   }
+  if (args.senders > args.urls.size()) {
+    throw std::runtime_error("--senders " + std::to_string(args.senders) + " is more than the " + std::to_string(args.urls.size()) +
+                             " URL(s) given: one sender per URL at most");
+  }
   for (const std::string& url : args.urls) options.targets.push_back(parse_url(url, args.allow_remote));
   options.mode = args.mode == "idle" ? bench::load_mode::idle
                  : args.mode == "fanout" ? bench::load_mode::fanout
