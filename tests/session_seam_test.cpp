@@ -104,6 +104,39 @@ TEST(session_seam, handshake_request_is_kept_without_its_body_after_the_upgrade)
   EXPECT_NE(from_event->handshake, nullptr) << "the event's copy outlives the session";
 }
 
+TEST(session_seam, handshake_record_keeps_empty_fields_and_every_header_in_order) {
+  http_request request;
+  request.method = "GET";
+  request.path = "/engine.io/";
+  request.remote_address = "::1";  // no query at all
+  const session_handshake bare(request, millis(7));
+  EXPECT_EQ(bare.method(), "GET");
+  EXPECT_EQ(bare.path(), "/engine.io/");
+  EXPECT_EQ(bare.query(), "");
+  EXPECT_EQ(bare.remote_address(), "::1");
+  EXPECT_EQ(bare.header_count(), 0u);
+  EXPECT_FALSE(bare.header_value("host"));
+  EXPECT_EQ(bare.time(), millis(7));
+
+  for (int i = 0; i < 300; ++i) {
+    request.headers.push_back({"X-" + std::to_string(i), i % 3 == 0 ? std::string() : std::string(static_cast<std::size_t>(i), 'v')});
+  }
+  request.query = "EIO=4&a=";
+  const session_handshake many(request, millis(8));
+  ASSERT_EQ(many.header_count(), 300u);
+  for (std::size_t i = 0; i < 300; ++i) {
+    EXPECT_EQ(many.header_name(i), "X-" + std::to_string(i));
+    EXPECT_EQ(many.header_value(i), request.headers[i].value);
+  }
+  EXPECT_EQ(many.header_value("x-299"), std::string(299, 'v'));
+  EXPECT_EQ(many.header_value("X-0"), "");  // present and empty, not absent
+  EXPECT_EQ(many.query_param("a"), "");
+  EXPECT_EQ(many.remote_address(), "::1");
+  const http_request again = many.request();
+  ASSERT_EQ(again.headers.size(), 300u);
+  EXPECT_EQ(again.headers[150].value, request.headers[150].value);
+}
+
 TEST(session_seam, a_batch_of_one_text_and_three_binary_leaves_in_one_poll_response) {
   for (const protocol_version version : {v4, v3}) {
     server_options options;

@@ -1,12 +1,14 @@
 // eio::wire's small pieces: SHA-1 and the handshake's accept value, reason
 // phrases, the URL parser every tool shares, and the HTTP response reader
-// (every response also read split at every offset).
+// (every response also read split at every offset), the output buffer.
 #include <eio/wire/http_text.hpp>
+#include <eio/wire/output_buffer.hpp>
 #include <eio/wire/response_reader.hpp>
 #include <eio/wire/url.hpp>
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 namespace eio::wire {
@@ -20,6 +22,33 @@ std::string hex(std::string_view bytes) {
     out += digits[c & 15];
   }
   return out;
+}
+
+std::string unwritten(const output_buffer& out) {
+  iovec pieces[8];
+  std::string bytes;
+  const std::size_t n = out.gather(pieces, 8);
+  for (std::size_t i = 0; i < n; ++i) bytes.append(static_cast<const char*>(pieces[i].iov_base), pieces[i].iov_len);
+  return bytes;
+}
+
+TEST(wire_output_buffer, release_memory_keeps_what_waits_and_the_buffer_works_after_it) {
+  output_buffer out;
+  out.append("HTTP/1.1 101 Switching Protocols\r\n\r\n");
+  out.append_shared(std::make_shared<const std::string>("shared"));
+  out.append("tail");
+  out.consume(5);
+  out.release_memory();  // bytes wait: nothing may go
+  EXPECT_EQ(unwritten(out), "1.1 101 Switching Protocols\r\n\r\nsharedtail");
+  out.consume(out.size());
+  EXPECT_TRUE(out.empty());
+  out.release_memory();
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(out.front(), "");
+  out.append("after");
+  out.append_shared(std::make_shared<const std::string>("!"));
+  EXPECT_EQ(unwritten(out), "after!");
+  EXPECT_EQ(out.size(), 6u);
 }
 
 TEST(wire_sha1, fips_180_examples_and_block_edges) {

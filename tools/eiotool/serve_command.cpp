@@ -96,8 +96,8 @@ public:
   void operator()(loop_context& context, event& e) {
     auto& sessions = loops_[context.loop].sessions;
     if (const auto* opened = std::get_if<connection_event>(&e)) {
-      sessions.emplace(opened->session, opened->id);
       if (level_ >= log_level::info) {
+        sessions.emplace(opened->session, opened->id);  // only the logs read it
         log_line("open %s %s v%d", opened->id.c_str(), std::string(to_string(opened->transport)).c_str(), static_cast<int>(opened->version));
       }
     } else if (auto* message = std::get_if<message_event>(&e)) {
@@ -127,7 +127,7 @@ public:
 private:
   using sid_map = std::unordered_map<session_ref, std::string>;
   struct loop_state {
-    sid_map sessions;  // -> sid, for the logs
+    sid_map sessions;  // -> sid, for the logs (empty without them)
   };
 
   static const char* sid_of(const sid_map& sessions, session_ref s) {

@@ -2,6 +2,8 @@
 // wire and in its events, header and query look-ups.
 #include <eio/server.hpp>
 
+#include <cstring>
+
 #include "http.hpp"
 
 namespace eio {
@@ -52,14 +54,20 @@ std::optional<std::string> http_request::query_param(std::string_view name) cons
   return detail::query_value(query, name);
 }
 
-session_handshake::session_handshake(const http_request& request, millis time) : time_(time) {
-  std::size_t size = request.method.size() + request.path.size() + request.query.size() + request.remote_address.size();
-  for (const auto& h : request.headers) size += h.name.size() + h.value.size();
-  bytes_.reserve(size);
-  ends_.reserve(fixed_fields + 2 * request.headers.size());
-  const auto add = [this](std::string_view text) {
-    bytes_ += text;
-    ends_.push_back(static_cast<std::uint32_t>(bytes_.size()));
+session_handshake::session_handshake(const http_request& request, millis time)
+    : field_count_(static_cast<std::uint32_t>(fixed_fields + 2 * request.headers.size())), time_(time) {
+  const std::size_t index_bytes = field_count_ * sizeof(std::uint32_t);
+  std::size_t text = request.method.size() + request.path.size() + request.query.size() + request.remote_address.size();
+  for (const auto& h : request.headers) text += h.name.size() + h.value.size();
+  bytes_.reserve(index_bytes + text);
+  bytes_.resize(index_bytes);
+  std::size_t next = 0;
+  const auto add = [this, &next](std::string_view field) {
+    bytes_ += field;
+    // The HTTP reader's limits keep a request head far below 4 GiB.
+    const auto end = static_cast<std::uint32_t>(bytes_.size() - field_count_ * sizeof(std::uint32_t));
+    std::memcpy(&bytes_[next * sizeof(end)], &end, sizeof(end));
+    ++next;
   };
   add(request.method);
   add(request.path);
@@ -69,6 +77,18 @@ session_handshake::session_handshake(const http_request& request, millis time) :
     add(h.name);
     add(h.value);
   }
+}
+
+std::uint32_t session_handshake::field_end(std::size_t i) const noexcept {
+  std::uint32_t end = 0;
+  std::memcpy(&end, bytes_.data() + i * sizeof(end), sizeof(end));
+  return end;
+}
+
+std::string_view session_handshake::field(std::size_t i) const noexcept {
+  const std::uint32_t begin = i == 0 ? 0 : field_end(i - 1);
+  const std::string_view text = std::string_view(bytes_).substr(field_count_ * sizeof(std::uint32_t));
+  return text.substr(begin, field_end(i) - begin);
 }
 
 std::optional<std::string_view> session_handshake::header_value(std::string_view name) const noexcept {

@@ -185,7 +185,13 @@ void server::flush(session& s, millis now) {
       if (s.buffer[i].notify) events_.emplace_back(sent_event{s.ref, s.buffer[i].notify_id});
     }
     s.buffer.erase(s.buffer.begin(), s.buffer.begin() + static_cast<std::ptrdiff_t>(sent));
-    if (s.buffer.empty()) events_.emplace_back(drain_event{s.ref});
+    if (s.buffer.empty()) {
+      // With a direct output, an open WebSocket session's messages bypass
+      // the buffer; what queues there is rare (its open packet, a ping), so
+      // its memory goes rather than stay with every idle session.
+      if (output_ && s.link == link_state::websocket) std::vector<queued_packet>().swap(s.buffer);
+      events_.emplace_back(drain_event{s.ref});
+    }
   }
   if (s.state == session_state::closing && s.buffer.empty()) return finish_closing(s, now);
   account(s, now);  // last: it may close the session

@@ -84,7 +84,7 @@ void server::all_sessions(std::vector<session_ref>& out) const {
 }
 
 std::optional<session_ref> server::find_session(std::string_view sid) const {
-  const auto found = by_id_.find(std::string(sid));
+  const auto found = by_id_.find(sid);
   if (found == by_id_.end()) return std::nullopt;
   return slots_[found->second]->ref;
 }

@@ -30,6 +30,11 @@ struct connection_state {
   bool close_after_write = false;
   bool want_write = false;     // as last told to connection_io::want_write
   bool flush_pending = false;  // listed in connections::unflushed_
+  // Set by an answer that ends an exchange (an HTTP response, the 101 of a
+  // WebSocket handshake with what the core sent along): once it is written,
+  // the buffers it grew are let go, so what waits idle (a held GET, a
+  // keep-alive connection, a quiet WebSocket) holds none.
+  bool release_when_written = false;
   // The HTTP request being read. Made when a request's first bytes come
   // and let go once it is read, so the connections an idle polling session
   // holds (its long-poll GET, its keep-alive POST connection) and WebSocket
@@ -361,6 +366,7 @@ bool connections::start_request(connection& c, http_head head, std::size_t head_
   http_request& request = head.request;
   if (head_bytes > 0 && route_elsewhere(c, request, head_bytes)) return false;
   c.in.erase(0, head_bytes);
+  if (c.in.empty()) std::string().swap(c.in);  // nothing behind the head yet: a held GET keeps no read buffer
   c.head_done = true;
   c.request_started = now_;
   c.keep_alive = head.keep_alive;
@@ -505,8 +511,17 @@ void connections::write_response(connection& c, int status, const header_list& h
                         body.size() >= options_.compression_threshold && compress_body(encoding, body, compressed);
   const std::string& sent = compress ? compressed : body;
   c.out.append_with([&](std::string& out) {
+    // Sized once: the buffer was let go after the last answer (release_buffers).
+    std::size_t size = out.size() + 160 + sent.size();  // the status line, Content-Length and the rest
+    for (const auto& h : headers) size += h.name.size() + h.value.size() + 4;
+    out.reserve(size);
     append_status_line(status, out);
-    for (const auto& h : headers) out += h.name + ": " + h.value + "\r\n";
+    for (const auto& h : headers) {
+      out += h.name;
+      out += ": ";
+      out += h.value;
+      out += "\r\n";
+    }
     if (compress) {
       out += "Content-Encoding: ";
       out += content_encoding_name(encoding);
@@ -523,6 +538,7 @@ void connections::write_response(connection& c, int status, const header_list& h
 void connections::finish_exchange(connection& c) {
   c.awaiting_answer = false;
   c.head_done = false;
+  c.release_when_written = true;
   if (!c.keep_alive) c.close_after_write = true;
   write_some(c.id);
 }
@@ -562,8 +578,10 @@ void connections::apply(action& a) {
     c->websocket = true;
     c->awaiting_answer = false;
     c->head_done = false;
-    c->websocket_key.clear();
-    write_some(c->id);
+    std::string().swap(c->websocket_key);
+    c->release_when_written = true;
+    // Written with the core's first messages (its open packet) in one write.
+    mark_unflushed(*c);
     if (connection* again = find(accept->connection); again && again->in.size() > again->in_handled) {
       process_input(again->id);  // frames that came with the handshake
     }
@@ -693,7 +711,14 @@ void connections::write_some(connection_id id) {
   // A peer that does not read: its bytes are not ours to keep forever.
   if (c->out.size() > options_.max_output_bytes) return drop(id, true);
   if (c->out.empty() && c->close_after_write) return linger(id);
+  if (c->out.empty() && c->release_when_written) release_buffers(*c);
   update_want_write(*c);
+}
+
+void connections::release_buffers(connection& c) {
+  c.release_when_written = false;
+  c.out.release_memory();
+  if (c.in.empty() && !c.handled_listed) std::string().swap(c.in);
 }
 
 void connections::update_want_write(connection& c) {

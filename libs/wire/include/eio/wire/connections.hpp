@@ -214,6 +214,7 @@ private:
   void mark_unflushed(connection& c);
   void write_some(connection_id id);
   void update_want_write(connection& c);
+  void release_buffers(connection& c);
   void sweep(millis now);
   void erase_handled_input();
 

@@ -91,6 +91,13 @@ public:
     size_ = 0;
     reset();
   }
+  // Gives the memory kept for the next bytes back; only when all is written.
+  // For a connection that turns quiet after a burst of its own (the
+  // WebSocket handshake's answer): its capacity would otherwise be held
+  // for the connection's life.
+  void release_memory() noexcept {
+    if (size_ == 0) std::vector<chunk>().swap(chunks_);
+  }
 
 private:
   struct chunk {
