@@ -31,10 +31,14 @@ struct connection_state {
   bool want_write = false;     // as last told to connection_io::want_write
   bool flush_pending = false;  // listed in connections::unflushed_
   // Set by an answer that ends an exchange (an HTTP response, the 101 of a
-  // WebSocket handshake with what the core sent along): once it is written,
-  // the buffers it grew are let go, so what waits idle (a held GET, a
-  // keep-alive connection, a quiet WebSocket) holds none.
+  // WebSocket handshake and the core's open packet after it): once it is
+  // written, the buffers it grew are let go at once, so a connection that
+  // then waits (a held GET, a keep-alive connection, a fresh WebSocket)
+  // holds none, and the next connection reuses the memory.
   bool release_when_written = false;
+  // Read or written since the last sweep; a connection quiet for a whole
+  // sweep interval lets its empty buffers go (a WebSocket after traffic).
+  bool active_since_sweep = true;
   // The HTTP request being read. Made when a request's first bytes come
   // and let go once it is read, so the connections an idle polling session
   // holds (its long-poll GET, its keep-alive POST connection) and WebSocket
@@ -191,6 +195,7 @@ void connections::received(connection_id id, std::string_view bytes, millis now)
     return;
   }
   c->in.append(bytes);
+  c->active_since_sweep = true;
   // Bytes pile up while a request waits for its answer (a held poll): a
   // client may send the next request, not an unbounded stream. What the
   // reader takes goes first: a head refused for its body (413) is answered,
@@ -511,7 +516,7 @@ void connections::write_response(connection& c, int status, const header_list& h
                         body.size() >= options_.compression_threshold && compress_body(encoding, body, compressed);
   const std::string& sent = compress ? compressed : body;
   c.out.append_with([&](std::string& out) {
-    // Sized once: the buffer was let go after the last answer (release_buffers).
+    // Sized before it is written: the buffer was let go after the last answer (release_buffers).
     std::size_t size = out.size() + 160 + sent.size();  // the status line, Content-Length and the rest
     for (const auto& h : headers) size += h.name.size() + h.value.size() + 4;
     out.reserve(size);
@@ -579,9 +584,10 @@ void connections::apply(action& a) {
     c->awaiting_answer = false;
     c->head_done = false;
     std::string().swap(c->websocket_key);
-    c->release_when_written = true;
-    // Written with the core's first messages (its open packet) in one write.
-    mark_unflushed(*c);
+    write_some(c->id);
+    // After the 101: what the core sends with it (the open packet) leaves in
+    // this pump's flush, and the buffers go once that is written.
+    if (connection* again = find(accept->connection)) again->release_when_written = true;
     if (connection* again = find(accept->connection); again && again->in.size() > again->in_handled) {
       process_input(again->id);  // frames that came with the handshake
     }
@@ -712,12 +718,13 @@ void connections::write_some(connection_id id) {
   if (c->out.size() > options_.max_output_bytes) return drop(id, true);
   if (c->out.empty() && c->close_after_write) return linger(id);
   if (c->out.empty() && c->release_when_written) release_buffers(*c);
+  c->active_since_sweep = true;
   update_want_write(*c);
 }
 
 void connections::release_buffers(connection& c) {
   c.release_when_written = false;
-  c.out.release_memory();
+  c.out.release_memory();  // only when all is written
   if (c.in.empty() && !c.handled_listed) std::string().swap(c.in);
 }
 
@@ -753,6 +760,8 @@ void connections::sweep(millis now) {
   std::vector<connection_id> slow;
   std::vector<connection_id> stuck;
   for (const auto& [id, c] : table_) {
+    if (!c->active_since_sweep) release_buffers(*c);
+    c->active_since_sweep = false;
     if (c->write_shut) {  // lingering: its own deadline, nothing else
       if (now >= c->linger_deadline) stuck.push_back(id);
       continue;
