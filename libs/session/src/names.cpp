@@ -54,18 +54,25 @@ std::optional<std::string> http_request::query_param(std::string_view name) cons
   return detail::query_value(query, name);
 }
 
+namespace {
+
+// The record's index: one std::uint32_t end offset per field, ahead of the text.
+std::size_t index_size(std::uint32_t field_count) noexcept { return field_count * sizeof(std::uint32_t); }
+
+}  // namespace
+
 session_handshake::session_handshake(const http_request& request, millis time)
     : field_count_(static_cast<std::uint32_t>(fixed_fields + 2 * request.headers.size())), time_(time) {
-  const std::size_t index_bytes = field_count_ * sizeof(std::uint32_t);
+  const std::size_t index_bytes = index_size(field_count_);
   std::size_t text = request.method.size() + request.path.size() + request.query.size() + request.remote_address.size();
   for (const auto& h : request.headers) text += h.name.size() + h.value.size();
   bytes_.reserve(index_bytes + text);
   bytes_.resize(index_bytes);
   std::size_t next = 0;
-  const auto add = [this, &next](std::string_view field) {
+  const auto add = [this, &next, index_bytes](std::string_view field) {
     bytes_ += field;
     // The HTTP reader's limits keep a request head far below 4 GiB.
-    const auto end = static_cast<std::uint32_t>(bytes_.size() - field_count_ * sizeof(std::uint32_t));
+    const auto end = static_cast<std::uint32_t>(bytes_.size() - index_bytes);
     std::memcpy(&bytes_[next * sizeof(end)], &end, sizeof(end));
     ++next;
   };
@@ -87,7 +94,7 @@ std::uint32_t session_handshake::field_end(std::size_t i) const noexcept {
 
 std::string_view session_handshake::field(std::size_t i) const noexcept {
   const std::uint32_t begin = i == 0 ? 0 : field_end(i - 1);
-  const std::string_view text = std::string_view(bytes_).substr(field_count_ * sizeof(std::uint32_t));
+  const std::string_view text = std::string_view(bytes_).substr(index_size(field_count_));
   return text.substr(begin, field_end(i) - begin);
 }
 

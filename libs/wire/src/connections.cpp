@@ -585,11 +585,11 @@ void connections::apply(action& a) {
     c->head_done = false;
     std::string().swap(c->websocket_key);
     write_some(c->id);
-    // After the 101: what the core sends with it (the open packet) leaves in
-    // this pump's flush, and the buffers go once that is written.
-    if (connection* again = find(accept->connection)) again->release_when_written = true;
-    if (connection* again = find(accept->connection); again && again->in.size() > again->in_handled) {
-      process_input(again->id);  // frames that came with the handshake
+    if (connection* again = find(accept->connection)) {
+      // After the 101: what the core sends with it (the open packet) leaves
+      // in this pump's flush, and the buffers go once that is written.
+      again->release_when_written = true;
+      if (again->in.size() > again->in_handled) process_input(again->id);  // frames that came with the handshake
     }
   } else if (auto* send = std::get_if<websocket_send>(&a)) {
     connection* c = find(send->connection);

@@ -92,9 +92,9 @@ public:
     reset();
   }
   // Gives the memory kept for the next bytes back; only when all is written.
-  // For a connection that turns quiet after a burst of its own (the
-  // WebSocket handshake's answer): its capacity would otherwise be held
-  // for the connection's life.
+  // For a connection that goes quiet (an answer written, a WebSocket idle
+  // for a while): the capacity of its largest burst would otherwise stay
+  // with it for its life.
   void release_memory() noexcept {
     if (size_ == 0) std::vector<chunk>().swap(chunks_);
   }
