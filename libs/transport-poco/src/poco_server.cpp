@@ -17,7 +17,21 @@
 #include <Poco/Net/StreamSocket.h>
 #include <openssl/ssl.h>
 
-#ifdef __GLIBC__
+// The idle trim below is glibc's. Under a sanitizer that brings its own
+// allocator (ASan, TSan) glibc's heap is never used, so there is nothing to
+// trim, and the trim would be the first call into glibc's malloc: its lazy
+// set-up marks itself done before it fills the bins, so two loops trimming at
+// once could walk unset bins (an ASan CI run crashed in mtrim that way).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define EIO_OWN_ALLOCATOR 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define EIO_OWN_ALLOCATOR 1
+#endif
+#if defined(__GLIBC__) && !defined(EIO_OWN_ALLOCATOR)
+#define EIO_TRIM_GLIBC_HEAP 1
 #include <malloc.h>  // malloc_trim
 #endif
 
@@ -616,7 +630,7 @@ void event_loop::release_memory_when_idle() {
   if (!busy_since_trim || wire.size() != 0 || core.session_count() != 0) return;
   if (shared.open_connections.load(std::memory_order_relaxed) != 0) return;
   busy_since_trim = false;
-#ifdef __GLIBC__
+#ifdef EIO_TRIM_GLIBC_HEAP
   malloc_trim(0);
 #endif
 }
