@@ -15,14 +15,12 @@
 // answers; with EIO_WRITE_COMPARISON=1 it rewrites that file instead.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
+import { serve } from "./serve_helper.mjs";
 
-const eiotool = process.env.EIO_EIOTOOL;
-assert.ok(eiotool, "EIO_EIOTOOL must name the eiotool binary");
-const reference_script = fileURLToPath(new URL("./reference_server.mjs", import.meta.url));
+assert.ok(process.env.EIO_EIOTOOL, "EIO_EIOTOOL must name the eiotool binary");
 const table_path = fileURLToPath(new URL("../../docs/reference-comparison.md", import.meta.url));
 
 // How long a silent server is given before the answer is "no answer", and
@@ -34,47 +32,29 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- servers
 
-function start_server(command, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`${command} did not start: ${out}`)), 15000);
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on http:\/\/([^:/]+):(\d+)\//);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          host: m[1],
-          port: Number(m[2]),
-          stop: () =>
-            new Promise((done) => {
-              if (child.exitCode !== null) return done(child.exitCode);
-              child.on("exit", (code) => done(code));
-              child.kill("SIGTERM");
-            }),
-        });
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`${command} exited with ${code}: ${out}`)));
-  });
-}
-
 // One pair of servers per distinct flag list, started on first use.
 const pairs = new Map();
 async function servers_for(flags) {
   const key = flags.join(" ");
   if (!pairs.has(key)) {
     pairs.set(key, {
-      reference: await start_server(process.execPath, [reference_script, "--port", "0", "--quiet", ...flags]),
-      eio: await start_server(eiotool, ["serve", "--port", "0", "--quiet", ...flags]),
+      reference: await serve(flags, { reference: true, startTimeout: 15000 }),
+      eio: await serve(flags, { startTimeout: 15000 }),
     });
   }
   return pairs.get(key);
 }
 
+// A crash of ours between the cases fails the run here too (its log is on
+// stderr, from serve_helper), not only the cases after it. Every server is
+// stopped before the check (a live one would keep the run).
 after(async () => {
-  for (const { reference, eio } of pairs.values()) await Promise.all([reference.stop(), eio.stop()]);
+  const eio_exits = [];
+  for (const { reference, eio } of pairs.values()) {
+    const [, eio_exit] = await Promise.all([reference.stop(), eio.stop()]);
+    eio_exits.push(eio_exit);
+  }
+  assert.deepEqual(eio_exits, eio_exits.map(() => 0), "eiotool serve did not end cleanly");
 });
 
 // ---------------------------------------------------------------- raw HTTP

@@ -33,7 +33,10 @@
 // resolves with { got, transport } once as many messages came back.
 //
 // Every server still running when the test process exits is killed, so a
-// failed test does not leave one behind.
+// failed test does not leave one behind. A server that fails after it
+// started (ends by a signal the test did not send, or with a code other than
+// 0) writes its stderr to the test's, so a crash or a sanitizer's report
+// shows in the CI log.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -80,12 +83,23 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
     const lines = [];
     const waiters = new Set();
     let exitCode;
+    let started = false;
+    let killed_on_request = false;
+    let stopped = false;
     // "close", not "exit": the log lines written just before the exit are
-    // read by then.
+    // read by then. With quiet, the log of a failed server is only what went
+    // wrong.
     const exited = new Promise((done) =>
-      child.on("close", (code) => {
+      child.on("close", (code, signal) => {
         live.delete(child);
         exitCode = code;
+        const failed = signal ? !(stopped && signal === "SIGTERM") : code !== 0;  // a program without a SIGTERM handler dies of stop()'s
+        if (started && !killed_on_request && failed && !process.env.EIO_SERVE_LOG) {
+          process.stderr.write(
+            `[serve] ${command} (pid ${child.pid}) ended with ${signal ?? code}; its stderr:\n` +
+              lines.concat(err ? [err] : []).join("\n") + "\n",
+          );
+        }
         done(code);
       }),
     );
@@ -121,6 +135,7 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
       });
 
     const stop = async () => {
+      stopped = true;
       if (exitCode === undefined) {
         child.kill("SIGCONT"); // a SIGTERM to a stopped process waits for SIGCONT
         child.kill("SIGTERM");
@@ -140,6 +155,7 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
       const m = out.match(/listening on (https?):\/\/([^:/]+):(\d+)\/.*\n/);
       if (!m) return;
       clearTimeout(timer);
+      started = true;
       resolve({
         url: `${m[1]}://${m[2]}:${m[3]}`,
         host: m[2],
@@ -148,7 +164,10 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
         banner: m[0].trim(),
         lines: () => lines.slice(),
         waitForLine,
-        signal: (name) => child.kill(name),
+        signal: (name) => {
+          if (name !== "SIGSTOP" && name !== "SIGCONT") killed_on_request = true;  // an end the test asked for
+          return child.kill(name);
+        },
         stop,
         exited,
       });

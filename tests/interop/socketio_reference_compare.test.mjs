@@ -21,15 +21,13 @@
 // today's answers; with EIO_WRITE_COMPARISON=1 it rewrites that file instead.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
+import { serve } from "./serve_helper.mjs";
 
-const eiotool = process.env.EIO_EIOTOOL;
-assert.ok(eiotool, "EIO_EIOTOOL must name the eiotool binary");
-const reference_script = fileURLToPath(new URL("./socketio_reference_server.mjs", import.meta.url));
+assert.ok(process.env.EIO_EIOTOOL, "EIO_EIOTOOL must name the eiotool binary");
 const table_path = fileURLToPath(new URL("../../docs/socketio-reference-comparison.md", import.meta.url));
 
 // After each step of a script, the servers' answers are collected until
@@ -46,53 +44,31 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- servers
 
-function start_server(command, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${command} did not start: ${out}`));
-    }, 15000);
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on http:\/\/([^:/]+):(\d+)\//);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          host: m[1],
-          port: Number(m[2]),
-          stop: () =>
-            new Promise((done) => {
-              if (child.exitCode !== null) return done(child.exitCode);
-              child.on("exit", (code) => done(code));
-              child.kill("SIGTERM");
-            }),
-        });
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`${command} exited with ${code}: ${out}`)));
-  });
-}
-
 // One pair of servers per distinct flag list, started on first use.
 const pairs = new Map();
 function servers_for(flags) {
   const key = flags.join(" ");
   if (!pairs.has(key)) {
     pairs.set(key, (async () => ({
-      reference: await start_server(process.execPath, [reference_script, "--port", "0", "--quiet", ...flags]),
-      eio: await start_server(eiotool, ["serve", "--socketio", "--port", "0", "--quiet", ...flags]),
+      reference: await serve(flags, { socketio: true, reference: true, startTimeout: 15000 }),
+      eio: await serve(flags, { socketio: true, startTimeout: 15000 }),
     }))());
   }
   return pairs.get(key);
 }
 
+// A crash of ours between the cases fails the run here too (its log is on
+// stderr, from serve_helper), not only the cases after it. Every server is
+// stopped before the check (a live one would keep the run).
 after(async () => {
+  const eio_exits = [];
   for (const pair of pairs.values()) {
     const servers = await pair.catch(() => null);
-    if (servers) await Promise.all([servers.reference.stop(), servers.eio.stop()]);
+    if (!servers) continue;
+    const [, eio_exit] = await Promise.all([servers.reference.stop(), servers.eio.stop()]);
+    eio_exits.push(eio_exit);
   }
+  assert.deepEqual(eio_exits, eio_exits.map(() => 0), "eiotool serve --socketio did not end cleanly");
 });
 
 // ---------------------------------------------------------------- raw WebSocket
