@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
-import { serve } from "./serve_helper.mjs";
+import { servePairs } from "./serve_helper.mjs";
 
 assert.ok(process.env.EIO_EIOTOOL, "EIO_EIOTOOL must name the eiotool binary");
 const table_path = fileURLToPath(new URL("../../docs/reference-comparison.md", import.meta.url));
@@ -32,28 +32,15 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- servers
 
-// One pair of servers per distinct flag list, started on first use.
-const pairs = new Map();
-async function servers_for(flags) {
-  const key = flags.join(" ");
-  if (!pairs.has(key)) {
-    pairs.set(key, {
-      reference: await serve(flags, { reference: true, startTimeout: 15000 }),
-      eio: await serve(flags, { startTimeout: 15000 }),
-    });
-  }
-  return pairs.get(key);
-}
+// One pair of servers (the Node reference and ours) per distinct flag list,
+// started on first use.
+const pairs = servePairs({ startTimeout: 15000 });
+const servers_for = (flags) => pairs.get(flags);
 
 // A crash of ours between the cases fails the run here too (its log is on
-// stderr, from serve_helper), not only the cases after it. Every server is
-// stopped before the check (a live one would keep the run).
+// stderr, from serve_helper), not only the cases after it.
 after(async () => {
-  const eio_exits = [];
-  for (const { reference, eio } of pairs.values()) {
-    const [, eio_exit] = await Promise.all([reference.stop(), eio.stop()]);
-    eio_exits.push(eio_exit);
-  }
+  const eio_exits = await pairs.stopAll();
   assert.deepEqual(eio_exits, eio_exits.map(() => 0), "eiotool serve did not end cleanly");
 });
 

@@ -24,6 +24,9 @@
 // serve(args, { program }) starts another server that prints the same
 // "listening on http://..." line (eio_floor_server): `program --port 0 args`.
 //
+// servePairs(options) starts, per flag list, the reference and ours side
+// by side for the comparison tests (below).
+//
 // bench(url, args, duration) runs `eiotool bench URL/engine.io/ --json
 // --duration D ...args` and resolves with { code, report, stderr };
 // cleanBench(result) asserts that it saw no error and no wrong echo.
@@ -83,9 +86,10 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
     const lines = [];
     const waiters = new Set();
     let exitCode;
+    let endSignal = null;
     let started = false;
-    let killed_on_request = false;
-    let stopped = false;
+    const sentSignals = new Set();  // what the test sent through signal() and stop()
+    const log = () => lines.concat(err ? [err] : []).join("\n");
     // "close", not "exit": the log lines written just before the exit are
     // read by then. With quiet, the log of a failed server is only what went
     // wrong.
@@ -93,12 +97,10 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
       child.on("close", (code, signal) => {
         live.delete(child);
         exitCode = code;
-        const failed = signal ? !(stopped && signal === "SIGTERM") : code !== 0;  // a program without a SIGTERM handler dies of stop()'s
-        if (started && !killed_on_request && failed && !process.env.EIO_SERVE_LOG) {
-          process.stderr.write(
-            `[serve] ${command} (pid ${child.pid}) ended with ${signal ?? code}; its stderr:\n` +
-              lines.concat(err ? [err] : []).join("\n") + "\n",
-          );
+        endSignal = signal;
+        const failed = signal ? !sentSignals.has(signal) : code !== 0;
+        if (started && failed && !process.env.EIO_SERVE_LOG) {
+          process.stderr.write(`[serve] ${command} (pid ${child.pid}) ended with ${signal ?? code}; its stderr:\n${log()}\n`);
         }
         done(code);
       }),
@@ -135,8 +137,8 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
       });
 
     const stop = async () => {
-      stopped = true;
       if (exitCode === undefined) {
+        sentSignals.add("SIGTERM");  // a program without a handler dies of it
         child.kill("SIGCONT"); // a SIGTERM to a stopped process waits for SIGCONT
         child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
@@ -148,7 +150,7 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
 
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`the server did not start: ${out}${lines.join("\n")}`));
+      reject(new Error(`${command} did not start in ${startTimeout} ms; stdout:\n${out}\nstderr:\n${log()}`));
     }, startTimeout);
     child.stdout.on("data", (chunk) => {
       out += chunk;
@@ -165,7 +167,7 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
         lines: () => lines.slice(),
         waitForLine,
         signal: (name) => {
-          if (name !== "SIGSTOP" && name !== "SIGCONT") killed_on_request = true;  // an end the test asked for
+          sentSignals.add(name);
           return child.kill(name);
         },
         stop,
@@ -174,9 +176,45 @@ export function serve(args = [], { quiet = true, reference = false, socketio = f
     });
     exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}: ${out}${lines.join("\n")}`));
+      reject(new Error(`${command} ended with ${endSignal ?? code} before it listened; stdout:\n${out}\nstderr:\n${log()}`));
     });
   });
+}
+
+// Pairs of servers for comparisons: the Node reference and ours, started by
+// serve() with the same flags (and options, e.g. { socketio: true }), one
+// pair per distinct flag list, on first use. stopAll() stops every pair and
+// resolves with our servers' exit codes. When ours does not start, the
+// reference is stopped before the error goes on (a live server would keep
+// the test process running).
+export function servePairs(options = {}) {
+  const pairs = new Map();
+  const start = async (flags) => {
+    const reference = await serve(flags, { ...options, reference: true });
+    try {
+      return { reference, eio: await serve(flags, options) };
+    } catch (error) {
+      await reference.stop();
+      throw error;
+    }
+  };
+  return {
+    get(flags) {
+      const key = flags.join(" ");
+      if (!pairs.has(key)) pairs.set(key, start(flags));
+      return pairs.get(key);
+    },
+    async stopAll() {
+      const exits = [];
+      for (const pair of pairs.values()) {
+        const servers = await pair.catch(() => null);
+        if (!servers) continue;
+        const [, exit] = await Promise.all([servers.reference.stop(), servers.eio.stop()]);
+        exits.push(exit);
+      }
+      return exits;
+    },
+  };
 }
 
 export function bench(url, args, duration = 2) {

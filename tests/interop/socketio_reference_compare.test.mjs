@@ -25,7 +25,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
-import { serve } from "./serve_helper.mjs";
+import { servePairs } from "./serve_helper.mjs";
 
 assert.ok(process.env.EIO_EIOTOOL, "EIO_EIOTOOL must name the eiotool binary");
 const table_path = fileURLToPath(new URL("../../docs/socketio-reference-comparison.md", import.meta.url));
@@ -44,30 +44,15 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- servers
 
-// One pair of servers per distinct flag list, started on first use.
-const pairs = new Map();
-function servers_for(flags) {
-  const key = flags.join(" ");
-  if (!pairs.has(key)) {
-    pairs.set(key, (async () => ({
-      reference: await serve(flags, { socketio: true, reference: true, startTimeout: 15000 }),
-      eio: await serve(flags, { socketio: true, startTimeout: 15000 }),
-    }))());
-  }
-  return pairs.get(key);
-}
+// One pair of servers (the Node reference and ours) per distinct flag list,
+// started on first use.
+const pairs = servePairs({ socketio: true, startTimeout: 15000 });
+const servers_for = (flags) => pairs.get(flags);
 
 // A crash of ours between the cases fails the run here too (its log is on
-// stderr, from serve_helper), not only the cases after it. Every server is
-// stopped before the check (a live one would keep the run).
+// stderr, from serve_helper), not only the cases after it.
 after(async () => {
-  const eio_exits = [];
-  for (const pair of pairs.values()) {
-    const servers = await pair.catch(() => null);
-    if (!servers) continue;
-    const [, eio_exit] = await Promise.all([servers.reference.stop(), servers.eio.stop()]);
-    eio_exits.push(eio_exit);
-  }
+  const eio_exits = await pairs.stopAll();
   assert.deepEqual(eio_exits, eio_exits.map(() => 0), "eiotool serve --socketio did not end cleanly");
 });
 
